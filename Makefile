@@ -1,0 +1,45 @@
+# 家电之选 shop backend. `make run` serves it locally; `make test` checks everything.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+export PORT ?= 8000
+
+.PHONY: install run migrate seed lint format test test-fast test-real bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: install
+	$(PY) manage.py migrate
+	$(PY) manage.py seed-demo
+	exec $(PY) manage.py run --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The embedded pass: SQLite, in-process Redis, folders.
+test-fast: install
+	$(PYTEST)
+
+# The same suite on real MariaDB and Redis servers started for this run only.
+test-real: install
+	scripts/with-test-servers $(PYTEST)
+
+test: lint test-fast test-real
+
+bench: install
+	scripts/with-test-servers $(PY) -m bench
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache

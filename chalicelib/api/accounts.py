@@ -1,0 +1,116 @@
+"""Accounts: sign-up, login/logout, the profile and password changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Response
+
+from chalicelib import auth, resources
+from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Secret, Text100, Username
+from chalicelib.api.routing import ApiBlueprint, parse
+from chalicelib.clock import isoformat
+from chalicelib.config import settings
+from chalicelib.db.engine import transaction
+from chalicelib.money import format_yuan
+from chalicelib.services import accounts
+
+bp = ApiBlueprint(__name__)
+
+
+class SignUp(RequestModel):
+    username: Username
+    password: Password
+    email: Email = ""
+    mobile: Mobile | None = None
+
+
+class Credentials(RequestModel):
+    username: Text100
+    password: Secret
+
+
+class NewPassword(RequestModel):
+    old_password: Secret
+    new_password: Password
+
+
+def avatar_url(file_id: str | None) -> str | None:
+    return resources.storage().url(file_id) if file_id else None
+
+
+def profile_body(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "username": row.username,
+        "email": row.email,
+        "email_active": bool(row.email_active),
+        "mobile": row.mobile,
+        "balance": format_yuan(row.balance),
+        "avatar": avatar_url(row.avatar),
+        "date_joined": isoformat(row.date_joined, settings().shop_timezone),
+    }
+
+
+@bp.route("/users/", methods=["POST"])
+def sign_up() -> Response:
+    body = parse(SignUp, bp.current_request)
+    with transaction() as conn:
+        row = accounts.register(
+            conn,
+            username=body.username,
+            password=body.password,
+            email=body.email,
+            mobile=body.mobile,
+        )
+    return Response(
+        body={
+            "id": row.id,
+            "username": row.username,
+            "email": row.email,
+            "mobile": row.mobile,
+            "token": accounts.token_for(row),
+        },
+        status_code=201,
+    )
+
+
+@bp.route("/usernames/{username}/count/", methods=["GET"])
+def username_count(username: str) -> dict[str, Any]:
+    with transaction() as conn:
+        return {"username": username, "count": accounts.username_count(conn, username[:100])}
+
+
+@bp.route("/authorizations/", methods=["POST"])
+def log_in() -> dict[str, Any]:
+    body = parse(Credentials, bp.current_request)
+    with transaction() as conn:
+        row = accounts.login(
+            conn, resources.redis(), username=body.username, password=body.password
+        )
+    return {"token": accounts.token_for(row), "user_id": row.id, "username": row.username}
+
+
+@bp.route("/authorizations/", methods=["DELETE"])
+@auth.login_required
+def log_out(user: auth.CurrentUser) -> Response:
+    auth.revoke(user.claims)
+    return Response(body="", status_code=204)
+
+
+@bp.route("/user/", methods=["GET"])
+@auth.login_required
+def profile(user: auth.CurrentUser) -> dict[str, Any]:
+    with transaction() as conn:
+        return profile_body(accounts.get_user(conn, user.id))
+
+
+@bp.route("/user/password/", methods=["PUT"])
+@auth.login_required
+def change_password(user: auth.CurrentUser) -> Response:
+    body = parse(NewPassword, bp.current_request)
+    with transaction() as conn:
+        accounts.change_password(
+            conn, user.id, old_password=body.old_password, new_password=body.new_password
+        )
+    return Response(body="", status_code=204)

@@ -1,0 +1,63 @@
+"""Field types shared by request models (pydantic), with the messages clients see."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$")
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is
+# proven by the verification mail, not by a regex.
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def _username(value: str) -> str:
+    if not USERNAME_RE.match(value):
+        raise ValueError("Use 5-20 letters, digits, _ or -.")
+    return value
+
+
+def _password(value: str) -> str:
+    if not 8 <= len(value) <= 20:
+        raise ValueError("Use 8-20 characters.")
+    return value
+
+
+def _mobile(value: str) -> str:
+    if not MOBILE_RE.match(value):
+        raise ValueError("Enter a mainland China mobile number (11 digits, 1[3-9]...).")
+    return value
+
+
+def _email(value: str) -> str:
+    if value and (len(value) > 254 or not EMAIL_RE.match(value)):
+        raise ValueError("Enter a valid email address.")
+    return value
+
+
+Username = Annotated[str, StringConstraints(max_length=100), AfterValidator(_username)]
+Password = Annotated[str, StringConstraints(max_length=100), AfterValidator(_password)]
+Mobile = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=20), AfterValidator(_mobile)
+]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_email)
+]
+
+
+Text20 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Text50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A password as typed at login: not re-validated against today's rules, only bounded.
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class RequestModel(BaseModel):
+    """Unknown fields are ignored, so never assigned (no mass assignment). Schemas are
+    built on first use (defer_build) to keep them out of cold start."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)

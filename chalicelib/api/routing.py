@@ -1,0 +1,230 @@
+"""The small layer between Chalice and our views.
+
+- ShopApp keeps the current request per thread: Chalice stores it on the app object,
+  which `chalice local`'s threads share, so two concurrent requests could read each
+  other's headers and bodies.
+- ApiBlueprint wraps every view: it authenticates (`@login_required` and
+  `@staff_required` marks), and turns what a view raises into API errors: a backing
+  service that is down becomes a 503, anything unexpected a logged 500 whose body
+  says nothing about internals.
+- parse() reads a JSON body into a pydantic model, with DRF-style 400s.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import Blueprint, Chalice, ChaliceViewError
+from chalice.app import Request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from chalicelib import auth
+from chalicelib.config import ConfigError
+from chalicelib.errors import (
+    ApiError,
+    BadRequest,
+    InternalError,
+    ServiceUnavailable,
+    ValidationError,
+)
+
+log = logging.getLogger("shop.api")
+
+MAX_JSON_BODY_BYTES = 1_000_000
+# Every path registered through ApiBlueprint, with its methods: preflight routes are
+# generated from it (see cors.register_preflight_routes).
+registered_paths: dict[str, set[str]] = {}
+
+
+class ShopApp(Chalice):
+    _local = threading.local()
+
+    @property
+    def current_request(self) -> Request | None:
+        return getattr(self._local, "request", None)
+
+    @current_request.setter
+    def current_request(self, value: Request | None) -> None:
+        self._local.request = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return getattr(self._local, "lambda_context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._local.lambda_context = value
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+class ApiBlueprint(Blueprint):
+    """A Blueprint whose views are guarded (see module doc).
+
+    Paths are written as the API contract has them, ending with "/". API Gateway (and
+    chalice local, which mimics it) strips the trailing slash of a request path before
+    matching and refuses routes that end with one, so the slash is dropped here.
+    url_prefix is applied here too, not by register_blueprint.
+    """
+
+    def __init__(self, import_name: str, url_prefix: str = "") -> None:
+        super().__init__(import_name)
+        self.url_prefix = url_prefix
+
+    def route(self, path: str, **kwargs: Any) -> Callable[[View], View]:
+        path = (self.url_prefix + path).rstrip("/") or "/"
+        methods = kwargs.get("methods", ["GET"])
+        registered_paths.setdefault(path, set()).update(methods)
+        register = super().route(path, **kwargs)
+
+        def decorator(view: View) -> View:
+            register(self._guarded(view))
+            return view
+
+        return decorator
+
+    def _guarded(self, view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def guarded(**path_args: Any) -> Any:
+            request = self.current_request
+            try:
+                user = auth.check_access(view, request.headers.get("authorization"))
+                if user is not None:
+                    return view(user, **path_args)
+                return view(**path_args)
+            except ApiError:
+                raise
+            except Exception as exc:
+                raise translate_exception(exc, request) from exc
+
+        return guarded
+
+
+def translate_exception(exc: Exception, request: Request | None) -> ApiError:
+    if isinstance(exc, ChaliceViewError):
+        return BadRequest(str(exc)) if exc.STATUS_CODE == 400 else _internal(exc, request)
+    if _is_backing_service_down(exc):
+        log.warning("backing service unavailable: %s: %s", type(exc).__name__, exc)
+        return ServiceUnavailable(headers={"Retry-After": "5"})
+    return _internal(exc, request)
+
+
+def _internal(exc: Exception, request: Request | None) -> ApiError:
+    path = getattr(request, "path", "?")
+    method = getattr(request, "method", "?")
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    if isinstance(exc, ConfigError):
+        return InternalError("The service is misconfigured.", code="misconfigured")
+    return InternalError()
+
+
+def _is_backing_service_down(exc: Exception) -> bool:
+    from chalicelib.adapters.storage import StorageUnavailable
+
+    if isinstance(exc, StorageUnavailable | TimeoutError | ConnectionError):
+        return True
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import DisconnectionError, OperationalError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        if isinstance(exc, OperationalError | DisconnectionError | PoolTimeout):
+            return True
+    if "redis" in sys.modules:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeout
+
+        if isinstance(exc, RedisConnectionError | RedisTimeout):
+            return True
+    return False
+
+
+# --- request parsing ------------------------------------------------------------------
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    raw = request.raw_body or b""
+    if len(raw) > MAX_JSON_BODY_BYTES:
+        from chalicelib.errors import PayloadTooLarge
+
+        raise PayloadTooLarge()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ValidationError("The request body must be a JSON object.")
+    return body
+
+
+def parse(model: type[Model], request: Request) -> Model:
+    return validate(model, json_object(request))
+
+
+def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ValidationError(field_errors(exc)) from None
+
+
+def field_errors(exc: PydanticValidationError) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "non_field_errors"
+        message = error["msg"]
+        if error["type"] == "missing":
+            message = "This field is required."
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        errors.setdefault(field, []).append(message)
+    return errors
+
+
+def query(request: Request) -> dict[str, str]:
+    return dict(request.query_params or {})
+
+
+def int_param(
+    params: dict[str, str], name: str, default: int | None = None, *, minimum: int = 1
+) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9 or int(raw) < minimum:
+        raise ValidationError(f"Must be an integer of at least {minimum}.", field=name)
+    return int(raw)
+
+
+def path_id(raw: str, *, what: str = "Not found.") -> int:
+    """A numeric path parameter; anything else is simply not found."""
+    from chalicelib.errors import NotFound
+
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(what)
+    return int(raw)
+
+
+__all__ = [
+    "ApiBlueprint",
+    "BadRequest",
+    "ShopApp",
+    "int_param",
+    "json_object",
+    "parse",
+    "path_id",
+    "query",
+    "validate",
+]

@@ -1,0 +1,202 @@
+"""Passwords, JWTs and who is calling.
+
+Passwords are argon2id (argon2-cffi) in Django's encoded hasher format
+(`argon2$argon2id$v=19$m=...,t=...,p=...$salt$hash`), so the same table could be
+read by a Django shop. Django's `pbkdf2_sha256$<iterations>$<salt>$<hash>` verifies
+too and is upgraded to argon2id on the next successful login.
+
+Tokens are HS256 JWTs (algorithm pinned) with sub, username, iat, exp, jti and ver,
+the user's token_version: a password change bumps it, so every token issued before
+stops working; logout puts the jti on a Redis deny-list until the token expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+
+from chalicelib import config, resources
+from chalicelib.db.engine import engine
+from chalicelib.db.tables import users
+from chalicelib.errors import NotAuthenticated, PermissionDenied
+
+# OWASP's argon2id minimum (19 MiB, t=2, p=1): ~40 ms here, which a Lambda can afford
+# per login; Django's defaults (100 MiB, p=8) would need a big function for little gain.
+_argon2 = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, type=Type.ID)
+JWT_ALGORITHM = "HS256"
+TOKEN_PREFIXES = ("bearer", "jwt")
+DENYLIST_KEY = "auth:denied-jti:{jti}"
+
+
+# --- passwords -------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    # argon2-cffi encodes "$argon2id$v=19$..."; Django stores "argon2" + that.
+    return "argon2" + _argon2.hash(password)
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    algorithm, _, rest = encoded.partition("$")
+    if algorithm == "argon2":
+        try:
+            return _argon2.verify("$" + rest, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+    if algorithm == "pbkdf2_sha256":
+        return _verify_django_pbkdf2(password, rest)
+    return False
+
+
+def password_needs_rehash(encoded: str) -> bool:
+    algorithm, _, rest = encoded.partition("$")
+    if algorithm != "argon2":
+        return True
+    try:
+        return _argon2.check_needs_rehash("$" + rest)
+    except InvalidHashError:
+        return True
+
+
+def _verify_django_pbkdf2(password: str, rest: str) -> bool:
+    try:
+        iterations_text, salt, expected = rest.split("$", 2)
+        iterations = int(iterations_text)
+    except ValueError:
+        return False
+    if not 1 <= iterations <= 10_000_000:
+        return False
+    derived = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    return hmac.compare_digest(base64.b64encode(derived).decode("ascii"), expected)
+
+
+def django_pbkdf2_hash(password: str, salt: str, iterations: int = 600_000) -> str:
+    """Django's pbkdf2_sha256 format; used to import users and in tests."""
+    derived = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(derived).decode('ascii')}"
+
+
+# --- tokens ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    is_staff: bool
+    is_superuser: bool
+    claims: dict[str, Any]
+
+
+def issue_token(user_id: int, username: str, token_version: int) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": str(user_id),
+        "username": username,
+        "iat": now,
+        "exp": now + config.settings().jwt_ttl_seconds,
+        "jti": uuid.uuid4().hex,
+        "ver": token_version,
+    }
+    import jwt  # imported on first use: it pulls in cryptography (~70 ms of cold start)
+
+    return jwt.encode(claims, config.jwt_secret(), algorithm=JWT_ALGORITHM)
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    """The verified claims, or NotAuthenticated. Only HS256 is accepted (no `alg: none`)."""
+    import jwt
+
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            config.jwt_secret(),
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["sub", "iat", "exp", "jti", "ver"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise NotAuthenticated("The token has expired.", code="token_expired") from None
+    except jwt.PyJWTError:
+        raise NotAuthenticated("The token is not valid.", code="token_invalid") from None
+    if not str(claims["sub"]).isdigit() or not isinstance(claims["ver"], int):
+        raise NotAuthenticated("The token is not valid.", code="token_invalid")
+    return claims
+
+
+def token_from_header(header: str | None) -> str:
+    if not header:
+        raise NotAuthenticated()
+    prefix, _, token = header.strip().partition(" ")
+    if prefix.lower() not in TOKEN_PREFIXES or not token.strip():
+        raise NotAuthenticated(
+            "Authorization must be 'Bearer <token>' or 'JWT <token>'.", code="token_invalid"
+        )
+    return token.strip()
+
+
+def authenticate(authorization_header: str | None) -> CurrentUser:
+    """Who is calling: a valid, unrevoked token of an active user whose password is unchanged."""
+    claims = decode_token(token_from_header(authorization_header))
+    if resources.redis().exists(DENYLIST_KEY.format(jti=claims["jti"])):
+        raise NotAuthenticated("The token has been revoked.", code="token_revoked")
+    with engine().connect() as conn:
+        row = conn.execute(
+            select(
+                users.c.id,
+                users.c.username,
+                users.c.is_active,
+                users.c.is_staff,
+                users.c.is_superuser,
+                users.c.token_version,
+            ).where(users.c.id == int(claims["sub"]))
+        ).first()
+    if row is None or not row.is_active:
+        raise NotAuthenticated("The account is disabled or gone.", code="user_inactive")
+    if row.token_version != claims["ver"]:
+        raise NotAuthenticated(
+            "The token was issued before a password change.", code="token_revoked"
+        )
+    return CurrentUser(row.id, row.username, bool(row.is_staff), bool(row.is_superuser), claims)
+
+
+def revoke(claims: dict[str, Any]) -> None:
+    ttl = int(claims["exp"]) - int(time.time())
+    if ttl > 0:
+        resources.redis().set(DENYLIST_KEY.format(jti=claims["jti"]), 1, ex=ttl)
+
+
+# --- view marks (ApiBlueprint reads them and authenticates before the view runs) -------
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def login_required(view: View) -> View:
+    """The view receives the CurrentUser as its first argument; 401 without a valid token."""
+    view.auth_required = "user"  # type: ignore[attr-defined]
+    return view
+
+
+def staff_required(view: View) -> View:
+    """As login_required, and 403 unless the user is staff."""
+    view.auth_required = "staff"  # type: ignore[attr-defined]
+    return view
+
+
+def check_access(view: Callable[..., Any], authorization_header: str | None) -> CurrentUser | None:
+    level = getattr(view, "auth_required", None)
+    if level is None:
+        return None
+    user = authenticate(authorization_header)
+    if level == "staff" and not user.is_staff:
+        raise PermissionDenied()
+    return user

@@ -1,0 +1,233 @@
+"""Settings read from the environment when they are used, never at import.
+
+chalice.test.Client patches os.environ around each call, and Lambda containers
+keep modules loaded between invocations, so nothing here is cached except values
+that are expensive to fetch and fixed for a process (secrets).
+
+Locally every setting has an embedded default (SQLite, in-process Redis, folders
+under var/, a generated JWT secret). On AWS stages those defaults are refused:
+a Lambda that silently wrote to /tmp/shop.db would lose every order.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_STAGES = frozenset({"local"})
+MIN_JWT_SECRET_BYTES = 32
+DEFAULT_CORS_ORIGINS = "http://127.0.0.1:8080,http://localhost:8080"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe for the stage we run on."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    database_url: str
+    redis_url: str | None  # None: the in-process Redis twin
+    storage_url: str
+    media_url: str
+    mail_url: str
+    jwt_ttl_seconds: int
+    shop_timezone: ZoneInfo
+    order_payment_timeout_minutes: int
+    recharge_enabled: bool
+    frontend_url: str | None
+    cors_allowed_origins: tuple[str, ...]
+    alipay_app_id: str
+    alipay_gateway: str | None  # None: the built-in simulator (local stage only)
+    freight_free_from_fen: int
+    freight_fee_fen: int
+    var_dir: Path
+    port: int
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _fen(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    from chalicelib.money import parse_yuan
+
+    try:
+        return parse_yuan(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def current_stage() -> str:
+    stage = _env("SHOP_STAGE", "local") or "local"
+    if stage in LOCAL_STAGES and _env("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigError("SHOP_STAGE=local inside Lambda: deploy with a dev or prod stage")
+    return stage
+
+
+def settings() -> Settings:
+    stage = current_stage()
+    local = stage in LOCAL_STAGES
+    var_dir = Path(_env("SHOP_VAR_DIR", str(PROJECT_ROOT / "var")) or "var")
+
+    def required_on_aws(name: str, local_default: str | None) -> str | None:
+        value = _env(name)
+        if value is None and not local:
+            raise ConfigError(f"{name} must be set on the {stage} stage")
+        return value if value is not None else local_default
+
+    database_url = required_on_aws("DATABASE_URL", f"sqlite:///{var_dir / 'shop.db'}")
+    redis_url = required_on_aws("REDIS_URL", None)
+    storage_url = required_on_aws("STORAGE_URL", f"file://{var_dir / 'media'}")
+    mail_url = required_on_aws("MAIL_URL", f"file://{var_dir / 'outbox'}")
+    port = _int("PORT", 8000, minimum=1)
+    media_url = _env("MEDIA_URL") or (f"http://127.0.0.1:{port}/media/" if local else "")
+    if not media_url.endswith("/"):
+        media_url += "/"
+    if not local:
+        assert database_url and storage_url and mail_url
+        if database_url.startswith("sqlite"):
+            raise ConfigError(f"DATABASE_URL on the {stage} stage must be MySQL, not SQLite")
+        if storage_url.startswith("file://"):
+            raise ConfigError(f"STORAGE_URL on the {stage} stage must be fastdfs://")
+        if not media_url.startswith(("http://", "https://")):
+            raise ConfigError(f"MEDIA_URL on the {stage} stage must be an absolute URL")
+    origins = _env("CORS_ALLOWED_ORIGINS", DEFAULT_CORS_ORIGINS if local else "") or ""
+    try:
+        tz = ZoneInfo(_env("SHOP_TIMEZONE", "Asia/Shanghai") or "Asia/Shanghai")
+    except (KeyError, ValueError):
+        raise ConfigError(f"SHOP_TIMEZONE {_env('SHOP_TIMEZONE')!r} is not a time zone") from None
+    gateway = _env("ALIPAY_GATEWAY")
+    if gateway is None and not local:
+        raise ConfigError(f"ALIPAY_GATEWAY must be set on the {stage} stage")
+    return Settings(
+        stage=stage,
+        database_url=database_url or "",
+        redis_url=redis_url,
+        storage_url=storage_url or "",
+        media_url=media_url,
+        mail_url=mail_url or "",
+        jwt_ttl_seconds=_int("JWT_TTL_SECONDS", 86400, minimum=60),
+        shop_timezone=tz,
+        order_payment_timeout_minutes=_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30, minimum=1),
+        recharge_enabled=_bool("RECHARGE_ENABLED", False),
+        frontend_url=_env("FRONTEND_URL"),
+        cors_allowed_origins=tuple(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
+        alipay_app_id=_env("ALIPAY_APP_ID", "2021000000000000" if local else "") or "",
+        alipay_gateway=gateway,
+        freight_free_from_fen=_fen("FREIGHT_FREE_FROM", 9900),
+        freight_fee_fen=_fen("FREIGHT_FEE", 1000),
+        var_dir=var_dir,
+        port=port,
+    )
+
+
+# --- secrets -----------------------------------------------------------------
+
+_secret_lock = threading.Lock()
+
+
+def secret_value(name: str) -> str | None:
+    """The value of a secret setting: PEM/text inline, a file path, or a Secrets Manager ARN.
+
+    `secretsmanager:<secret id>` (optionally `#<json key>`) is fetched once per process
+    through boto3 and cached: Lambda containers live for many invocations.
+    """
+    raw = _env(name)
+    if raw is None:
+        return None
+    if raw.startswith("secretsmanager:"):
+        return _secrets_manager_value(raw.removeprefix("secretsmanager:"))
+    if "\n" not in raw and len(raw) < 4096 and not raw.startswith("-----"):
+        path = Path(raw)
+        try:
+            if path.is_file():
+                return path.read_text().strip()
+        except OSError:
+            pass
+    return raw
+
+
+@cache
+def _secrets_manager_value(reference: str) -> str:
+    import json
+
+    import boto3
+    from botocore.config import Config
+
+    secret_id, _, key = reference.partition("#")
+    client = boto3.client(
+        "secretsmanager",
+        config=Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 2}),
+    )
+    value = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    if key:
+        value = json.loads(value)[key]
+    return str(value)
+
+
+def jwt_secret() -> str:
+    """The HS256 signing secret: JWT_SECRET, or locally a random one kept in var/."""
+    value = secret_value("JWT_SECRET")
+    stage = current_stage()
+    if value is None:
+        if stage not in LOCAL_STAGES:
+            raise ConfigError(f"JWT_SECRET must be set on the {stage} stage")
+        value = _local_generated_secret(settings().var_dir / "jwt_secret")
+    if len(value.encode()) < MIN_JWT_SECRET_BYTES:
+        raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
+    return value
+
+
+def _local_generated_secret(path: Path) -> str:
+    with _secret_lock:
+        if path.is_file():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(value)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return value

@@ -1,0 +1,304 @@
+"""Every table of the shop, as SQLAlchemy Core, on one MetaData.
+
+Conventions:
+- money is integer fen in BIGINT columns (`Money`), never floats;
+- times are UTC (`UtcDateTime` stores naive UTC, returns aware UTC), with
+  microseconds on MySQL so that ordering by time is stable;
+- integer primary keys are BIGINT on MySQL and INTEGER on SQLite (SQLite only
+  autoincrements an INTEGER PRIMARY KEY);
+- constraint names follow one convention so Alembic migrations are deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Money = BigInteger  # fen
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _pk() -> Column[Any]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+# --- accounts -------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    _pk(),
+    Column("username", String(20), nullable=False, unique=True),
+    Column("password", String(255), nullable=False),  # Django hasher format
+    Column("email", String(254), nullable=False, server_default=""),
+    Column("email_active", Boolean, nullable=False, server_default="0"),
+    Column("mobile", String(11), nullable=True, unique=True),
+    Column("avatar", String(255), nullable=True),  # storage file id
+    Column("balance", Money, nullable=False, server_default="0"),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("is_staff", Boolean, nullable=False, server_default="0"),
+    Column("is_superuser", Boolean, nullable=False, server_default="0"),
+    # Bumped when the password changes: tokens carry it and older ones stop working.
+    Column("token_version", Integer, nullable=False, server_default="0"),
+    Column("default_address_id", Id, nullable=True),
+    Column("date_joined", UtcDateTime, nullable=False),
+    Column("last_login", UtcDateTime, nullable=True),
+    CheckConstraint("balance >= 0 AND balance <= 99999999999", name="balance_range"),
+    Index(None, "date_joined"),
+    Index(None, "last_login"),
+)
+
+addresses = Table(
+    "addresses",
+    metadata,
+    _pk(),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("title", String(20), nullable=False, server_default=""),
+    Column("receiver", String(20), nullable=False),
+    Column("province", String(20), nullable=False),
+    Column("city", String(20), nullable=False),
+    Column("district", String(20), nullable=False),
+    Column("place", String(50), nullable=False),
+    Column("mobile", String(11), nullable=False),
+    Column("create_time", UtcDateTime, nullable=False),
+    Column("update_time", UtcDateTime, nullable=False),
+)
+
+# --- catalogue ------------------------------------------------------------------
+
+categories = Table(
+    "categories",
+    metadata,
+    _pk(),
+    Column("name", String(20), nullable=False),
+    Column("parent_id", Id, ForeignKey("categories.id"), nullable=True, index=True),
+    Column("sort_order", Integer, nullable=False, server_default="0"),
+)
+
+spus = Table(
+    "spus",
+    metadata,
+    _pk(),
+    Column("name", String(50), nullable=False),
+    Column("desc", Text, nullable=False),
+    Column("category_id", Id, ForeignKey("categories.id"), nullable=False, index=True),
+    Column("create_time", UtcDateTime, nullable=False),
+)
+
+skus = Table(
+    "skus",
+    metadata,
+    _pk(),
+    Column("spu_id", Id, ForeignKey("spus.id"), nullable=False, index=True),
+    Column("category_id", Id, ForeignKey("categories.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("caption", String(200), nullable=False, server_default=""),
+    Column("price", Money, nullable=False),
+    Column("stock", Integer, nullable=False, server_default="0"),
+    Column("sales", Integer, nullable=False, server_default="0"),
+    Column("comments", Integer, nullable=False, server_default="0"),
+    Column("is_launched", Boolean, nullable=False, server_default="1"),
+    Column("default_image", String(255), nullable=True),  # storage file id
+    Column("create_time", UtcDateTime, nullable=False),
+    Column("update_time", UtcDateTime, nullable=False),
+    CheckConstraint("stock >= 0", name="stock_not_negative"),
+    CheckConstraint("price >= 0", name="price_not_negative"),
+    Index(None, "category_id", "is_launched"),
+)
+
+sku_specs = Table(
+    "sku_specs",
+    metadata,
+    _pk(),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("name", String(20), nullable=False),
+    Column("value", String(50), nullable=False),
+    UniqueConstraint("sku_id", "name"),
+)
+
+sku_images = Table(
+    "sku_images",
+    metadata,
+    _pk(),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False, index=True),
+    Column("image", String(255), nullable=False),  # storage file id
+    Column("is_hidden", Boolean, nullable=False, server_default="0"),
+    Column("create_time", UtcDateTime, nullable=False),
+)
+
+banners = Table(
+    "banners",
+    metadata,
+    _pk(),
+    Column("title", String(50), nullable=False),
+    Column("image", String(255), nullable=False),  # storage file id
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=True),
+    Column("sort_order", Integer, nullable=False, server_default="0"),
+    Column("is_visible", Boolean, nullable=False, server_default="1"),
+)
+
+# --- orders, payments, wallet -------------------------------------------------------
+
+orders = Table(
+    "orders",
+    metadata,
+    # Digits only, sortable by time, at most 32 characters: valid as Alipay's out_trade_no.
+    Column("order_id", String(32), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    # Address snapshot: later edits or deletion of the address leave the order as it was.
+    Column("receiver", String(20), nullable=False),
+    Column("province", String(20), nullable=False),
+    Column("city", String(20), nullable=False),
+    Column("district", String(20), nullable=False),
+    Column("place", String(50), nullable=False),
+    Column("mobile", String(11), nullable=False),
+    Column("total_count", Integer, nullable=False),
+    Column("total_amount", Money, nullable=False),
+    Column("freight", Money, nullable=False),
+    Column("payment_amount", Money, nullable=False),
+    Column("pay_method", String(16), nullable=False),  # alipay | balance
+    Column("status", SmallInteger, nullable=False),  # 1..6, see services.order_states
+    Column("idempotency_key", String(64), nullable=True),
+    Column("request_fingerprint", String(64), nullable=True),
+    Column("needs_refund", Boolean, nullable=False, server_default="0"),
+    Column("create_time", UtcDateTime, nullable=False),
+    Column("update_time", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("paid_at", UtcDateTime, nullable=True),
+    UniqueConstraint("user_id", "idempotency_key"),
+    Index(None, "user_id", "create_time"),
+    Index(None, "status", "create_time"),
+    Index(None, "create_time"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    _pk(),
+    Column("order_id", String(32), ForeignKey("orders.order_id"), nullable=False, index=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("name", String(100), nullable=False),  # snapshot
+    Column("price", Money, nullable=False),  # snapshot, fen
+    Column("count", Integer, nullable=False),
+    Column("score", SmallInteger, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("is_anonymous", Boolean, nullable=False, server_default="0"),
+    Column("commented_at", UtcDateTime, nullable=True),
+    CheckConstraint("count > 0", name="count_positive"),
+    Index(None, "sku_id", "commented_at"),
+)
+
+order_status_history = Table(
+    "order_status_history",
+    metadata,
+    _pk(),
+    Column("order_id", String(32), ForeignKey("orders.order_id"), nullable=False, index=True),
+    Column("from_status", SmallInteger, nullable=True),
+    Column("to_status", SmallInteger, nullable=False),
+    Column("actor", String(64), nullable=False),  # user:<id> | staff:<id> | system | alipay
+    Column("reason", String(200), nullable=False, server_default=""),
+    Column("create_time", UtcDateTime, nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _pk(),
+    Column("order_id", String(32), ForeignKey("orders.order_id"), nullable=False, index=True),
+    Column("provider", String(16), nullable=False),  # alipay
+    Column("trade_no", String(64), nullable=False, unique=True),
+    Column("amount", Money, nullable=False),
+    # paid: settled the order; refund_needed: money arrived for an order we could not fill
+    Column("status", String(16), nullable=False),
+    Column("notify_id", String(128), nullable=True),
+    Column("raw", Text, nullable=False, server_default=""),
+    Column("create_time", UtcDateTime, nullable=False),
+    Index(None, "status"),
+)
+
+balance_records = Table(
+    "balance_records",
+    metadata,
+    _pk(),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("amount", Money, nullable=False),  # signed: + recharge/refund, - payment
+    Column("kind", String(16), nullable=False),  # recharge | payment | refund
+    Column("order_id", String(32), nullable=True),
+    Column("balance_after", Money, nullable=False),
+    Column("create_time", UtcDateTime, nullable=False),
+    Index(None, "user_id", "id"),
+)
+
+# --- statistics ------------------------------------------------------------------
+
+daily_stats = Table(
+    "daily_stats",
+    metadata,
+    Column("day", Date, primary_key=True),  # a SHOP_TIMEZONE day
+    Column("new_users", Integer, nullable=False, server_default="0"),
+    Column("active_users", Integer, nullable=False, server_default="0"),
+    Column("order_users", Integer, nullable=False, server_default="0"),
+    Column("orders", Integer, nullable=False, server_default="0"),
+    Column("paid_orders", Integer, nullable=False, server_default="0"),
+    Column("gmv", Money, nullable=False, server_default="0"),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+daily_category_views = Table(
+    "daily_category_views",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("category_id", Id, ForeignKey("categories.id"), primary_key=True),
+    Column("count", Integer, nullable=False, server_default="0"),
+)

@@ -1,0 +1,87 @@
+"""The one place where clients of outside systems are built: lazily, once per process.
+
+Nothing heavy is imported until a client is first asked for (redis, boto3, alipay,
+fdfs_client and aws_xray_sdk stay out of cold start). Clients are cached by the
+setting they were built from, so tests that switch DATABASE_URL/REDIS_URL between
+runs get the right one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import TYPE_CHECKING, Any
+
+from chalicelib import config
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from chalicelib.adapters.storage import Storage
+
+REDIS_TIMEOUT_SECONDS = 2.0
+
+_cache: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+_embedded_redis_server: Any = None
+
+
+def _cached(kind: str, key: str, build: Any) -> Any:
+    found = _cache.get((kind, key))
+    if found is not None:
+        return found
+    with _lock:
+        if (kind, key) not in _cache:
+            _cache[(kind, key)] = build()
+        return _cache[(kind, key)]
+
+
+def redis() -> Redis:
+    """Redis (ElastiCache on AWS) or, with no REDIS_URL, an in-process twin (fakeredis)."""
+    url = config.settings().redis_url
+    return _cached("redis", url or "embedded", lambda: _build_redis(url))
+
+
+def _build_redis(url: str | None) -> Redis:
+    if url is None:
+        import fakeredis
+
+        global _embedded_redis_server
+        if _embedded_redis_server is None:
+            _embedded_redis_server = fakeredis.FakeServer()
+        return fakeredis.FakeRedis(server=_embedded_redis_server, decode_responses=True)
+    import redis as redis_lib
+
+    return redis_lib.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        health_check_interval=30,
+    )
+
+
+def storage() -> Storage:
+    """Image storage: FastDFS (STORAGE_URL fastdfs://...) or a local folder."""
+    s = config.settings()
+    key = f"{s.storage_url}|{s.media_url}"
+
+    def build() -> Storage:
+        from chalicelib.adapters.storage import storage_from_url
+
+        return storage_from_url(s.storage_url, s.media_url)
+
+    return _cached("storage", key, build)
+
+
+def reset() -> None:
+    """Forget every client (tests switch backing services between runs)."""
+    global _embedded_redis_server
+    with _lock:
+        for client in _cache.values():
+            close = getattr(client, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):  # a client already gone is fine to forget
+                    close()
+        _cache.clear()
+        _embedded_redis_server = None

@@ -1,0 +1,40 @@
+"""Alembic environment: migrates the database named by DATABASE_URL to chalicelib's metadata."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from chalicelib import config as shop_config
+from chalicelib.db.engine import build_engine
+from chalicelib.db.tables import metadata
+
+target_metadata = metadata
+
+
+def run_migrations() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = build_engine(shop_config.settings().database_url)
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs via table copies
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run `manage.py migrate`")
+run_migrations()

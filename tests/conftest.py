@@ -1,0 +1,203 @@
+"""Test setup shared by every layer.
+
+The same functional tests run twice: on the embedded defaults (SQLite in a temp
+folder, in-process Redis) and, when TEST_DATABASE_URL / TEST_REDIS_URL are set (the
+second pass of `make test`), on real MariaDB and Redis servers. Each pytest run gets
+its own database, migrated once with Alembic; every test starts from empty tables
+and an empty Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+_tmp = Path(tempfile.mkdtemp(prefix="shop-tests-"))
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+BASE_ENV = {
+    "SHOP_STAGE": "local",
+    "SHOP_VAR_DIR": str(_tmp / "var"),
+    "JWT_SECRET": TEST_JWT_SECRET,
+    "STORAGE_URL": f"file://{_tmp / 'media'}",
+    "MEDIA_URL": "http://testserver/media/",
+    "MAIL_URL": f"file://{_tmp / 'outbox'}",
+    "AWS_XRAY_SDK_ENABLED": "false",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "CORS_ALLOWED_ORIGINS": "http://127.0.0.1:8080,http://localhost:8080",
+}
+for _name in ("DATABASE_URL", "REDIS_URL", "AWS_LAMBDA_FUNCTION_NAME", "ALIPAY_GATEWAY"):
+    os.environ.pop(_name, None)
+os.environ.update(BASE_ENV)
+
+REAL_DATABASE = os.environ.get("TEST_DATABASE_URL")
+REAL_REDIS = os.environ.get("TEST_REDIS_URL")
+
+
+def _database_url() -> str:
+    if not REAL_DATABASE:
+        return f"sqlite:///{_tmp / 'test.db'}"
+    from sqlalchemy import create_engine, text
+
+    name = f"shop_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    server = create_engine(REAL_DATABASE)
+    with server.begin() as conn:
+        conn.execute(
+            text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        )
+    server.dispose()
+    return REAL_DATABASE.rstrip("/") + "/" + name + "?charset=utf8mb4"
+
+
+def _drop_database(url: str) -> None:
+    if not REAL_DATABASE:
+        return
+    from sqlalchemy import create_engine, text
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    server = create_engine(REAL_DATABASE)
+    with server.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    server.dispose()
+
+
+def migrate(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        command.upgrade(cfg, "head")
+    finally:
+        if previous is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url = _database_url()
+    migrate(url)
+    os.environ["DATABASE_URL"] = url
+    if REAL_REDIS:
+        os.environ["REDIS_URL"] = REAL_REDIS
+    yield url
+    from chalicelib.db.engine import dispose_all
+
+    dispose_all()
+    _drop_database(url)
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty tables and Redis after every test that touched them."""
+    uses_db = "database_url" in request.fixturenames
+    yield
+    if not uses_db:
+        return
+    from sqlalchemy import delete
+
+    from chalicelib import resources
+    from chalicelib.db.engine import engine
+    from chalicelib.db.tables import metadata, users
+
+    eng = engine()
+    with eng.begin() as conn:
+        conn.execute(users.update().values(default_address_id=None))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+    resources.redis().flushdb()
+
+
+@pytest.fixture
+def db(database_url: str) -> Any:
+    """The migrated test database's engine."""
+    from chalicelib.db.engine import engine
+
+    return engine()
+
+
+@pytest.fixture
+def redis(database_url: str) -> Any:
+    from chalicelib import resources
+
+    return resources.redis()
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local", project_dir=str(ROOT)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user(database_url: str) -> Any:
+    """make_user("alice", password=..., is_staff=...) -> the user row, registered for real."""
+    from chalicelib.db.engine import transaction
+    from chalicelib.services import accounts
+
+    def _make(
+        username: str | None = None,
+        password: str = "correct-horse-1",
+        *,
+        is_staff: bool = False,
+        mobile: str | None = None,
+        email: str = "",
+    ) -> Any:
+        with transaction() as conn:
+            return accounts.register(
+                conn,
+                username=username or f"user_{secrets.token_hex(4)}",
+                password=password,
+                email=email,
+                mobile=mobile,
+                is_staff=is_staff,
+            )
+
+    return _make
+
+
+@pytest.fixture
+def token_for() -> Any:
+    from chalicelib.services import accounts
+
+    return accounts.token_for
+
+
+@pytest.fixture
+def auth_headers(token_for: Any) -> Any:
+    """auth_headers(user_row) -> headers with a fresh Bearer token for that user."""
+
+    def _headers(row: Any, **extra: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token_for(row)}",
+            "Content-Type": "application/json",
+            **extra,
+        }
+
+    return _headers
+
+
+def json_headers(**extra: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", **extra}
