@@ -1,7 +1,25 @@
 """The Chalice app: registers blueprints, middleware and jobs, nothing else."""
 
-from chalicelib.api import accounts, addresses, health
+import os
+
+from chalicelib import jobs
+from chalicelib.api import (
+    accounts,
+    addresses,
+    avatar,
+    cart,
+    catalog,
+    health,
+    orders,
+    payments,
+    wallet,
+)
 from chalicelib.api.admin import auth as admin_auth
+from chalicelib.api.admin import images as admin_images
+from chalicelib.api.admin import orders as admin_orders
+from chalicelib.api.admin import skus as admin_skus
+from chalicelib.api.admin import statistics as admin_statistics
+from chalicelib.api.admin import users as admin_users
 from chalicelib.api.middleware import api_middleware, register_preflight_routes
 from chalicelib.api.routing import ShopApp
 
@@ -11,9 +29,14 @@ app = ShopApp(app_name="jiadian-shop")
 app.api.binary_types.append("multipart/form-data")
 app.register_middleware(api_middleware, "http")
 
-app.register_blueprint(health.bp)
-app.register_blueprint(accounts.bp)
-app.register_blueprint(addresses.bp)
-app.register_blueprint(admin_auth.bp)
+for module in (health, accounts, addresses, avatar, catalog, cart, orders, wallet, payments):
+    app.register_blueprint(module.bp)
+for module in (admin_auth, admin_skus, admin_images, admin_orders, admin_statistics, admin_users):
+    app.register_blueprint(module.bp)
+if os.environ.get("SHOP_STAGE", "local") == "local":
+    from chalicelib.api import dev
+
+    app.register_blueprint(dev.bp)
 
 register_preflight_routes(app)
+jobs.register(app)

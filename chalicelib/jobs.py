@@ -11,8 +11,23 @@ from typing import Any
 
 from chalice import Chalice
 
+
+def _lazy(module: str, function: str) -> Callable[[], Any]:
+    """Import the job's service module when the job runs, not at cold start."""
+
+    def run() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)()
+
+    run.__name__ = function
+    return run
+
+
+# name -> the function that does the job (each area adds its own line)
 JOBS: dict[str, Callable[[], Any]] = {}
-SCHEDULES: dict[str, str] = {}  # job name -> schedule expression, e.g. "rate(5 minutes)"
+# name -> schedule expression, e.g. "rate(5 minutes)" or "cron(5 * * * ? *)"
+SCHEDULES: dict[str, str] = {}
 
 
 def register(app: Chalice) -> None:

@@ -141,14 +141,84 @@ def redis(database_url: str) -> Any:
     return resources.redis()
 
 
+class CheckedHTTP:
+    """chalice.test's HTTP client, checking every response against docs/openapi.yaml."""
+
+    def __init__(self, http: Any, app: Any) -> None:
+        from chalice.local import RouteMatcher
+
+        self._http = http
+        self._matcher = RouteMatcher(list(app.routes))
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | str = b""
+    ) -> Any:
+        from tests.openapi_check import check_response
+
+        if isinstance(body, str):
+            body = body.encode()
+        response = self._http.request(method, path, headers=headers or {}, body=body)
+        try:
+            route = self._matcher.match_route(path).route
+        except ValueError:
+            return response  # unknown path: API Gateway's own 403
+        check_response(route, method.upper(), response.status_code, response.headers, response.body)
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Any:
+        return self.request("OPTIONS", path, **kwargs)
+
+
+class ShopClient:
+    """`client.http` checks responses against the spec; `client.lambda_`/`events` as chalice's."""
+
+    def __init__(self, chalice_client: Any, app: Any) -> None:
+        self.http = CheckedHTTP(chalice_client.http, app)
+        self.lambda_ = chalice_client.lambda_
+        self.events = chalice_client.events
+        self.raw = chalice_client
+
+
 @pytest.fixture
-def client(database_url: str) -> Iterator[Any]:
+def client(database_url: str) -> Iterator[ShopClient]:
     from chalice.test import Client
 
     from app import app
 
     with Client(app, stage_name="local", project_dir=str(ROOT)) as test_client:
-        yield test_client
+        yield ShopClient(test_client, app)
+
+
+def post_json(
+    client: ShopClient, path: str, body: Any, headers: dict[str, str] | None = None
+) -> Any:
+    import json
+
+    return client.http.post(
+        path, body=json.dumps(body), headers={**json_headers(), **(headers or {})}
+    )
+
+
+def put_json(
+    client: ShopClient, path: str, body: Any, headers: dict[str, str] | None = None
+) -> Any:
+    import json
+
+    return client.http.put(
+        path, body=json.dumps(body), headers={**json_headers(), **(headers or {})}
+    )
 
 
 @pytest.fixture

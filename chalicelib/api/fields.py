@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -32,6 +32,12 @@ def _mobile(value: str) -> str:
     return value
 
 
+def _yuan(value: object) -> int:
+    from chalicelib.money import parse_yuan
+
+    return parse_yuan(value)
+
+
 def _email(value: str) -> str:
     if value and (len(value) > 254 or not EMAIL_RE.match(value)):
         raise ValueError("Enter a valid email address.")
@@ -47,6 +53,9 @@ Email = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_email)
 ]
 
+
+# A money amount given as a decimal string ("5999.00"), parsed to integer fen.
+Yuan = Annotated[int, BeforeValidator(_yuan)]
 
 Text20 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 Text50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]

@@ -1,0 +1,7 @@
+"""Admin catalogue management under /meiduo_admin/skus/."""
+
+from __future__ import annotations
+
+from chalicelib.api.routing import ApiBlueprint
+
+bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
