@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_YUAN = re.compile(r"^(-)?(\d{1,12})(?:\.(\d{1,2}))?$")
+_YUAN = re.compile(r"^(-)?([0-9]{1,12})(?:\.([0-9]{1,2}))?$")
 MAX_FEN = 99_999_999_999  # 999999999.99: the wallet's ceiling and a sane price ceiling
 
 
@@ -16,7 +16,7 @@ def parse_yuan(value: object) -> int:
         value = str(value)
     if not isinstance(value, str):
         raise ValueError('must be a decimal string like "5999.00"')
-    match = _YUAN.match(value.strip())
+    match = _YUAN.fullmatch(value.strip())
     if not match:
         raise ValueError('must be a decimal string with at most two decimal places, like "5999.00"')
     sign, whole, cents = match.groups()

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 _tmp = Path(tempfile.mkdtemp(prefix="shop-tests-"))
-TEST_JWT_SECRET = "test-secret-" + "x" * 40
+TEST_JWT_SECRET = "test-secret-" + "x" * 60
 
 BASE_ENV = {
     "SHOP_STAGE": "local",

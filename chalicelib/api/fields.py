@@ -7,15 +7,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$")
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$", re.ASCII)
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is
 # proven by the verification mail, not by a regex.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 def _username(value: str) -> str:
-    if not USERNAME_RE.match(value):
+    if not USERNAME_RE.fullmatch(value):
         raise ValueError("Use 5-20 letters, digits, _ or -.")
     return value
 
@@ -27,7 +27,7 @@ def _password(value: str) -> str:
 
 
 def _mobile(value: str) -> str:
-    if not MOBILE_RE.match(value):
+    if not MOBILE_RE.fullmatch(value):
         raise ValueError("Enter a mainland China mobile number (11 digits, 1[3-9]...).")
     return value
 
@@ -39,7 +39,7 @@ def _yuan(value: object) -> int:
 
 
 def _email(value: str) -> str:
-    if value and (len(value) > 254 or not EMAIL_RE.match(value)):
+    if value and (len(value) > 254 or not EMAIL_RE.fullmatch(value)):
         raise ValueError("Enter a valid email address.")
     return value
 

@@ -161,9 +161,11 @@ def json_object(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("The request body is not valid JSON.") from None
+        body = json.loads(raw.decode("utf-8"))
+        # "\udc80" escapes decode to lone surrogates, which no database column can store.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
+        raise ValidationError("The request body is not valid UTF-8 JSON.") from None
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object.")
     return body

@@ -1,0 +1,159 @@
+"""Settings: embedded defaults locally, refused on AWS stages."""
+
+from pathlib import Path
+
+import pytest
+
+from chalicelib import config
+from chalicelib.config import ConfigError
+
+AWS_ENV = {
+    "SHOP_STAGE": "prod",
+    "DATABASE_URL": "mysql+pymysql://shop@db.internal/shop",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "STORAGE_URL": "fastdfs://10.0.0.5:22122",
+    "MEDIA_URL": "https://img.example.com/",
+    "MAIL_URL": "sqs://https://sqs.us-east-1.amazonaws.com/1/mail",
+    "ALIPAY_GATEWAY": "https://openapi.alipay.com/gateway.do",
+    "JWT_SECRET": "s" * 40,
+}
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def test_the_local_stage_has_embedded_defaults(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("DATABASE_URL", "REDIS_URL", "STORAGE_URL", "MEDIA_URL", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SHOP_VAR_DIR", str(tmp_path))
+
+    s = config.settings()
+
+    assert s.database_url == f"sqlite:///{tmp_path / 'shop.db'}"
+    assert s.redis_url is None
+    assert s.storage_url == f"file://{tmp_path / 'media'}"
+    assert s.media_url == "http://127.0.0.1:8000/media/"
+    assert s.jwt_ttl_seconds == 86400
+    assert s.order_payment_timeout_minutes == 30
+    assert s.recharge_enabled is False
+    assert str(s.shop_timezone) == "Asia/Shanghai"
+
+
+def test_a_complete_aws_configuration_is_accepted(aws_env: pytest.MonkeyPatch) -> None:
+    s = config.settings()
+
+    assert s.stage == "prod"
+    assert not s.is_local
+    assert config.jwt_secret() == "s" * 40
+
+
+@pytest.mark.parametrize(
+    "missing", ["DATABASE_URL", "REDIS_URL", "STORAGE_URL", "MAIL_URL", "ALIPAY_GATEWAY"]
+)
+def test_aws_stages_refuse_to_fall_back_to_local_defaults(
+    aws_env: pytest.MonkeyPatch, missing: str
+) -> None:
+    aws_env.delenv(missing)
+
+    with pytest.raises(ConfigError, match=missing):
+        config.settings()
+
+
+def test_aws_stages_refuse_a_generated_jwt_secret(aws_env: pytest.MonkeyPatch) -> None:
+    aws_env.delenv("JWT_SECRET")
+
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        config.jwt_secret()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "sqlite:////tmp/x.db"),
+        ("STORAGE_URL", "file:///tmp/media"),
+        ("MEDIA_URL", "/media/"),
+    ],
+)
+def test_aws_stages_refuse_embedded_backends(
+    aws_env: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    aws_env.setenv(name, value)
+
+    with pytest.raises(ConfigError, match=name):
+        config.settings()
+
+
+def test_the_local_stage_inside_lambda_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_STAGE", "local")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "shop-api")
+
+    with pytest.raises(ConfigError, match="inside Lambda"):
+        config.settings()
+
+
+def test_a_short_jwt_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_SECRET", "too-short")
+
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        config.jwt_secret()
+
+
+def test_locally_a_jwt_secret_is_generated_once_and_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("JWT_SECRET")
+    monkeypatch.setenv("SHOP_VAR_DIR", str(tmp_path))
+
+    first = config.jwt_secret()
+    second = config.jwt_secret()
+
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "jwt_secret").read_text() == first
+    assert (tmp_path / "jwt_secret").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("JWT_TTL_SECONDS", "soon"),
+        ("RECHARGE_ENABLED", "maybe"),
+        ("SHOP_TIMEZONE", "Mars/Olympus"),
+        ("FREIGHT_FEE", "10.001"),
+    ],
+)
+def test_unreadable_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigError, match=name):
+        config.settings()
+
+
+def test_secrets_may_be_file_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("k" * 40 + "\n")
+    monkeypatch.setenv("JWT_SECRET", str(tmp_path / "secret.txt"))
+
+    assert config.jwt_secret() == "k" * 40
+
+
+def test_secrets_may_come_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("secretsmanager").create_secret(
+            Name="shop/jwt", SecretString='{"secret": "' + "m" * 40 + '"}'
+        )
+        config._secrets_manager_value.cache_clear()
+        monkeypatch.setenv("JWT_SECRET", "secretsmanager:shop/jwt#secret")
+
+        assert config.jwt_secret() == "m" * 40
+    config._secrets_manager_value.cache_clear()
