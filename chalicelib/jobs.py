@@ -25,9 +25,14 @@ def _lazy(module: str, function: str) -> Callable[[], Any]:
 
 
 # name -> the function that does the job (each area adds its own line)
-JOBS: dict[str, Callable[[], Any]] = {}
+JOBS: dict[str, Callable[[], Any]] = {
+    "rollup-stats": _lazy("chalicelib.services.statistics", "rollup_stats"),
+}
 # name -> schedule expression, e.g. "rate(5 minutes)" or "cron(5 * * * ? *)"
-SCHEDULES: dict[str, str] = {}
+SCHEDULES: dict[str, str] = {
+    # Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
+    "rollup-stats": "cron(5 * * * ? *)",
+}
 
 
 def register(app: Chalice) -> None:

@@ -219,7 +219,10 @@ orders = Table(
     UniqueConstraint("user_id", "idempotency_key"),
     Index(None, "user_id", "create_time"),
     Index(None, "status", "create_time"),
-    Index(None, "create_time"),
+    # Dashboard statistics: distinct order users per day and paid orders/GMV per day are
+    # index-only range scans on these (services.statistics).
+    Index(None, "create_time", "user_id"),
+    Index(None, "paid_at", "payment_amount"),
 )
 
 order_lines = Table(

@@ -1,0 +1,42 @@
+"""User management for staff (meiduo admin): finding users by part of their username.
+
+Creating users goes through accounts.register, like every sign-up: same validation of
+duplicates, password hashed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import Row
+
+from chalicelib.db.tables import users
+from chalicelib.pagination import PageRequest
+
+# What staff see of a user: never the password hash, nor the token version.
+LISTED_COLUMNS = (users.c.id, users.c.username, users.c.mobile, users.c.email)
+
+
+def find_users(
+    conn: Connection, *, keyword: str, page: PageRequest
+) -> tuple[list[Row[Any, Any, Any, Any]], int]:
+    """One page of users whose username contains `keyword` (all users when it is empty),
+    oldest account first, and how many match in all.
+
+    `%` and `_` in the keyword are literal characters (LIKE wildcards are escaped), so
+    `a_b` finds only usernames containing "a_b". Both SQLite and MariaDB compare
+    case-insensitively here (ASCII LIKE / the _ci collation).
+    """
+    condition = users.c.username.contains(keyword, autoescape=True) if keyword else None
+    listed = select(*LISTED_COLUMNS).order_by(users.c.id).limit(page.limit).offset(page.offset)
+    counted = select(func.count()).select_from(users)
+    if condition is not None:
+        listed = listed.where(condition)
+        counted = counted.where(condition)
+    rows = list(conn.execute(listed).all())
+    if 0 < len(rows) < page.limit or (not rows and page.offset == 0):
+        # The last page is in hand, so the total is known: a rare keyword, which makes the
+        # page query scan every username, does not pay for a second full scan to count.
+        return rows, page.offset + len(rows)
+    return rows, int(conn.scalar(counted) or 0)
