@@ -52,6 +52,8 @@ class Settings:
     freight_fee_fen: int
     var_dir: Path
     port: int
+    # Largest accepted image upload: Lambda's 6 MB request payload less base64's third.
+    upload_max_bytes: int
 
     @property
     def is_local(self) -> bool:
@@ -165,6 +167,7 @@ def settings() -> Settings:
         freight_fee_fen=_fen("FREIGHT_FEE", 1000),
         var_dir=var_dir,
         port=port,
+        upload_max_bytes=_int("UPLOAD_MAX_BYTES", 4 * 1024 * 1024, minimum=1),
     )
 
 
