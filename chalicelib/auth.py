@@ -13,6 +13,7 @@ stops working; logout puts the jti on a Redis deny-list until the token expires.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import time
@@ -21,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 
 from chalicelib import config, resources
@@ -30,9 +29,6 @@ from chalicelib.db.engine import engine
 from chalicelib.db.tables import users
 from chalicelib.errors import NotAuthenticated, PermissionDenied
 
-# OWASP's argon2id minimum (19 MiB, t=2, p=1): ~40 ms here, which a Lambda can afford
-# per login; Django's defaults (100 MiB, p=8) would need a big function for little gain.
-_argon2 = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, type=Type.ID)
 JWT_ALGORITHM = "HS256"
 TOKEN_PREFIXES = ("bearer", "jwt")
 DENYLIST_KEY = "auth:denied-jti:{jti}"
@@ -41,17 +37,29 @@ DENYLIST_KEY = "auth:denied-jti:{jti}"
 # --- passwords -------------------------------------------------------------------
 
 
+@functools.cache
+def _argon2() -> Any:
+    """OWASP's argon2id minimum (19 MiB, t=2, p=1): ~40 ms here, which a Lambda can afford
+    per login; Django's defaults (100 MiB, p=8) would need a big function for little gain.
+    Built on first use: argon2's import is not needed by most requests."""
+    from argon2 import PasswordHasher, Type
+
+    return PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, type=Type.ID)
+
+
 def hash_password(password: str) -> str:
     # argon2-cffi encodes "$argon2id$v=19$..."; Django stores "argon2" + that.
-    return "argon2" + _argon2.hash(password)
+    return "argon2" + _argon2().hash(password)
 
 
 def verify_password(password: str, encoded: str) -> bool:
     algorithm, _, rest = encoded.partition("$")
     if algorithm == "argon2":
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         try:
-            return _argon2.verify("$" + rest, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return bool(_argon2().verify("$" + rest, password))
+        except (VerificationError, InvalidHashError):  # a mismatch is a VerificationError
             return False
     if algorithm == "pbkdf2_sha256":
         return _verify_django_pbkdf2(password, rest)
@@ -62,8 +70,10 @@ def password_needs_rehash(encoded: str) -> bool:
     algorithm, _, rest = encoded.partition("$")
     if algorithm != "argon2":
         return True
+    from argon2.exceptions import InvalidHashError
+
     try:
-        return _argon2.check_needs_rehash("$" + rest)
+        return bool(_argon2().check_needs_rehash("$" + rest))
     except InvalidHashError:
         return True
 

@@ -161,7 +161,7 @@ def json_object(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
         # "\udc80" escapes decode to lone surrogates, which no database column can store.
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeError, RecursionError):
