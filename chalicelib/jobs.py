@@ -27,11 +27,13 @@ def _lazy(module: str, function: str) -> Callable[[], Any]:
 # name -> the function that does the job (each area adds its own line)
 JOBS: dict[str, Callable[[], Any]] = {
     "rollup-stats": _lazy("chalicelib.services.statistics", "rollup_stats"),
+    "expire-orders": _lazy("chalicelib.services.orders", "expire_unpaid_orders"),
 }
 # name -> schedule expression, e.g. "rate(5 minutes)" or "cron(5 * * * ? *)"
 SCHEDULES: dict[str, str] = {
     # Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
     "rollup-stats": "cron(5 * * * ? *)",
+    "expire-orders": "rate(5 minutes)",
 }
 
 

@@ -2,6 +2,110 @@
 
 from __future__ import annotations
 
-from chalicelib.api.routing import ApiBlueprint
+from typing import Annotated, Any
+
+from chalice import Response
+from pydantic import Field
+
+from chalicelib import auth, resources
+from chalicelib.api.fields import RequestModel
+from chalicelib.api.routing import ApiBlueprint, parse, path_id
+from chalicelib.db.engine import transaction
+from chalicelib.money import format_yuan
+from chalicelib.services import cart
 
 bp = ApiBlueprint(__name__)
+
+LineCount = Annotated[int, Field(strict=True, ge=1, le=cart.MAX_LINE_COUNT)]
+
+
+class AddToCart(RequestModel):
+    sku_id: Annotated[int, Field(strict=True, ge=1)]
+    count: LineCount = 1
+    selected: Annotated[bool, Field(strict=True)] = True
+
+
+class ChangeLine(RequestModel):
+    count: LineCount | None = None
+    selected: Annotated[bool, Field(strict=True)] | None = None
+
+
+class Selection(RequestModel):
+    selected: Annotated[bool, Field(strict=True)]
+
+
+def image_url(file_id: str | None) -> str | None:
+    return resources.storage().url(file_id) if file_id else None
+
+
+def item_body(line: cart.CartLine) -> dict[str, Any]:
+    return {
+        "sku_id": line.sku.id,
+        "name": line.sku.name,
+        "image": image_url(line.sku.default_image),
+        "price": format_yuan(line.sku.price),
+        "count": line.count,
+        "selected": line.selected,
+        "amount": format_yuan(line.amount),
+        "stock": line.stock,
+    }
+
+
+@bp.route("/cart/", methods=["GET"])
+@auth.login_required
+def view_cart(user: auth.CurrentUser) -> dict[str, Any]:
+    with transaction() as conn:
+        lines = cart.lines(conn, resources.redis(), user.id)
+    selected = [line for line in lines if line.selected]
+    return {
+        "items": [item_body(line) for line in lines],
+        "total_count": sum(line.count for line in lines),
+        "selected_count": sum(line.count for line in selected),
+        "selected_amount": format_yuan(sum(line.amount for line in selected)),
+    }
+
+
+@bp.route("/cart/", methods=["POST"])
+@auth.login_required
+def add_to_cart(user: auth.CurrentUser) -> Response:
+    body = parse(AddToCart, bp.current_request)
+    with transaction() as conn:
+        line = cart.add(conn, resources.redis(), user.id, body.sku_id, body.count, body.selected)
+    return Response(body=item_body(line), status_code=201)
+
+
+@bp.route("/cart/selection/", methods=["PUT"])
+@auth.login_required
+def select_all(user: auth.CurrentUser) -> dict[str, Any]:
+    body = parse(Selection, bp.current_request)
+    cart.select_all(resources.redis(), user.id, body.selected)
+    return {"selected": body.selected}
+
+
+@bp.route("/cart/count/", methods=["GET"])
+@auth.login_required
+def cart_count(user: auth.CurrentUser) -> dict[str, Any]:
+    return {"count": cart.unit_count(resources.redis(), user.id)}
+
+
+@bp.route("/cart/{sku_id}/", methods=["PUT"])
+@auth.login_required
+def change_line(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
+    body = parse(ChangeLine, bp.current_request)
+    with transaction() as conn:
+        line = cart.update(
+            conn,
+            resources.redis(),
+            user.id,
+            path_id(sku_id),
+            count=body.count,
+            selected=body.selected,
+        )
+    return item_body(line)
+
+
+@bp.route("/cart/{sku_id}/", methods=["DELETE"])
+@auth.login_required
+def remove_line(user: auth.CurrentUser, sku_id: str) -> Response:
+    cart.remove(resources.redis(), user.id, [path_id(sku_id)])
+    return Response(body="", status_code=204)

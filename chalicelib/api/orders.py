@@ -2,6 +2,191 @@
 
 from __future__ import annotations
 
-from chalicelib.api.routing import ApiBlueprint
+import re
+from typing import Annotated, Any, Literal
+
+from chalice import Response
+from pydantic import Field, StringConstraints
+
+from chalicelib import auth, resources
+from chalicelib.api.addresses import address_body
+from chalicelib.api.cart import image_url, item_body
+from chalicelib.api.fields import RequestModel
+from chalicelib.api.routing import ApiBlueprint, int_param, parse, query
+from chalicelib.clock import isoformat
+from chalicelib.config import settings
+from chalicelib.db.engine import transaction
+from chalicelib.errors import NotFound, ValidationError
+from chalicelib.money import format_yuan
+from chalicelib.pagination import page_body, page_request
+from chalicelib.services import cart, orders
+from chalicelib.services.order_states import Status, status_name
 
 bp = ApiBlueprint(__name__)
+
+IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,64}")
+ORDER_ID_RE = re.compile(r"[0-9]{1,32}")
+
+
+class PlaceOrder(RequestModel):
+    address_id: Annotated[int, Field(strict=True, ge=1)]
+    pay_method: Literal["alipay", "balance"]
+
+
+class CommentIn(RequestModel):
+    sku_id: Annotated[int, Field(strict=True, ge=1)]
+    score: Annotated[int, Field(strict=True, ge=1, le=5)]
+    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    anonymous: Annotated[bool, Field(strict=True)] = False
+
+
+class Comments(RequestModel):
+    comments: Annotated[list[CommentIn], Field(min_length=1, max_length=100)]
+
+
+def order_id_param(raw: str) -> str:
+    """Order ids are digits; anything else cannot name an order."""
+    if not ORDER_ID_RE.fullmatch(raw):
+        raise NotFound("No such order.")
+    return raw
+
+
+def idempotency_key(headers: Any) -> str | None:
+    key = headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key):
+        raise ValidationError(
+            "Use 1-64 printable ASCII characters, e.g. a UUID.", field="Idempotency-Key"
+        )
+    return str(key)
+
+
+def order_body(detail: orders.OrderDetail) -> dict[str, Any]:
+    tz = settings().shop_timezone
+    order = detail.order
+    return {
+        "order_id": order.order_id,
+        "status": order.status,
+        "status_name": status_name(order.status),
+        "total_count": order.total_count,
+        "total_amount": format_yuan(order.total_amount),
+        "freight": format_yuan(order.freight),
+        "payment_amount": format_yuan(order.payment_amount),
+        "pay_method": order.pay_method,
+        "create_time": isoformat(order.create_time, tz),
+        "update_time": isoformat(order.update_time, tz),
+        "expires_at": isoformat(order.expires_at, tz),
+        "paid_at": isoformat(order.paid_at, tz),
+        "address": {name: getattr(order, name) for name in orders.ADDRESS_SNAPSHOT},
+        "lines": [
+            {
+                "sku_id": line.sku_id,
+                "name": line.name,
+                "image": image_url(line.default_image),
+                "price": format_yuan(line.price),
+                "count": line.count,
+                "amount": format_yuan(line.price * line.count),
+                "score": line.score,
+                "comment": line.comment,
+                "anonymous": bool(line.is_anonymous),
+                "commented_at": isoformat(line.commented_at, tz),
+            }
+            for line in detail.lines
+        ],
+    }
+
+
+@bp.route("/orders/settlement/", methods=["GET"])
+@auth.login_required
+def settlement(user: auth.CurrentUser) -> dict[str, Any]:
+    with transaction() as conn:
+        due = orders.settlement(conn, resources.redis(), user.id)
+    return {
+        "addresses": [address_body(row) for row in due.addresses],
+        "items": [item_body(line) for line in due.lines],
+        "total_count": due.total_count,
+        "total_amount": format_yuan(due.total_amount),
+        "freight": format_yuan(due.freight),
+        "payment_amount": format_yuan(due.payment_amount),
+    }
+
+
+@bp.route("/orders/", methods=["POST"])
+@auth.login_required
+def place_order(user: auth.CurrentUser) -> Response:
+    request = bp.current_request
+    body = parse(PlaceOrder, request)
+    key = idempotency_key(request.headers)
+    redis = resources.redis()
+    with transaction() as conn:
+        placed = orders.place(
+            conn,
+            redis,
+            user_id=user.id,
+            address_id=body.address_id,
+            pay_method=body.pay_method,
+            idempotency_key=key,
+        )
+    if not placed.replayed:
+        # Only now that the order is committed: a failed checkout leaves the cart as it was.
+        cart.remove(redis, user.id, [line.sku_id for line in placed.detail.lines])
+    return Response(body=order_body(placed.detail), status_code=201)
+
+
+@bp.route("/orders/", methods=["GET"])
+@auth.login_required
+def list_orders(user: auth.CurrentUser) -> dict[str, Any]:
+    params = query(bp.current_request)
+    page = page_request(params)
+    status = int_param(params, "status")
+    if status is not None and status not in set(Status):
+        raise ValidationError("Must be an order status, 1-6.", field="status")
+    with transaction() as conn:
+        found, count = orders.page(conn, page, user_id=user.id, status=status)
+    return page_body([order_body(detail) for detail in found], count, page)
+
+
+@bp.route("/orders/{order_id}/", methods=["GET"])
+@auth.login_required
+def order_detail(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
+    with transaction() as conn:
+        return order_body(orders.get(conn, order_id_param(order_id), user_id=user.id))
+
+
+@bp.route("/orders/{order_id}/cancel/", methods=["POST"])
+@auth.login_required
+def cancel_order(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
+    with transaction() as conn:
+        detail = orders.cancel_by_buyer(conn, user_id=user.id, order_id=order_id_param(order_id))
+    return order_body(detail)
+
+
+@bp.route("/orders/{order_id}/payment/", methods=["POST"])
+@auth.login_required
+def pay_order(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
+    with transaction() as conn:
+        paid = orders.pay(conn, user_id=user.id, order_id=order_id_param(order_id))
+    if isinstance(paid, str):
+        return {"pay_url": paid}
+    return order_body(paid)
+
+
+@bp.route("/orders/{order_id}/receipt/", methods=["POST"])
+@auth.login_required
+def confirm_receipt(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
+    with transaction() as conn:
+        detail = orders.confirm_receipt(conn, user_id=user.id, order_id=order_id_param(order_id))
+    return order_body(detail)
+
+
+@bp.route("/orders/{order_id}/comments/", methods=["POST"])
+@auth.login_required
+def comment_order(user: auth.CurrentUser, order_id: str) -> Response:
+    body = parse(Comments, bp.current_request)
+    comments = [orders.Comment(c.sku_id, c.score, c.content, c.anonymous) for c in body.comments]
+    with transaction() as conn:
+        detail = orders.comment(
+            conn, user_id=user.id, order_id=order_id_param(order_id), comments=comments
+        )
+    return Response(body=order_body(detail), status_code=201)

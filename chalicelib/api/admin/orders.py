@@ -2,6 +2,58 @@
 
 from __future__ import annotations
 
-from chalicelib.api.routing import ApiBlueprint
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from chalicelib import auth
+from chalicelib.api.fields import RequestModel
+from chalicelib.api.orders import order_body, order_id_param
+from chalicelib.api.routing import ApiBlueprint, parse, query
+from chalicelib.db.engine import transaction
+from chalicelib.pagination import page_body, page_request
+from chalicelib.services import orders
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
+
+
+class NewStatus(RequestModel):
+    status: Annotated[int, Field(strict=True, ge=1, le=6)]
+
+
+def admin_order_body(detail: orders.OrderDetail) -> dict[str, Any]:
+    return {
+        **order_body(detail),
+        "user_id": detail.order.user_id,
+        "username": detail.order.username,
+        "needs_refund": bool(detail.order.needs_refund),
+    }
+
+
+@bp.route("/orders/", methods=["GET"])
+@auth.staff_required
+def list_orders(user: auth.CurrentUser) -> dict[str, Any]:
+    params = query(bp.current_request)
+    page = page_request(params)
+    keyword = params.get("keyword", "").strip()[:32]
+    with transaction() as conn:
+        found, count = orders.page(conn, page, keyword=keyword or None)
+    return page_body([admin_order_body(detail) for detail in found], count, page)
+
+
+@bp.route("/orders/{order_id}/", methods=["GET"])
+@auth.staff_required
+def order_detail(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
+    with transaction() as conn:
+        return admin_order_body(orders.get(conn, order_id_param(order_id)))
+
+
+@bp.route("/orders/{order_id}/status/", methods=["PUT"])
+@auth.staff_required
+def change_status(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
+    body = parse(NewStatus, bp.current_request)
+    with transaction() as conn:
+        detail = orders.change_status_by_staff(
+            conn, staff_id=user.id, order_id=order_id_param(order_id), status=body.status
+        )
+    return admin_order_body(detail)

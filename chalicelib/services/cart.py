@@ -1,0 +1,211 @@
+"""The cart: a Redis hash per user (sku_id -> count) and a set of the selected sku ids.
+
+Each request is one Redis round trip where the rule allows it (pipelines), and every
+use pushes the expiry 30 days out, so carts of unused accounts clean themselves up.
+The catalogue row is read in one query per request, never one per line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+
+from chalicelib.db.tables import skus
+from chalicelib.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+CART_TTL_SECONDS = 30 * 24 * 3600
+# One line may hold at most this many units: far beyond any appliance order, small
+# enough that totals stay exact integers everywhere.
+MAX_LINE_COUNT = 99_999
+
+
+def _keys(user_id: int) -> tuple[str, str]:
+    return f"cart:{user_id}", f"cart:{user_id}:selected"
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku: Any  # the SKU's id, name, price, stock, default_image, is_launched
+    count: int
+    selected: bool
+
+    @property
+    def amount(self) -> int:
+        return int(self.sku.price) * self.count
+
+    @property
+    def stock(self) -> int:
+        """What can be bought: nothing while the SKU is unlaunched."""
+        return int(self.sku.stock) if self.sku.is_launched else 0
+
+
+def out_of_stock(available: dict[int, int]) -> Conflict:
+    """409 naming every SKU that cannot be had in the wanted count, with what is left."""
+    return Conflict(
+        "Not enough stock.",
+        code="out_of_stock",
+        extra={"skus": {str(sku_id): stock for sku_id, stock in sorted(available.items())}},
+    )
+
+
+def _launched_sku(conn: Connection, sku_id: int) -> Any:
+    row = conn.execute(
+        select(
+            skus.c.id,
+            skus.c.name,
+            skus.c.price,
+            skus.c.stock,
+            skus.c.default_image,
+            skus.c.is_launched,
+        ).where(skus.c.id == sku_id, skus.c.is_launched.is_(True))
+    ).first()
+    if row is None:
+        raise NotFound("No such SKU.")
+    return row
+
+
+def _counts(raw: dict[str, str]) -> dict[int, int]:
+    """Hash fields as ints; anything unreadable (never written by us) is skipped."""
+    counts = {}
+    for field, value in raw.items():
+        if field.isdigit() and value.lstrip("-").isdigit() and int(value) > 0:
+            counts[int(field)] = int(value)
+    return counts
+
+
+def _touch(pipe: Any, user_id: int) -> None:
+    for key in _keys(user_id):
+        pipe.expire(key, CART_TTL_SECONDS)
+
+
+def add(
+    conn: Connection, redis: Redis, user_id: int, sku_id: int, count: int, selected: bool
+) -> CartLine:
+    """Add `count` units to what the cart holds; the new total may not pass the stock."""
+    sku = _launched_sku(conn, sku_id)
+    lines_key, selected_key = _keys(user_id)
+    held = int(redis.hget(lines_key, str(sku_id)) or 0)
+    if held + count > sku.stock:
+        raise out_of_stock({sku_id: sku.stock})
+    pipe = redis.pipeline()
+    pipe.hincrby(lines_key, str(sku_id), count)
+    if selected:
+        pipe.sadd(selected_key, str(sku_id))
+    else:
+        pipe.srem(selected_key, str(sku_id))
+    _touch(pipe, user_id)
+    new_count = int(pipe.execute()[0])
+    if new_count > sku.stock:
+        # A concurrent add of the same user got in between: give our units back.
+        redis.hincrby(lines_key, str(sku_id), -count)
+        raise out_of_stock({sku_id: sku.stock})
+    return CartLine(sku, new_count, selected)
+
+
+def update(
+    conn: Connection,
+    redis: Redis,
+    user_id: int,
+    sku_id: int,
+    *,
+    count: int | None,
+    selected: bool | None,
+) -> CartLine:
+    """Set the count and/or the selection of a line already in the cart."""
+    sku = _launched_sku(conn, sku_id)
+    lines_key, selected_key = _keys(user_id)
+    pipe = redis.pipeline()
+    pipe.hget(lines_key, str(sku_id))
+    pipe.sismember(selected_key, str(sku_id))
+    held, was_selected = pipe.execute()
+    if held is None:
+        raise NotFound("This SKU is not in the cart.")
+    if count is not None and count > sku.stock:
+        raise out_of_stock({sku_id: sku.stock})
+    new_count = int(held) if count is None else count
+    new_selected = bool(was_selected) if selected is None else selected
+    pipe = redis.pipeline()
+    pipe.hset(lines_key, str(sku_id), new_count)
+    if new_selected:
+        pipe.sadd(selected_key, str(sku_id))
+    else:
+        pipe.srem(selected_key, str(sku_id))
+    _touch(pipe, user_id)
+    pipe.execute()
+    return CartLine(sku, new_count, new_selected)
+
+
+def remove(redis: Redis, user_id: int, sku_ids: list[int]) -> None:
+    """Drop these lines (absent ones are fine: deleting is idempotent)."""
+    if not sku_ids:
+        return
+    lines_key, selected_key = _keys(user_id)
+    fields = [str(sku_id) for sku_id in sku_ids]
+    pipe = redis.pipeline()
+    pipe.hdel(lines_key, *fields)
+    pipe.srem(selected_key, *fields)
+    pipe.execute()
+
+
+def select_all(redis: Redis, user_id: int, selected: bool) -> None:
+    lines_key, selected_key = _keys(user_id)
+    if not selected:
+        redis.delete(selected_key)
+        return
+    fields = redis.hkeys(lines_key)
+    pipe = redis.pipeline()
+    if fields:
+        pipe.sadd(selected_key, *fields)
+    _touch(pipe, user_id)
+    pipe.execute()
+
+
+def unit_count(redis: Redis, user_id: int) -> int:
+    """How many units the cart holds (the badge next to the cart icon)."""
+    return sum(_counts(redis.hgetall(_keys(user_id)[0])).values())  # type: ignore[arg-type]
+
+
+def _read(redis: Redis, user_id: int) -> tuple[dict[int, int], set[int]]:
+    """Lines and selection in one round trip, refreshing the cart's expiry."""
+    lines_key, selected_key = _keys(user_id)
+    pipe = redis.pipeline()
+    pipe.hgetall(lines_key)
+    pipe.smembers(selected_key)
+    _touch(pipe, user_id)
+    raw_lines, raw_selected = pipe.execute()[:2]
+    return _counts(raw_lines), {int(s) for s in raw_selected if s.isdigit()}
+
+
+def lines(conn: Connection, redis: Redis, user_id: int) -> list[CartLine]:
+    """Every line with its SKU (one query for all of them), in SKU id order.
+
+    SKUs that no longer exist are left out; unlaunched ones show with stock 0, since
+    they cannot be bought until they come back.
+    """
+    counts, selected = _read(redis, user_id)
+    if not counts:
+        return []
+    rows = conn.execute(
+        select(
+            skus.c.id,
+            skus.c.name,
+            skus.c.price,
+            skus.c.stock,
+            skus.c.default_image,
+            skus.c.is_launched,
+        )
+        .where(skus.c.id.in_(list(counts)))
+        .order_by(skus.c.id)
+    ).all()
+    return [CartLine(row, counts[row.id], row.id in selected) for row in rows]
+
+
+def selected_counts(redis: Redis, user_id: int) -> dict[int, int]:
+    """sku_id -> count of the selected lines: what checkout orders."""
+    counts, selected = _read(redis, user_id)
+    return {sku_id: count for sku_id, count in counts.items() if sku_id in selected}

@@ -1,0 +1,587 @@
+"""Checkout and orders: placing, cancelling, paying from the wallet, receipt, comments.
+
+The rules that keep the shop honest under contention:
+
+- Stock is taken with one conditional UPDATE per SKU
+  (`stock = stock - n, sales = sales + n WHERE id = ? AND stock >= n`), SKUs in id
+  order (so two checkouts never wait on each other in a cycle), in the same
+  transaction as the order, its lines and its first history row. A buyer is refused
+  only when the stock really is short; nothing oversells; a failure anywhere rolls
+  all of it back. (The seeds' read-then-compare-and-retry loop fails buyers while
+  stock remains: see bench/checkout_contention.)
+- Every status change is a conditional move of services.order_states, so a payment,
+  a cancellation and the expiry job racing for one order have exactly one winner.
+- Stock goes back (`stock + n, sales - n`) only in the transaction whose move to
+  cancelled succeeded, so it is returned exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from chalicelib.clock import utcnow
+from chalicelib.config import settings
+from chalicelib.db.tables import (
+    addresses,
+    order_lines,
+    order_status_history,
+    orders,
+    skus,
+    users,
+)
+from chalicelib.errors import NON_FIELD, Conflict, NotFound, ValidationError
+from chalicelib.pagination import PageRequest
+from chalicelib.services import cart
+from chalicelib.services.order_states import Status, move
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+log = logging.getLogger("shop.orders")
+
+PAY_METHODS = ("alipay", "balance")
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+ADDRESS_SNAPSHOT = ("receiver", "province", "city", "district", "place", "mobile")
+EXPIRY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: Row[Any]
+    lines: list[Row[Any]]
+
+
+@dataclass(frozen=True)
+class Placement:
+    detail: OrderDetail
+    # True when an Idempotency-Key matched an earlier order: nothing was taken again.
+    replayed: bool
+
+
+# --- ids, fingerprints, freight ------------------------------------------------------
+
+
+def new_order_id(user_id: int, now: datetime) -> str:
+    """32 digits: UTC time to the microsecond (20), the user (8), random (4).
+
+    Sortable by time, digits only and at most 32 characters, as Alipay's out_trade_no
+    requires; two orders of one user in the same microsecond still differ by the
+    random part (and a clash would fail on the primary key, not merge orders).
+    """
+    stamp = now.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+    return f"{stamp}{user_id % 10**8:08d}{secrets.randbelow(10**4):04d}"
+
+
+def request_fingerprint(address_id: int, pay_method: str) -> str:
+    """What an Idempotency-Key promises to repeat: the body of the first request."""
+    canonical = json.dumps({"address_id": address_id, "pay_method": pay_method}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def freight_for(total_amount: int) -> int:
+    """Free from FREIGHT_FREE_FROM, otherwise the flat FREIGHT_FEE."""
+    s = settings()
+    return 0 if total_amount >= s.freight_free_from_fen else s.freight_fee_fen
+
+
+# --- settlement and placing ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settlement:
+    addresses: list[Row[Any]]
+    lines: list[cart.CartLine]
+    total_count: int
+    total_amount: int
+    freight: int
+
+    @property
+    def payment_amount(self) -> int:
+        return self.total_amount + self.freight
+
+
+def settlement(conn: Connection, redis: Redis, user_id: int) -> Settlement:
+    """What placing an order now would cost: the selected cart lines at today's prices."""
+    lines = [line for line in cart.lines(conn, redis, user_id) if line.selected]
+    address_rows = conn.execute(
+        select(addresses).where(addresses.c.user_id == user_id).order_by(addresses.c.id)
+    ).all()
+    total = sum(line.amount for line in lines)
+    return Settlement(
+        addresses=list(address_rows),
+        lines=lines,
+        total_count=sum(line.count for line in lines),
+        total_amount=total,
+        freight=freight_for(total) if lines else 0,
+    )
+
+
+def place(
+    conn: Connection,
+    redis: Redis,
+    *,
+    user_id: int,
+    address_id: int,
+    pay_method: str,
+    idempotency_key: str | None = None,
+) -> Placement:
+    """Take stock for the selected cart lines and create an unpaid order.
+
+    Raises 400 (nothing selected, not the user's address), 409 out_of_stock (with what
+    is left of each short SKU) or 409 idempotency_conflict; the caller's transaction
+    then rolls back whatever was taken. The cart is not touched here: the caller
+    removes the ordered lines once the transaction has committed.
+    """
+    now = utcnow()
+    fingerprint = request_fingerprint(address_id, pay_method) if idempotency_key else None
+    if idempotency_key:
+        earlier = _replay(conn, user_id, idempotency_key, fingerprint, now)
+        if earlier is not None:
+            return Placement(earlier, replayed=True)
+    address = conn.execute(
+        select(addresses).where(addresses.c.id == address_id, addresses.c.user_id == user_id)
+    ).first()
+    if address is None:
+        raise ValidationError("No such address.", field="address_id")
+    wanted = cart.selected_counts(redis, user_id)
+    if not wanted:
+        raise ValidationError("Select at least one cart item to order.", field=NON_FIELD)
+    priced = {
+        row.id: row
+        for row in conn.execute(
+            select(skus.c.id, skus.c.name, skus.c.price).where(
+                skus.c.id.in_(list(wanted)), skus.c.is_launched.is_(True)
+            )
+        )
+    }
+    if gone := {sku_id: 0 for sku_id in wanted if sku_id not in priced}:
+        raise cart.out_of_stock(gone)
+    total_amount = sum(int(priced[sku_id].price) * count for sku_id, count in wanted.items())
+    freight = freight_for(total_amount)
+    order_id = new_order_id(user_id, now)
+    values = {
+        "order_id": order_id,
+        "user_id": user_id,
+        **{name: getattr(address, name) for name in ADDRESS_SNAPSHOT},
+        "total_count": sum(wanted.values()),
+        "total_amount": total_amount,
+        "freight": freight,
+        "payment_amount": total_amount + freight,
+        "pay_method": pay_method,
+        "status": int(Status.UNPAID),
+        "idempotency_key": idempotency_key,
+        "request_fingerprint": fingerprint,
+        "create_time": now,
+        "update_time": now,
+        "expires_at": now + timedelta(minutes=settings().order_payment_timeout_minutes),
+    }
+    if idempotency_key:
+        # A concurrent request with the same key inserts first: ours then waits for it
+        # on the unique index and fails, and that request's order is the answer.
+        try:
+            with conn.begin_nested():
+                conn.execute(orders.insert().values(**values))
+        except IntegrityError:
+            earlier = _replay(conn, user_id, idempotency_key, fingerprint, now)
+            if earlier is None:
+                raise
+            return Placement(earlier, replayed=True)
+    else:
+        conn.execute(orders.insert().values(**values))
+    _take_stock(conn, wanted)
+    conn.execute(
+        order_lines.insert(),
+        [
+            {
+                "order_id": order_id,
+                "sku_id": sku_id,
+                "name": priced[sku_id].name,
+                "price": priced[sku_id].price,
+                "count": count,
+            }
+            for sku_id, count in sorted(wanted.items())
+        ],
+    )
+    _record_placement(conn, order_id, user_id, now)
+    return Placement(get(conn, order_id), replayed=False)
+
+
+def _record_placement(conn: Connection, order_id: str, user_id: int, now: datetime) -> None:
+    conn.execute(
+        order_status_history.insert().values(
+            order_id=order_id,
+            from_status=None,
+            to_status=int(Status.UNPAID),
+            actor=f"user:{user_id}",
+            reason="placed",
+            create_time=now,
+        )
+    )
+
+
+def _replay(
+    conn: Connection, user_id: int, key: str, fingerprint: str | None, now: datetime
+) -> OrderDetail | None:
+    """The order an Idempotency-Key already made within 24 h, or None.
+
+    A key older than the window is released (set to NULL on its order), so the unique
+    (user_id, idempotency_key) index lets the key start over.
+    """
+    row = conn.execute(
+        select(orders.c.order_id, orders.c.request_fingerprint, orders.c.create_time).where(
+            orders.c.user_id == user_id, orders.c.idempotency_key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.create_time < now - IDEMPOTENCY_WINDOW:
+        conn.execute(
+            update(orders).where(orders.c.order_id == row.order_id).values(idempotency_key=None)
+        )
+        return None
+    if row.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request.",
+            code="idempotency_conflict",
+        )
+    return get(conn, row.order_id)
+
+
+def _take_stock(conn: Connection, wanted: dict[int, int]) -> None:
+    """One conditional UPDATE per SKU, in id order; 409 out_of_stock on the first short one.
+
+    The caller's transaction rolls back what was taken before the short SKU.
+    """
+    for sku_id, count in sorted(wanted.items()):
+        if not _take(conn, sku_id, count):
+            remaining = {k: v for k, v in wanted.items() if k >= sku_id}
+            stock = dict(
+                conn.execute(select(skus.c.id, skus.c.stock).where(skus.c.id.in_(remaining)))
+                .tuples()
+                .all()
+            )
+            raise cart.out_of_stock(
+                {k: int(stock.get(k, 0)) for k, v in remaining.items() if stock.get(k, 0) < v}
+                or {sku_id: int(stock.get(sku_id, 0))}
+            )
+
+
+def _take(conn: Connection, sku_id: int, count: int) -> bool:
+    result = conn.execute(
+        update(skus)
+        .where(skus.c.id == sku_id, skus.c.stock >= count)
+        .values(stock=skus.c.stock - count, sales=skus.c.sales + count)
+    )
+    return result.rowcount == 1
+
+
+def _lines_by_sku(conn: Connection, order_id: str) -> list[tuple[int, int]]:
+    rows = conn.execute(
+        select(order_lines.c.sku_id, func.sum(order_lines.c.count))
+        .where(order_lines.c.order_id == order_id)
+        .group_by(order_lines.c.sku_id)
+        .order_by(order_lines.c.sku_id)
+    ).all()
+    return [(int(sku_id), int(count)) for sku_id, count in rows]
+
+
+# --- primitives other areas use (payments) --------------------------------------------
+
+
+def cancel(conn: Connection, order_id: str, *, actor: str, reason: str) -> bool:
+    """Cancel an unpaid order and return its stock; False if it is no longer unpaid.
+
+    The conditional move decides the race (payment, buyer, staff, expiry job): only
+    the transaction that moved the order returns the stock, SKUs in id order.
+    """
+    if not move(
+        conn,
+        order_id,
+        from_status=Status.UNPAID,
+        to_status=Status.CANCELLED,
+        actor=actor,
+        reason=reason,
+    ):
+        return False
+    for sku_id, count in _lines_by_sku(conn, order_id):
+        conn.execute(
+            update(skus)
+            .where(skus.c.id == sku_id)
+            .values(stock=skus.c.stock + count, sales=skus.c.sales - count)
+        )
+    return True
+
+
+class _ShortOfStock(Exception):
+    pass
+
+
+def retake_stock(conn: Connection, order_id: str) -> bool:
+    """Take a cancelled order's stock again (a payment arrived after cancellation).
+
+    All or nothing: the same conditional updates as checkout, in id order, inside a
+    savepoint; False with nothing taken when any line cannot be had.
+    """
+    try:
+        with conn.begin_nested():
+            for sku_id, count in _lines_by_sku(conn, order_id):
+                if not _take(conn, sku_id, count):
+                    raise _ShortOfStock()
+    except _ShortOfStock:
+        return False
+    return True
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def _line_rows(conn: Connection, order_ids: list[str]) -> dict[str, list[Row[Any]]]:
+    grouped: dict[str, list[Row[Any]]] = {order_id: [] for order_id in order_ids}
+    if not order_ids:
+        return grouped
+    rows = conn.execute(
+        select(order_lines, skus.c.default_image)
+        .join(skus, skus.c.id == order_lines.c.sku_id)
+        .where(order_lines.c.order_id.in_(order_ids))
+        .order_by(order_lines.c.order_id, order_lines.c.sku_id)
+    ).all()
+    for row in rows:
+        grouped[row.order_id].append(row)
+    return grouped
+
+
+def _order_select() -> Any:
+    return select(orders, users.c.username).join(users, users.c.id == orders.c.user_id)
+
+
+def get(conn: Connection, order_id: str, *, user_id: int | None = None) -> OrderDetail:
+    """The order with its lines; another user's order is simply not found."""
+    query = _order_select().where(orders.c.order_id == order_id)
+    if user_id is not None:
+        query = query.where(orders.c.user_id == user_id)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound("No such order.")
+    return OrderDetail(row, _line_rows(conn, [order_id])[order_id])
+
+
+def page(
+    conn: Connection,
+    request: PageRequest,
+    *,
+    user_id: int | None = None,
+    status: int | None = None,
+    keyword: str | None = None,
+) -> tuple[list[OrderDetail], int]:
+    """Orders newest first with their lines (two queries for the page, not one per order)."""
+    conditions = []
+    if user_id is not None:
+        conditions.append(orders.c.user_id == user_id)
+    if status is not None:
+        conditions.append(orders.c.status == status)
+    if keyword:
+        conditions.append(orders.c.order_id.contains(keyword, autoescape=True))
+    count = int(conn.scalar(select(func.count()).select_from(orders).where(*conditions)) or 0)
+    rows = conn.execute(
+        _order_select()
+        .where(*conditions)
+        .order_by(orders.c.create_time.desc(), orders.c.order_id.desc())
+        .limit(request.limit)
+        .offset(request.offset)
+    ).all()
+    lines = _line_rows(conn, [row.order_id for row in rows])
+    return [OrderDetail(row, lines[row.order_id]) for row in rows], count
+
+
+# --- the buyer's moves ----------------------------------------------------------------
+
+
+def invalid_status(detail: str = "The order is not in a status that allows this.") -> Conflict:
+    return Conflict(detail, code="invalid_status")
+
+
+def cancel_by_buyer(conn: Connection, *, user_id: int, order_id: str) -> OrderDetail:
+    get(conn, order_id, user_id=user_id)
+    if not cancel(conn, order_id, actor=f"user:{user_id}", reason="cancelled by the buyer"):
+        raise invalid_status("Only unpaid orders can be cancelled.")
+    return get(conn, order_id)
+
+
+def confirm_receipt(conn: Connection, *, user_id: int, order_id: str) -> OrderDetail:
+    get(conn, order_id, user_id=user_id)
+    if not move(
+        conn,
+        order_id,
+        from_status=Status.SHIPPED,
+        to_status=Status.RECEIVED,
+        actor=f"user:{user_id}",
+        reason="receipt confirmed",
+    ):
+        raise invalid_status("Only shipped orders can be received.")
+    return get(conn, order_id)
+
+
+@dataclass(frozen=True)
+class Comment:
+    sku_id: int
+    score: int
+    content: str
+    anonymous: bool
+
+
+def comment(
+    conn: Connection, *, user_id: int, order_id: str, comments: list[Comment]
+) -> OrderDetail:
+    """Comment every line of a received order at once; the order is then completed."""
+    detail = get(conn, order_id, user_id=user_id)
+    if detail.order.status != Status.RECEIVED:
+        raise invalid_status("Only received orders can be commented on.")
+    line_skus = {line.sku_id for line in detail.lines}
+    given = [c.sku_id for c in comments]
+    if len(given) != len(set(given)):
+        raise ValidationError("Give one comment per SKU.", field="comments")
+    if set(given) != line_skus:
+        raise ValidationError(
+            f"Comment every line of the order exactly once: SKUs {sorted(line_skus)}.",
+            field="comments",
+        )
+    if not move(
+        conn,
+        order_id,
+        from_status=Status.RECEIVED,
+        to_status=Status.COMPLETED,
+        actor=f"user:{user_id}",
+        reason="commented",
+    ):
+        raise invalid_status("Only received orders can be commented on.")
+    now = utcnow()
+    for c in sorted(comments, key=lambda c: c.sku_id):
+        conn.execute(
+            update(order_lines)
+            .where(order_lines.c.order_id == order_id, order_lines.c.sku_id == c.sku_id)
+            .values(score=c.score, comment=c.content, is_anonymous=c.anonymous, commented_at=now)
+        )
+        conn.execute(update(skus).where(skus.c.id == c.sku_id).values(comments=skus.c.comments + 1))
+    return get(conn, order_id)
+
+
+def pay(conn: Connection, *, user_id: int, order_id: str) -> OrderDetail | str:
+    """Pay an unpaid order: from the wallet (the paid order) or at Alipay (its pay URL)."""
+    detail = get(conn, order_id, user_id=user_id)
+    order = detail.order
+    if order.status != Status.UNPAID:
+        raise invalid_status("Only unpaid orders can be paid.")
+    if order.expires_at <= utcnow():
+        raise invalid_status("The time to pay this order has run out.")
+    if order.pay_method == "alipay":
+        from chalicelib.services.payments import alipay_page_pay_url
+
+        return str(alipay_page_pay_url(order))
+    return _pay_from_balance(conn, order)
+
+
+def _pay_from_balance(conn: Connection, order: Row[Any]) -> OrderDetail:
+    """Order 1 -> 2, balance down by the amount and a ledger row, in one transaction.
+
+    The move goes first: it decides races with cancellation (the order row is locked
+    from here on) before any money moves; a short balance then rolls the move back.
+    """
+    amount = int(order.payment_amount)
+    if not move(
+        conn,
+        order.order_id,
+        from_status=Status.UNPAID,
+        to_status=Status.PAID,
+        actor=f"user:{order.user_id}",
+        reason="paid from balance",
+        paid_at=utcnow(),
+    ):
+        raise invalid_status("Only unpaid orders can be paid.")
+    debited = conn.execute(
+        update(users)
+        .where(users.c.id == order.user_id, users.c.balance >= amount)
+        .values(balance=users.c.balance - amount)
+    )
+    if debited.rowcount != 1:
+        raise Conflict("The balance does not cover this order.", code="insufficient_balance")
+    from chalicelib.services import wallet
+
+    wallet.record(conn, order.user_id, -amount, "payment", order_id=order.order_id)
+    return get(conn, order.order_id)
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+def change_status_by_staff(
+    conn: Connection, *, staff_id: int, order_id: str, status: int
+) -> OrderDetail:
+    """Staff may ship a paid order or cancel an unpaid one (stock returned); nothing else."""
+    get(conn, order_id)
+    actor = f"staff:{staff_id}"
+    if status == Status.SHIPPED:
+        moved = move(
+            conn,
+            order_id,
+            from_status=Status.PAID,
+            to_status=Status.SHIPPED,
+            actor=actor,
+            reason="shipped",
+        )
+    elif status == Status.CANCELLED:
+        moved = cancel(conn, order_id, actor=actor, reason="cancelled by staff")
+    else:
+        moved = False
+    if not moved:
+        raise invalid_status("Staff can only ship a paid order (2 -> 3) or cancel an unpaid one.")
+    return get(conn, order_id)
+
+
+# --- the expiry job ---------------------------------------------------------------------
+
+
+def expire_unpaid_orders() -> str:
+    """Cancel unpaid orders past expires_at and return their stock (job expire-orders).
+
+    Each order in its own short transaction; the conditional move makes a second run
+    (or two at once) harmless. Alipay orders have their trade closed first; when Alipay
+    says the buyer did pay, the order is left for payment reconciliation.
+    """
+    from chalicelib.db.engine import engine, transaction
+
+    with engine().connect() as conn:
+        due = conn.execute(
+            select(orders.c.order_id, orders.c.pay_method)
+            .where(orders.c.status == int(Status.UNPAID), orders.c.expires_at <= utcnow())
+            .order_by(orders.c.expires_at)
+            .limit(EXPIRY_BATCH)
+        ).all()
+    cancelled = left_paid = failed = 0
+    for order_id, pay_method in due:
+        try:
+            if pay_method == "alipay":
+                from chalicelib.services.payments import close_alipay_trade
+
+                if not close_alipay_trade(order_id):
+                    left_paid += 1
+                    continue
+            with transaction() as conn:
+                if cancel(conn, order_id, actor="system", reason="not paid in time"):
+                    cancelled += 1
+        except Exception:  # one order's trouble must not keep the rest from expiring
+            log.exception("could not expire order %s; the next run retries", order_id)
+            failed += 1
+    return (
+        f"{cancelled} unpaid orders cancelled, {left_paid} paid at Alipay left for "
+        f"reconciliation, {failed} failed"
+    )
