@@ -188,6 +188,17 @@ banners = Table(
     Column("is_visible", Boolean, nullable=False, server_default="1"),
 )
 
+# Stored files no row points to any more, deleted from storage after the commit that
+# released them; one that could not be deleted then stays here for the retry job.
+pending_file_deletions = Table(
+    "pending_file_deletions",
+    metadata,
+    _pk(),
+    Column("file_id", String(255), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("create_time", UtcDateTime, nullable=False),
+)
+
 # --- orders, payments, wallet -------------------------------------------------------
 
 orders = Table(
