@@ -28,12 +28,15 @@ def _lazy(module: str, function: str) -> Callable[[], Any]:
 JOBS: dict[str, Callable[[], Any]] = {
     "rollup-stats": _lazy("chalicelib.services.statistics", "rollup_stats"),
     "expire-orders": _lazy("chalicelib.services.orders", "expire_unpaid_orders"),
+    "reconcile-payments": _lazy("chalicelib.services.payments", "reconcile_payments"),
 }
 # name -> schedule expression, e.g. "rate(5 minutes)" or "cron(5 * * * ? *)"
 SCHEDULES: dict[str, str] = {
     # Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
     "rollup-stats": "cron(5 * * * ? *)",
     "expire-orders": "rate(5 minutes)",
+    # Settles what Alipay's notify missed; closes and cancels trades nobody paid in time.
+    "reconcile-payments": "rate(5 minutes)",
 }
 
 

@@ -17,6 +17,7 @@ from chalicelib import config
 if TYPE_CHECKING:
     from redis import Redis
 
+    from chalicelib.adapters.alipay import AlipayClient
     from chalicelib.adapters.storage import Storage
 
 REDIS_TIMEOUT_SECONDS = 2.0
@@ -72,6 +73,14 @@ def storage() -> Storage:
         return storage_from_url(s.storage_url, s.media_url)
 
     return _cached("storage", key, build)
+
+
+def alipay() -> AlipayClient:
+    """Alipay (python-alipay-sdk); locally with no ALIPAY_GATEWAY, the built-in simulator."""
+    from chalicelib.adapters.alipay import alipay_settings, build_client
+
+    resolved = alipay_settings()
+    return _cached("alipay", resolved.cache_key, lambda: build_client(resolved))
 
 
 def reset() -> None:

@@ -1,0 +1,428 @@
+"""Alipay payments: the pay URL, the verified notify, late payments, reconciliation.
+
+Payments must be exact: every real payment recorded once, no forged one accepted,
+none lost when it arrives late.
+
+- Nothing Alipay is said to have sent is believed before its RSA2 signature verifies
+  (notify, return query); then app_id, the trade status, the order and the amount (to
+  the fen) are checked. A refusal writes nothing.
+- Settling is one transaction (Saleor's webhook shape): lock the order row, ask "is
+  this trade_no recorded already?" (a replay: change nothing), then record the payment
+  (trade_no is unique) and move the order. Concurrent duplicates queue on the row lock;
+  the unique trade_no is the backstop.
+- A payment is never dropped. An order that expired or was cancelled before the money
+  arrived takes its stock again and becomes paid (6 -> 2); when the stock is gone the
+  payment is recorded as `refund_needed` and the order flagged for staff. So is a
+  second payment for an order that is already paid.
+- Alipay is asked (alipay.trade.query) outside any database transaction: a slow
+  gateway must not hold row locks or a pooled connection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from chalicelib import config, resources
+from chalicelib.clock import utcnow
+from chalicelib.db.engine import engine, transaction
+from chalicelib.db.tables import orders, payments
+from chalicelib.errors import Conflict, NotFound, ValidationError
+from chalicelib.money import format_yuan, parse_yuan
+from chalicelib.pagination import PageRequest
+from chalicelib.services.order_states import Status, move
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.alipay import AlipayClient
+
+log = logging.getLogger("shop.payments")
+
+PROVIDER = "alipay"
+PAY_METHOD = "alipay"
+PAID_TRADE_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
+NOTIFY_PATH = "/payments/alipay/notify/"
+RETURN_PATH = "/payments/alipay/return/"
+SUBJECT = "家电之选订单 {order_id}"
+# Less than this left before expires_at: the buyer could not finish at the cashier.
+MIN_TIME_TO_PAY = timedelta(minutes=1)
+# The notify normally settles an order within seconds; reconciliation looks at the
+# orders it has not settled after this long.
+RECONCILE_AFTER = timedelta(minutes=3)
+RECONCILE_BATCH = 200
+# A scheduled Lambda has 29 s; leave room for the last gateway call (5 s timeout).
+RECONCILE_BUDGET_SECONDS = 20.0
+MAX_TRADE_NO_LENGTH = 64
+MAX_ORDER_ID_LENGTH = 32
+
+
+class NotifyRejected(Exception):
+    """A notify (or reported payment) we refuse; Alipay gets `failure` and retries."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PaymentReport:
+    """A payment Alipay reported, its authenticity already established."""
+
+    out_trade_no: str
+    trade_no: str
+    amount: int  # fen
+    trade_status: str
+    notify_id: str | None
+    raw: str  # what Alipay sent, kept for audits
+
+
+class Settlement(StrEnum):
+    PAID = "paid"  # the unpaid order is paid now (1 -> 2)
+    LATE_PAID = "late_paid"  # cancelled before the money came; stock taken again (6 -> 2)
+    REFUND_NEEDED = "refund_needed"  # recorded; the money has to go back to the buyer
+    ALREADY_RECORDED = "already_recorded"  # a replay or a duplicate: nothing changed
+
+
+# --- paying at Alipay's cashier ------------------------------------------------------------
+
+
+def alipay_page_pay_url(order: Row[Any], alipay: AlipayClient | None = None) -> str:
+    """The cashier URL for an unpaid order; Alipay's trade ends when the order expires."""
+    if order.expires_at - utcnow() < MIN_TIME_TO_PAY:
+        raise Conflict("The time to pay this order has run out.", code="invalid_status")
+    base_url = _api_base_url()
+    return (alipay or resources.alipay()).page_pay_url(
+        out_trade_no=order.order_id,
+        subject=SUBJECT.format(order_id=order.order_id),
+        total_amount=format_yuan(order.payment_amount),
+        expires_at=order.expires_at,
+        return_url=base_url + RETURN_PATH,
+        notify_url=base_url + NOTIFY_PATH,
+    )
+
+
+def _api_base_url() -> str:
+    base_url = config.settings().api_base_url
+    if base_url is None:
+        raise config.ConfigError("API_BASE_URL must be set: Alipay needs our notify URL")
+    return base_url
+
+
+def close_alipay_trade(order_id: str, alipay: AlipayClient | None = None) -> bool:
+    """Close the order's trade at Alipay so it can no longer be paid.
+
+    True when the trade is closed now, or Alipay never opened it (the buyer never
+    reached the cashier); False when the buyer has paid: the order must be settled,
+    not cancelled. Raises AlipayUnavailable when Alipay cannot be asked.
+    """
+    from chalicelib.adapters.alipay import CloseOutcome
+
+    return (alipay or resources.alipay()).close_trade(order_id) is not CloseOutcome.PAID
+
+
+# --- the notify ----------------------------------------------------------------------------
+
+
+def verified_alipay_notify(alipay: AlipayClient, params: Mapping[str, str]) -> PaymentReport:
+    """Alipay's notify as a PaymentReport, or NotifyRejected. Touches no database.
+
+    The signature is checked before anything is read from the fields.
+    """
+    if not alipay.verify(params):
+        raise NotifyRejected("the signature does not verify with Alipay's public key")
+    if params.get("app_id") != alipay.app_id:
+        raise NotifyRejected(f"app_id {params.get('app_id')!r} is not this shop's")
+    trade_status = params.get("trade_status", "")
+    if trade_status not in PAID_TRADE_STATUSES:
+        raise NotifyRejected(f"trade_status {trade_status!r} is not a payment")
+    out_trade_no = params.get("out_trade_no", "")
+    trade_no = params.get("trade_no", "")
+    if not 0 < len(out_trade_no) <= MAX_ORDER_ID_LENGTH:
+        raise NotifyRejected(f"out_trade_no {out_trade_no!r} cannot be an order id")
+    if not 0 < len(trade_no) <= MAX_TRADE_NO_LENGTH:
+        raise NotifyRejected(f"trade_no {trade_no!r} is missing or too long")
+    try:
+        amount = parse_yuan(params.get("total_amount", ""))
+    except ValueError:
+        raise NotifyRejected(f"total_amount {params.get('total_amount')!r} is not money") from None
+    raw = {k: v for k, v in params.items() if k != "sign"}
+    return PaymentReport(
+        out_trade_no=out_trade_no,
+        trade_no=trade_no,
+        amount=amount,
+        trade_status=trade_status,
+        notify_id=params.get("notify_id") or None,
+        raw=json.dumps(raw, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def settle_alipay_payment(conn: Connection, report: PaymentReport) -> Settlement:
+    """Record a reported payment once and move its order, in the caller's transaction.
+
+    NotifyRejected (nothing written) for an unknown order or an amount that is not the
+    order's payment_amount exactly.
+    """
+    order = conn.execute(
+        select(orders.c.order_id, orders.c.status, orders.c.payment_amount)
+        .where(orders.c.order_id == report.out_trade_no)
+        .with_for_update()
+    ).first()
+    if order is None:
+        raise NotifyRejected(f"no order {report.out_trade_no!r}")
+    if report.amount != order.payment_amount:
+        raise NotifyRejected(
+            f"total_amount {format_yuan(report.amount)} is not the order's "
+            f"{format_yuan(order.payment_amount)}"
+        )
+    if _recorded(conn, report):
+        return Settlement.ALREADY_RECORDED
+    try:
+        with conn.begin_nested():
+            settlement = _apply(conn, order, report)
+            conn.execute(
+                payments.insert().values(
+                    order_id=order.order_id,
+                    provider=PROVIDER,
+                    trade_no=report.trade_no,
+                    amount=report.amount,
+                    status="refund_needed" if settlement is Settlement.REFUND_NEEDED else "paid",
+                    notify_id=report.notify_id,
+                    raw=report.raw,
+                    create_time=utcnow(),
+                )
+            )
+    except IntegrityError:
+        # trade_no recorded by a transaction that committed after our check.
+        log.info("alipay trade %s was recorded concurrently", report.trade_no)
+        return Settlement.ALREADY_RECORDED
+    log_level = logging.WARNING if settlement is Settlement.REFUND_NEEDED else logging.INFO
+    log.log(log_level, "order %s: alipay trade %s %s", order.order_id, report.trade_no, settlement)
+    return settlement
+
+
+def _recorded(conn: Connection, report: PaymentReport) -> bool:
+    recorded_for = conn.scalar(
+        select(payments.c.order_id).where(payments.c.trade_no == report.trade_no)
+    )
+    if recorded_for is not None and recorded_for != report.out_trade_no:
+        log.error(
+            "alipay trade %s reported for order %s was recorded for order %s",
+            report.trade_no,
+            report.out_trade_no,
+            recorded_for,
+        )
+    return recorded_for is not None
+
+
+def _apply(conn: Connection, order: Any, report: PaymentReport) -> Settlement:
+    """Move the (locked) order for a new payment; which move depends on where it is."""
+    from chalicelib.services import orders as order_service
+
+    reason = f"alipay trade {report.trade_no}"
+    now = utcnow()
+    if order.status == Status.UNPAID and move(
+        conn,
+        order.order_id,
+        from_status=Status.UNPAID,
+        to_status=Status.PAID,
+        actor="alipay",
+        reason=reason,
+        paid_at=now,
+    ):
+        return Settlement.PAID
+    if (
+        order.status == Status.CANCELLED
+        and order_service.retake_stock(conn, order.order_id)
+        and move(
+            conn,
+            order.order_id,
+            from_status=Status.CANCELLED,
+            to_status=Status.PAID,
+            actor="alipay",
+            reason=f"{reason} arrived after cancellation; stock taken again",
+            paid_at=now,
+        )
+    ):
+        return Settlement.LATE_PAID
+    # Cancelled with the stock gone, or paid already (a second payment): the money
+    # goes back, by hand, from the admin's refund list.
+    conn.execute(
+        update(orders)
+        .where(orders.c.order_id == order.order_id)
+        .values(needs_refund=True, update_time=now)
+    )
+    return Settlement.REFUND_NEEDED
+
+
+# --- asking Alipay ---------------------------------------------------------------------------
+
+
+def settle_from_alipay(order_id: str, alipay: AlipayClient) -> Settlement | None:
+    """Ask Alipay about the order's trade and settle it if paid; None if not paid.
+
+    The question is asked outside any transaction; settling uses the notify's path.
+    Raises AlipayUnavailable when Alipay cannot be asked.
+    """
+    trade = alipay.query_trade(order_id)
+    if trade is None or not trade.is_paid:
+        return None
+    try:
+        report = PaymentReport(
+            out_trade_no=order_id,
+            trade_no=trade.trade_no,
+            amount=parse_yuan(trade.total_amount),
+            trade_status=trade.trade_status,
+            notify_id=None,
+            raw=json.dumps(trade.raw, ensure_ascii=False, sort_keys=True),
+        )
+        with transaction() as conn:
+            return settle_alipay_payment(conn, report)
+    except (ValueError, NotifyRejected) as exc:
+        log.error("order %s: Alipay reports a payment we cannot settle: %s", order_id, exc)
+        return None
+
+
+def _order(conn: Connection, order_id: str, *, user_id: int | None = None) -> Row[Any]:
+    query = select(orders).where(orders.c.order_id == order_id)
+    if user_id is not None:
+        query = query.where(orders.c.user_id == user_id)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound("No such order.")
+    return row
+
+
+def payment_status(user_id: int, order_id: str, alipay: AlipayClient | None = None) -> Row[Any]:
+    """The buyer's order, after asking Alipay while it is an unpaid Alipay order.
+
+    Another user's order is not found. Raises AlipayUnavailable (a 503) when Alipay
+    cannot be asked: the buyer would otherwise be told "unpaid" after paying.
+    """
+    with transaction() as conn:
+        order = _order(conn, order_id, user_id=user_id)
+    if order.status != Status.UNPAID or order.pay_method != PAY_METHOD:
+        return order
+    if settle_from_alipay(order_id, alipay or resources.alipay()) is None:
+        return order
+    with transaction() as conn:
+        return _order(conn, order_id)
+
+
+def order_after_return(params: Mapping[str, str], alipay: AlipayClient | None = None) -> Row[Any]:
+    """The order the buyer comes back to from Alipay's cashier (the signed return query).
+
+    The return query is only a hint: the order is settled by the notify, or here by
+    asking Alipay itself, never on the query's word. When Alipay cannot be asked the
+    order is shown as it is; the notify and reconciliation settle it later.
+    """
+    from chalicelib.adapters.alipay import AlipayUnavailable
+
+    alipay = alipay or resources.alipay()
+    if not alipay.verify(params):
+        raise ValidationError("The query is not signed by Alipay.")
+    if params.get("app_id") != alipay.app_id:
+        raise ValidationError("The query is not for this shop's Alipay app.")
+    order_id = params.get("out_trade_no", "")
+    with transaction() as conn:
+        order = _order(conn, order_id)
+    if order.status != Status.UNPAID:
+        return order
+    try:
+        if settle_from_alipay(order_id, alipay) is None:
+            return order
+    except AlipayUnavailable as exc:
+        log.warning("order %s: return without a settle, Alipay unavailable: %s", order_id, exc)
+        return order
+    with transaction() as conn:
+        return _order(conn, order_id)
+
+
+# --- reconciliation (job reconcile-payments) ------------------------------------------------
+
+
+def reconcile_payments(alipay: AlipayClient | None = None, now: datetime | None = None) -> str:
+    """Settle what the notify missed; close and cancel what nobody paid in time.
+
+    Unpaid Alipay orders older than RECONCILE_AFTER are asked about (trade.query) and
+    settled when paid. Expired ones are closed at Alipay first, so no payment can follow
+    the cancellation; a trade that turns out paid is settled instead. Each order in its
+    own short transaction; a second run (or the expiry job racing) changes nothing twice.
+    """
+    from chalicelib.adapters.alipay import AlipayUnavailable
+    from chalicelib.services import orders as order_service
+
+    alipay = alipay or resources.alipay()
+    now = now or utcnow()
+    started = time.monotonic()
+    with engine().connect() as conn:
+        due = conn.execute(
+            select(orders.c.order_id, orders.c.expires_at)
+            .where(
+                orders.c.status == int(Status.UNPAID),
+                orders.c.pay_method == PAY_METHOD,
+                orders.c.create_time <= now - RECONCILE_AFTER,
+            )
+            .order_by(orders.c.create_time)
+            .limit(RECONCILE_BATCH)
+        ).all()
+    checked = settled = cancelled = 0
+    stopped = ""
+    for order_id, expires_at in due:
+        if time.monotonic() - started > RECONCILE_BUDGET_SECONDS:
+            stopped = "; out of time, the next run goes on"
+            break
+        checked += 1
+        try:
+            if expires_at > now or not close_alipay_trade(order_id, alipay):
+                if settle_from_alipay(order_id, alipay) is not None:
+                    settled += 1
+                continue
+            with transaction() as conn:
+                if order_service.cancel(
+                    conn, order_id, actor="system", reason="not paid in time; Alipay trade closed"
+                ):
+                    cancelled += 1
+        except AlipayUnavailable as exc:
+            log.warning("reconciliation stopped at order %s: %s", order_id, exc)
+            stopped = "; stopped: Alipay unavailable"
+            break
+    return (
+        f"{checked} of {len(due)} unpaid Alipay orders checked: {settled} settled as paid, "
+        f"{cancelled} expired and cancelled{stopped}"
+    )
+
+
+# --- staff: payments to refund -------------------------------------------------------------
+
+
+def refunds_needed(conn: Connection, request: PageRequest) -> tuple[list[Any], int]:
+    """Payments that arrived for orders we could not fill, newest first."""
+    condition = payments.c.status == "refund_needed"
+    count = int(conn.scalar(select(func.count()).select_from(payments).where(condition)) or 0)
+    rows = conn.execute(
+        select(
+            payments.c.id,
+            payments.c.order_id,
+            payments.c.provider,
+            payments.c.trade_no,
+            payments.c.amount,
+            payments.c.create_time,
+            orders.c.user_id,
+            orders.c.status.label("order_status"),
+        )
+        .join(orders, orders.c.order_id == payments.c.order_id)
+        .where(condition)
+        .order_by(payments.c.id.desc())
+        .limit(request.limit)
+        .offset(request.offset)
+    ).all()
+    return list(rows), count
