@@ -117,6 +117,21 @@ def seed_demo() -> None:
 
 
 @cli.command()
+@click.option("--users", default=0, show_default=True, help="Users to add.")
+@click.option("--skus", default=0, show_default=True, help="SKUs to add (with their SPUs).")
+@click.option("--orders", default=0, show_default=True, help="Orders to add (1-3 lines each).")
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
+@fails_cleanly
+def generate(users: int, skus: int, orders: int, seed: int) -> None:
+    """Bulk-generate users, SKUs and orders for scale tests (adds rows, batched inserts)."""
+    from devtools import generate as generator
+
+    if min(users, skus, orders) < 0:
+        raise click.ClickException("counts must not be negative")
+    click.echo(generator.generate(users=users, skus=skus, orders=orders, seed=seed))
+
+
+@cli.command()
 @click.argument("name")
 @fails_cleanly
 def runjob(name: str) -> None:

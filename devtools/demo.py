@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from chalicelib.db.engine import transaction
-from chalicelib.db.tables import users
+from chalicelib.db.engine import insert_id, transaction
+from chalicelib.db.tables import categories, users
 from chalicelib.services import accounts
+from devtools import catalog_words
 
 DEMO_ADMIN = ("admin", "Admin12345")
 DEMO_CUSTOMERS = [
@@ -47,3 +48,31 @@ def _accounts(conn: Connection) -> int:
 
 def _exists(conn: Connection, username: str) -> bool:
     return conn.scalar(select(users.c.id).where(users.c.username == username)) is not None
+
+
+def ensure_categories(conn: Connection) -> dict[str, int]:
+    """The two-level category tree of the product lines; leaf name -> id (found or made)."""
+    rows = conn.execute(select(categories.c.id, categories.c.name, categories.c.parent_id)).all()
+    tops = {r.name: r.id for r in rows if r.parent_id is None}
+    leaves = {(r.parent_id, r.name): r.id for r in rows if r.parent_id is not None}
+    leaf_ids: dict[str, int] = {}
+    for position, top in enumerate(catalog_words.TOP_CATEGORIES, start=1):
+        if top not in tops:
+            tops[top] = insert_id(
+                conn.execute(
+                    categories.insert().values(name=top, parent_id=None, sort_order=position)
+                )
+            )
+    for position, line in enumerate(catalog_words.PRODUCT_LINES, start=1):
+        parent_id = tops[line.parent]
+        found = leaves.get((parent_id, line.category))
+        if found is None:
+            found = insert_id(
+                conn.execute(
+                    categories.insert().values(
+                        name=line.category, parent_id=parent_id, sort_order=position
+                    )
+                )
+            )
+        leaf_ids[line.category] = int(found)
+    return leaf_ids
