@@ -265,14 +265,15 @@ def _take_stock(conn: Connection, wanted: dict[int, int]) -> None:
     for sku_id, count in sorted(wanted.items()):
         if not _take(conn, sku_id, count):
             remaining = {k: v for k, v in wanted.items() if k >= sku_id}
-            stock = dict(
-                conn.execute(select(skus.c.id, skus.c.stock).where(skus.c.id.in_(remaining)))
-                .tuples()
-                .all()
-            )
+            stock = {
+                row.id: int(row.stock)
+                for row in conn.execute(
+                    select(skus.c.id, skus.c.stock).where(skus.c.id.in_(remaining))
+                )
+            }
             raise cart.out_of_stock(
-                {k: int(stock.get(k, 0)) for k, v in remaining.items() if stock.get(k, 0) < v}
-                or {sku_id: int(stock.get(sku_id, 0))}
+                {k: stock.get(k, 0) for k, v in remaining.items() if stock.get(k, 0) < v}
+                or {sku_id: stock.get(sku_id, 0)}
             )
 
 

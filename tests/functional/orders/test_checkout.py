@@ -1,0 +1,344 @@
+"""Checkout: settlement, placing an order, idempotency, and nothing taken on any error."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from chalicelib.db.engine import transaction
+from chalicelib.db.tables import addresses, orders
+from tests.conftest import post_json
+from tests.functional.orders.conftest import (
+    add_to_cart,
+    cart_of,
+    place_order,
+    row_counts,
+    stock_and_sales,
+)
+
+NOTHING = {"orders": 0, "order_lines": 0, "order_status_history": 0, "balance_records": 0}
+
+
+def test_settlement_shows_the_selected_lines_and_the_freight(
+    client: Any, buyer: Any, make_sku: Any
+) -> None:
+    # given a selected 50.00 line and an unselected one
+    cheap, other = make_sku(price="50.00"), make_sku(price="500.00")
+    add_to_cart(client, buyer, cheap, 1)
+    add_to_cart(client, buyer, other, 1, selected=False)
+
+    # when the buyer asks what an order would cost
+    response = client.http.get("/orders/settlement/", headers=buyer.headers)
+
+    # then only the selected line counts, and below 99.00 the freight is 10.00
+    body = response.json_body
+    assert response.status_code == 200
+    assert [item["sku_id"] for item in body["items"]] == [cheap]
+    assert [a["id"] for a in body["addresses"]] == [buyer.address_id]
+    assert (body["total_count"], body["total_amount"], body["freight"], body["payment_amount"]) == (
+        1,
+        "50.00",
+        "10.00",
+        "60.00",
+    )
+
+
+def test_placing_an_order_takes_the_stock_and_removes_only_the_ordered_lines_from_the_cart(
+    client: Any, buyer: Any, make_sku: Any, redis: Any
+) -> None:
+    # given 2 x 60.00 and 1 x 5.50 selected, and an unselected line
+    first, second, kept = make_sku(price="60.00", stock=5), make_sku(price="5.50"), make_sku()
+    add_to_cart(client, buyer, first, 2)
+    add_to_cart(client, buyer, second, 1)
+    add_to_cart(client, buyer, kept, 1, selected=False)
+
+    # when the buyer places an order
+    before = datetime.now().astimezone()
+    response = place_order(client, buyer, "alipay")
+
+    # then it is unpaid, priced from the catalogue, free of freight from 99.00, due in 30 min
+    assert response.status_code == 201
+    body = response.json_body
+    assert re.fullmatch(r"[0-9]{32}", body["order_id"])
+    assert body["order_id"].endswith(f"{buyer.id:08d}" + body["order_id"][-4:])
+    assert (body["status"], body["status_name"], body["pay_method"]) == (1, "待支付", "alipay")
+    assert (body["total_count"], body["total_amount"], body["freight"], body["payment_amount"]) == (
+        3,
+        "125.50",
+        "0.00",
+        "125.50",
+    )
+    assert [(line["sku_id"], line["price"], line["count"]) for line in body["lines"]] == [
+        (first, "60.00", 2),
+        (second, "5.50", 1),
+    ]
+    expires = datetime.fromisoformat(body["expires_at"])
+    created = datetime.fromisoformat(body["create_time"])
+    assert expires - created == timedelta(minutes=30)
+    assert abs(created - before) < timedelta(seconds=10)
+    assert body["address"] == {
+        "receiver": "张三",
+        "province": "北京市",
+        "city": "北京市",
+        "district": "海淀区",
+        "place": "中关村大街1号",
+        "mobile": "13800138000",
+    }
+    assert stock_and_sales(first) == (3, 2)
+    assert stock_and_sales(second) == (9, 1)
+    assert cart_of(redis, buyer.id) == ({str(kept): "1"}, set())
+
+
+def test_the_address_is_a_snapshot(client: Any, buyer: Any, make_sku: Any) -> None:
+    add_to_cart(client, buyer, make_sku())
+    order_id = place_order(client, buyer).json_body["order_id"]
+    with transaction() as conn:
+        conn.execute(addresses.update().values(receiver="李四", place="别处"))
+    detail = client.http.get(f"/orders/{order_id}/", headers=buyer.headers).json_body
+    assert (detail["address"]["receiver"], detail["address"]["place"]) == ("张三", "中关村大街1号")
+
+
+def test_out_of_stock_names_every_short_sku_and_takes_nothing(
+    client: Any, buyer: Any, make_sku: Any, redis: Any
+) -> None:
+    # given a cart of 2 + 3 + 1 units, and the stock then drops below two of them
+    plenty, short, shorter = make_sku(stock=10), make_sku(stock=5), make_sku(stock=5)
+    add_to_cart(client, buyer, plenty, 2)
+    add_to_cart(client, buyer, short, 3)
+    add_to_cart(client, buyer, shorter, 1)
+    with transaction() as conn:
+        conn.execute(text("UPDATE skus SET stock = 2 WHERE id = :id"), {"id": short})
+        conn.execute(text("UPDATE skus SET stock = 0 WHERE id = :id"), {"id": shorter})
+    cart_before = cart_of(redis, buyer.id)
+
+    # when the buyer places the order
+    response = place_order(client, buyer)
+
+    # then 409 with what is left of each short SKU; nothing taken, the cart as it was
+    assert response.status_code == 409
+    assert response.json_body == {
+        "detail": "Not enough stock.",
+        "code": "out_of_stock",
+        "skus": {str(short): 2, str(shorter): 0},
+    }
+    assert stock_and_sales(plenty) == (10, 0)
+    assert stock_and_sales(short) == (2, 0)
+    assert row_counts() == NOTHING
+    assert cart_of(redis, buyer.id) == cart_before
+
+
+def test_an_unlaunched_sku_in_the_cart_is_out_of_stock(
+    client: Any, buyer: Any, make_sku: Any, redis: Any
+) -> None:
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 1)
+    with transaction() as conn:
+        conn.execute(
+            text("UPDATE skus SET is_launched = :no WHERE id = :id"), {"no": False, "id": sku}
+        )
+    response = place_order(client, buyer)
+    assert (response.status_code, response.json_body["skus"]) == (409, {str(sku): 0})
+    assert stock_and_sales(sku) == (5, 0)
+    assert row_counts() == NOTHING
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"pay_method": "balance"}, "address_id"),
+        ({"address_id": "1", "pay_method": "balance"}, "address_id"),
+        ({"address_id": 1, "pay_method": "cash"}, "pay_method"),
+        ({"address_id": 1}, "pay_method"),
+    ],
+)
+def test_bad_bodies_are_400_with_nothing_taken(
+    client: Any, buyer: Any, make_sku: Any, redis: Any, body: dict[str, Any], field: str
+) -> None:
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 1)
+    response = post_json(client, "/orders/", body, headers=buyer.headers)
+    assert response.status_code == 400
+    assert field in response.json_body
+    assert stock_and_sales(sku) == (5, 0)
+    assert row_counts() == NOTHING
+    assert cart_of(redis, buyer.id) == ({str(sku): "1"}, {str(sku)})
+
+
+def test_another_users_address_is_400_with_nothing_taken(
+    client: Any, buyer: Any, make_buyer: Any, make_sku: Any, redis: Any
+) -> None:
+    # given another user's address id
+    other = make_buyer()
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 1)
+
+    # when the buyer orders to it (and to an id that does not exist)
+    responses = [
+        post_json(
+            client,
+            "/orders/",
+            {"address_id": address_id, "pay_method": "balance"},
+            headers=buyer.headers,
+        )
+        for address_id in (other.address_id, 999_999)
+    ]
+
+    # then both are 400 on address_id, nothing taken, the cart unchanged
+    for response in responses:
+        assert response.status_code == 400
+        assert response.json_body == {"address_id": ["No such address."]}
+    assert stock_and_sales(sku) == (5, 0)
+    assert row_counts() == NOTHING
+    assert cart_of(redis, buyer.id) == ({str(sku): "1"}, {str(sku)})
+
+
+def test_nothing_selected_is_400(client: Any, buyer: Any, make_sku: Any) -> None:
+    add_to_cart(client, buyer, make_sku(), 1, selected=False)
+    response = place_order(client, buyer)
+    assert response.status_code == 400
+    assert response.json_body == {"non_field_errors": ["Select at least one cart item to order."]}
+    assert row_counts() == NOTHING
+
+
+def test_forged_prices_and_lines_in_the_body_are_ignored(
+    client: Any, buyer: Any, make_sku: Any
+) -> None:
+    sku = make_sku(price="1000.00", stock=5)
+    add_to_cart(client, buyer, sku, 1)
+    response = post_json(
+        client,
+        "/orders/",
+        {
+            "address_id": buyer.address_id,
+            "pay_method": "balance",
+            "total_amount": "0.01",
+            "payment_amount": "0.01",
+            "lines": [{"sku_id": sku, "count": 5, "price": "0.01"}],
+        },
+        headers=buyer.headers,
+    )
+    assert response.status_code == 201
+    body = response.json_body
+    assert (body["payment_amount"], body["total_count"], body["lines"][0]["price"]) == (
+        "1000.00",
+        1,
+        "1000.00",
+    )
+    assert stock_and_sales(sku) == (4, 1)
+
+
+def test_a_repeated_idempotency_key_returns_the_first_order_and_takes_nothing_again(
+    client: Any, buyer: Any, make_sku: Any
+) -> None:
+    # given an order placed with an Idempotency-Key, and the same SKU added again
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 2)
+    first = place_order(client, buyer, **{"Idempotency-Key": "checkout-1"})
+    add_to_cart(client, buyer, sku, 1)
+
+    # when the same request is sent again with the same key
+    again = place_order(client, buyer, **{"Idempotency-Key": "checkout-1"})
+
+    # then it answers 201 with the same order; the stock was taken once; the cart is kept
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json_body == first.json_body
+    assert stock_and_sales(sku) == (3, 2)
+    assert row_counts()["orders"] == 1
+    cart = client.http.get("/cart/", headers=buyer.headers).json_body
+    assert [(i["sku_id"], i["count"]) for i in cart["items"]] == [(sku, 1)]
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_conflict(
+    client: Any, buyer: Any, make_sku: Any, make_buyer: Any
+) -> None:
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 1)
+    assert place_order(client, buyer, "balance", **{"Idempotency-Key": "k-1"}).status_code == 201
+    add_to_cart(client, buyer, sku, 1)
+
+    conflict = place_order(client, buyer, "alipay", **{"Idempotency-Key": "k-1"})
+
+    assert conflict.status_code == 409
+    assert conflict.json_body["code"] == "idempotency_conflict"
+    assert stock_and_sales(sku) == (4, 1)
+    # another user may use the same key for their own order
+    other = make_buyer()
+    add_to_cart(client, other, sku, 1)
+    assert place_order(client, other, "alipay", **{"Idempotency-Key": "k-1"}).status_code == 201
+
+
+def test_an_idempotency_key_older_than_24_hours_starts_a_new_order(
+    client: Any, buyer: Any, make_sku: Any
+) -> None:
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 1)
+    first = place_order(client, buyer, **{"Idempotency-Key": "old"}).json_body["order_id"]
+    with transaction() as conn:
+        conn.execute(
+            orders.update()
+            .where(orders.c.order_id == first)
+            .values(create_time=datetime.now().astimezone() - timedelta(hours=25))
+        )
+    add_to_cart(client, buyer, sku, 1)
+
+    second = place_order(client, buyer, **{"Idempotency-Key": "old"})
+
+    assert second.status_code == 201
+    assert second.json_body["order_id"] != first
+    assert stock_and_sales(sku) == (3, 2)
+    with transaction() as conn:
+        keys = {
+            row.order_id: row.idempotency_key
+            for row in conn.execute(select(orders.c.order_id, orders.c.idempotency_key))
+        }
+    assert keys == {first: None, second.json_body["order_id"]: "old"}
+
+
+def test_a_bad_idempotency_key_is_400(client: Any, buyer: Any, make_sku: Any) -> None:
+    add_to_cart(client, buyer, make_sku())
+    response = place_order(client, buyer, **{"Idempotency-Key": "x" * 65})
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json_body
+    assert row_counts() == NOTHING
+
+
+def test_a_failure_after_the_stock_update_rolls_everything_back(
+    client: Any, buyer: Any, make_sku: Any, redis: Any, db: Any
+) -> None:
+    """A real failure (a database trigger refusing the history row, the last write of a
+    checkout) must leave no order, no lines, no stock taken and the cart as it was."""
+    # given a cart of two SKUs and a trigger that fails the placement's history insert
+    first, second = make_sku(stock=5), make_sku(stock=5)
+    add_to_cart(client, buyer, first, 2)
+    add_to_cart(client, buyer, second, 1)
+    cart_before = cart_of(redis, buyer.id)
+    mysql = db.dialect.name in ("mysql", "mariadb")
+    with db.begin() as conn:
+        if mysql:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_history BEFORE INSERT ON order_status_history "
+                "FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_history BEFORE INSERT ON order_status_history "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            )
+    try:
+        # when the buyer places the order
+        response = place_order(client, buyer)
+    finally:
+        with db.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_history")
+
+    # then the request failed (MariaDB's SIGNAL is an OperationalError: 503; SQLite's
+    # RAISE an IntegrityError: 500) and nothing of it remains
+    assert response.status_code == (503 if mysql else 500)
+    assert stock_and_sales(first) == (5, 0)
+    assert stock_and_sales(second) == (5, 0)
+    assert row_counts() == NOTHING
+    assert cart_of(redis, buyer.id) == cart_before
