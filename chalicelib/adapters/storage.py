@@ -2,15 +2,68 @@
 
 A file id is a string such as `group1/M00/00/00/abc.jpg` (FastDFS) or `ab/<uuid>.jpg`
 (folder). Public URLs are MEDIA_URL + file id.
+
+FastDFS through py3Fdfs, and how every call is bounded
+------------------------------------------------------
+STORAGE_URL is `fastdfs://host:port[,host:port][?timeout=seconds]` (timeout default 5 s:
+one call's whole budget, connects included). py3Fdfs 2.2 speaks the protocol correctly
+on the happy path but fails badly around it, so we use its protocol code
+(`Tracker_client`, `Storage_client`) and hand it connections we own:
+
+- When a server closes the connection in the middle of a reply, its receive loop sees
+  `recv() == b""` forever and spins (the socket timeout never fires: nothing blocks).
+  On Lambda that is a hung invocation burning its CPU until the function timeout.
+- Its pool puts a connection back even after a failed or timed-out exchange, so the
+  next request would read the previous request's late reply; and it retries a refused
+  connect ten times, then calls `sys.exit()` (SystemExit, not an error).
+- Downloads with an offset and the metadata calls fail (UnboundLocalError, struct.error):
+  we never use them. File ids are bytes in py3Fdfs and str here.
+
+So each call (save, delete, read, ping) works like this:
+
+1. Its own connections. A `_Call` opens every socket the call uses (tracker and
+   storage), fresh, and closes each one when py3Fdfs releases it; nothing is pooled
+   across calls, so no connection outlives the call that opened it and no late reply
+   can be read by another call. Trackers are tried in a random order: one that
+   refuses or does not answer in its share of the time left fails over to the next.
+2. A deadline at the socket. The sockets are `_DeadlineSocket`s: before every send and
+   receive the socket timeout is set to the time left of the call's one deadline (a
+   server trickling bytes cannot stretch it), and end-of-stream during a reply raises
+   ConnectionResetError instead of returning b"". So slow replies time out, mid-reply
+   closes fail at once, and py3Fdfs' loops end by themselves.
+3. A hard deadline around the whole call. It runs in a daemon worker thread which the
+   caller waits for until the deadline (+ a small grace). If the thread is still
+   running then, the caller shuts down and closes all the call's sockets (every later
+   send/receive in the thread fails at once, a blocked one wakes up) and raises
+   StorageUnavailable; it does not wait for the thread.
+4. Bounded threads. At most MAX_CALLS_IN_FLIGHT worker threads exist per process: a
+   thread takes a slot before it starts and gives it back only when it has really
+   ended. If slots were ever held by threads that cannot end, later calls fail with
+   StorageUnavailable after their deadline instead of piling up more threads.
+   (Lambda runs one request at a time per container, so one slot is normally in use.)
+
+Every failure (refused connection, error status, timeout, mid-reply close, a py3Fdfs
+crash) becomes StorageUnavailable, which the API answers with 503; a file that does not
+exist (status ENOENT) is FileNotFoundError for `read` and success for `delete`.
+A call that times out after the server stored a file leaves that file unreferenced
+(nobody learns its id); that is inherent to any client, and the row is never written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
+import re
+import socket
+import threading
+import time
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
+from urllib.parse import parse_qs
 
 from chalicelib.config import ConfigError
 
@@ -85,9 +138,277 @@ def _clean_ext(ext: str) -> str:
     return ext
 
 
+# --- FastDFS ------------------------------------------------------------------------
+
+DEFAULT_FASTDFS_TIMEOUT_SECONDS = 5.0
+MAX_FASTDFS_TIMEOUT_SECONDS = 25.0  # API Gateway gives up after 29 s
+MAX_CALLS_IN_FLIGHT = 8
+JOIN_GRACE_SECONDS = 0.05
+ENOENT = 2
+
+_calls_in_flight = threading.BoundedSemaphore(MAX_CALLS_IN_FLIGHT)
+_STATUS_RE = re.compile(r"Error: (\d+)")
+
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class FastdfsSettings:
+    trackers: tuple[tuple[str, int], ...]
+    timeout: float
+
+
+def parse_fastdfs_url(url: str) -> FastdfsSettings:
+    """`fastdfs://host:port[,host:port][?timeout=seconds]` -> trackers and the call deadline."""
+    rest = url.removeprefix("fastdfs://")
+    location, _, query = rest.partition("?")
+    location = location.rstrip("/")
+    trackers: list[tuple[str, int]] = []
+    for item in location.split(","):
+        host, sep, port = item.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"STORAGE_URL: {item!r} is not host:port (in {url!r})")
+        trackers.append((host.strip("[]"), int(port)))
+    timeout = DEFAULT_FASTDFS_TIMEOUT_SECONDS
+    options = parse_qs(query, keep_blank_values=True)
+    unknown = set(options) - {"timeout"}
+    if unknown:
+        raise ConfigError(f"STORAGE_URL: unknown option(s) {sorted(unknown)} in {url!r}")
+    if "timeout" in options:
+        try:
+            timeout = float(options["timeout"][-1])
+        except ValueError:
+            raise ConfigError(
+                f"STORAGE_URL: timeout must be a number of seconds: {url!r}"
+            ) from None
+        if not 0 < timeout <= MAX_FASTDFS_TIMEOUT_SECONDS:
+            raise ConfigError(
+                f"STORAGE_URL: timeout must be above 0 and at most "
+                f"{MAX_FASTDFS_TIMEOUT_SECONDS:g} seconds: {url!r}"
+            )
+    return FastdfsSettings(tuple(trackers), timeout)
+
+
+class _Call:
+    """One FastDFS operation: its deadline and every socket it opened."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def remaining(self) -> float:
+        """Seconds left; TimeoutError once the deadline has passed or the call was closed."""
+        left = self.deadline - time.monotonic()
+        if self._closed or left <= 0:
+            raise TimeoutError(f"FastDFS call deadline of {self.timeout:g}s passed")
+        return left
+
+    def connect(self, addresses: Sequence[tuple[str, int]]) -> _DeadlineSocket:
+        """A connection to the first address that accepts; each gets its share of the time left."""
+        failures = []
+        for index, (host, port) in enumerate(addresses):
+            share = self.remaining() / (len(addresses) - index)
+            try:
+                raw = socket.create_connection((host, port), timeout=share)
+            except OSError as exc:
+                failures.append(f"{host}:{port}: {exc}")
+                continue
+            sock = _DeadlineSocket(self, raw)
+            with self._lock:
+                if not self._closed:
+                    self._sockets.append(sock)
+                    return sock
+            sock.close()
+            raise TimeoutError(f"FastDFS call deadline of {self.timeout:g}s passed")
+        raise ConnectionRefusedError("; ".join(failures) or "no FastDFS address")
+
+    def close(self) -> None:
+        """Shut down and close every socket of the call: a receive blocked in another thread
+        wakes up, and every later send or receive fails at once."""
+        with self._lock:
+            self._closed = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+class _DeadlineSocket(socket.socket):
+    """A socket that keeps its call's deadline and treats end-of-stream as an error.
+
+    FastDFS clients only receive when a reply is due, so b"" always means the server
+    went away mid-reply (py3Fdfs would loop on it forever)."""
+
+    def __init__(self, call: _Call, raw: socket.socket) -> None:
+        super().__init__(fileno=raw.detach())
+        self._call = call
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self.settimeout(self._call.remaining())
+        data = super().recv(bufsize, flags)
+        if not data and bufsize > 0:
+            raise ConnectionResetError("FastDFS closed the connection in the middle of a reply")
+        return data
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self.settimeout(self._call.remaining())
+        super().sendall(data, flags)
+
+
+class _Connection:
+    """What py3Fdfs uses of a connection: its `_sock`."""
+
+    def __init__(self, sock: _DeadlineSocket) -> None:
+        self._sock = sock
+
+
+class _CallPool:
+    """Stands in for py3Fdfs' ConnectionPool: a fresh connection for each request of the
+    call, closed as soon as py3Fdfs releases it (it releases even after a failure)."""
+
+    def __init__(self, call: _Call, addresses: Sequence[tuple[str, int]]) -> None:
+        self._call = call
+        self._addresses = list(addresses)
+
+    def get_connection(self) -> _Connection:
+        return _Connection(self._call.connect(self._addresses))
+
+    def release(self, conn: _Connection) -> None:
+        conn._sock.close()
+
+    remove = release
+
+    def destroy(self) -> None:
+        """Storage_client calls this when collected; the call has closed everything already."""
+
+
+class FastdfsStorage:
+    """Files on FastDFS (trackers + storage groups); served by its nginx at MEDIA_URL."""
+
+    def __init__(self, config: FastdfsSettings, media_url: str) -> None:
+        self.trackers = config.trackers
+        self.timeout = config.timeout
+        self.media_url = media_url
+
+    def save(self, data: bytes, ext: str) -> str:
+        ext = _clean_ext(ext)
+
+        def upload(call: _Call) -> str:
+            tracker = self._tracker(call)
+            server = tracker.tracker_query_storage_stor_without_group()
+            reply = self._storage(call, server).storage_upload_by_buffer(tracker, server, data, ext)
+            return str(reply["Remote file_id"].decode("ascii"))
+
+        return self._run("upload", upload)
+
+    def delete(self, file_id: str) -> None:
+        try:
+            group, name = _split_file_id(file_id)
+        except FileNotFoundError:
+            return
+
+        def remove(call: _Call) -> None:
+            tracker = self._tracker(call)
+            server = tracker.tracker_query_storage_update(group, name)
+            self._storage(call, server).storage_delete_file(tracker, server, name)
+
+        with contextlib.suppress(FileNotFoundError):
+            self._run("delete", remove)
+
+    def read(self, file_id: str) -> bytes:
+        group, name = _split_file_id(file_id)
+
+        def download(call: _Call) -> bytes:
+            tracker = self._tracker(call)
+            server = tracker.tracker_query_storage_fetch(group, name)
+            # Offset and length 0: the whole file (py3Fdfs fails on any other offset).
+            reply = self._storage(call, server).storage_download_to_buffer(
+                tracker, server, None, 0, 0, name
+            )
+            return bytes(reply["Content"])
+
+        return self._run("download", download)
+
+    def url(self, file_id: str) -> str:
+        return self.media_url + file_id
+
+    def ping(self) -> None:
+        """Ask a tracker where an upload would go: a full round trip, nothing stored."""
+        self._run(
+            "ping", lambda call: self._tracker(call).tracker_query_storage_stor_without_group()
+        )
+
+    def _tracker(self, call: _Call) -> Any:
+        from fdfs_client.tracker_client import Tracker_client
+
+        order = list(self.trackers)
+        random.shuffle(order)
+        return Tracker_client(_CallPool(call, order))
+
+    def _storage(self, call: _Call, server: Any) -> Any:
+        from fdfs_client.storage_client import Storage_client
+
+        store = Storage_client(server.ip_addr, server.port, self.timeout)
+        store.pool = _CallPool(call, [(server.ip_addr.decode("ascii"), int(server.port))])
+        return store
+
+    def _run(self, operation: str, work: Callable[[_Call], Result]) -> Result:
+        """Run one call in a bounded worker thread under a hard deadline (module doc)."""
+        call = _Call(self.timeout)
+        if not _calls_in_flight.acquire(timeout=self.timeout):
+            raise StorageUnavailable(
+                f"FastDFS {operation}: {MAX_CALLS_IN_FLIGHT} earlier calls are still running"
+            )
+        outcome: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, work(call)))
+            except BaseException as exc:  # py3Fdfs may even raise SystemExit
+                outcome.append((False, exc))
+            finally:
+                call.close()
+                _calls_in_flight.release()
+
+        worker = threading.Thread(target=run, name=f"fastdfs-{operation}", daemon=True)
+        worker.start()
+        worker.join(max(call.deadline - time.monotonic(), 0.0) + JOIN_GRACE_SECONDS)
+        if not outcome:
+            call.close()
+            raise StorageUnavailable(f"FastDFS {operation} did not finish within {self.timeout:g}s")
+        succeeded, value = outcome[0]
+        if succeeded:
+            return value
+        if _fastdfs_status(value) == ENOENT:
+            raise FileNotFoundError(operation)
+        raise StorageUnavailable(f"FastDFS {operation}: {type(value).__name__}: {value}") from value
+
+
+def _split_file_id(file_id: str) -> tuple[bytes, bytes]:
+    """`group1/M00/00/00/x.jpg` -> (b"group1", b"M00/00/00/x.jpg"), as py3Fdfs wants them."""
+    group, sep, name = file_id.partition("/")
+    if not sep or not group or not name or not file_id.isascii():
+        raise FileNotFoundError(file_id)
+    return group.encode(), name.encode()
+
+
+def _fastdfs_status(exc: BaseException) -> int | None:
+    """The status byte of a FastDFS error reply, which py3Fdfs only keeps in its message."""
+    if type(exc).__name__ != "DataError":
+        return None
+    found = _STATUS_RE.search(str(exc))
+    return int(found.group(1)) if found else None
+
+
 def storage_from_url(storage_url: str, media_url: str) -> Storage:
     if storage_url.startswith("file://"):
         return FolderStorage(Path(storage_url.removeprefix("file://")), media_url)
+    if storage_url.startswith("fastdfs://"):
+        return FastdfsStorage(parse_fastdfs_url(storage_url), media_url)
     raise ConfigError(
         f"STORAGE_URL must be file://<folder> or fastdfs://host:port, got {storage_url!r}"
     )

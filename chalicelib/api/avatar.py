@@ -1,7 +1,26 @@
-"""PUT /user/avatar/: the user's avatar image."""
+"""PUT /user/avatar/: the user's avatar image (multipart field `avatar`)."""
 
 from __future__ import annotations
 
-from chalicelib.api.routing import ApiBlueprint
+from typing import Any
+
+from chalicelib import auth, resources
+from chalicelib.api.fields import RequestModel
+from chalicelib.api.routing import ApiBlueprint, validate
+from chalicelib.services import images
+from chalicelib.uploads import Image, read_form
 
 bp = ApiBlueprint(__name__)
+
+
+class AvatarForm(RequestModel):
+    avatar: Image
+
+
+@bp.route("/user/avatar/", methods=["PUT"], content_types=["multipart/form-data"])
+@auth.login_required
+def set_avatar(user: auth.CurrentUser) -> dict[str, Any]:
+    form = validate(AvatarForm, read_form(bp.current_request))
+    storage = resources.storage()
+    file_id = images.replace_avatar(storage, user_id=user.id, image=form.avatar)
+    return {"avatar": storage.url(file_id)}

@@ -1,7 +1,101 @@
-"""Admin SKU images under /meiduo_admin/skus/images/."""
+"""Admin SKU images under /meiduo_admin/skus/images/ (staff only).
+
+POST and PUT take multipart/form-data (fields `sku` and `image`); DELETE hides an image
+and keeps its file, `?purge=true` removes the image and deletes its file.
+"""
 
 from __future__ import annotations
 
-from chalicelib.api.routing import ApiBlueprint
+from typing import Any
+
+from chalice import Response
+from pydantic import model_validator
+
+from chalicelib import auth, resources
+from chalicelib.adapters.storage import Storage
+from chalicelib.api.fields import RequestModel
+from chalicelib.api.routing import ApiBlueprint, path_id, query, validate
+from chalicelib.db.engine import transaction
+from chalicelib.errors import ValidationError
+from chalicelib.pagination import page_body, page_request
+from chalicelib.services import images
+from chalicelib.uploads import FormId, Image, read_form
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
+
+
+class NewSkuImage(RequestModel):
+    sku: FormId
+    image: Image
+
+
+class ChangedSkuImage(RequestModel):
+    sku: FormId | None = None
+    image: Image | None = None
+
+    @model_validator(mode="after")
+    def something_to_change(self) -> ChangedSkuImage:
+        if self.sku is None and self.image is None:
+            raise ValueError("Send an image, a sku, or both.")
+        return self
+
+
+def image_body(image: images.SkuImage, storage: Storage) -> dict[str, Any]:
+    return {"id": image.id, "sku": image.sku_id, "image": storage.url(image.file_id)}
+
+
+def purge_param(params: dict[str, str]) -> bool:
+    raw = params.get("purge", "").lower()
+    if raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise ValidationError("Must be true or false.", field="purge")
+
+
+@bp.route("/skus/images/", methods=["GET"])
+@auth.staff_required
+def list_images(user: auth.CurrentUser) -> dict[str, Any]:
+    page = page_request(query(bp.current_request))
+    with transaction() as conn:
+        found, count = images.page_sku_images(conn, page)
+    storage = resources.storage()
+    return page_body([image_body(image, storage) for image in found], count, page)
+
+
+@bp.route("/skus/images/", methods=["POST"], content_types=["multipart/form-data"])
+@auth.staff_required
+def add_image(user: auth.CurrentUser) -> Response:
+    form = validate(NewSkuImage, read_form(bp.current_request))
+    storage = resources.storage()
+    added = images.add_sku_image(storage, resources.redis(), sku_id=form.sku, image=form.image)
+    return Response(body=image_body(added, storage), status_code=201)
+
+
+@bp.route("/skus/images/{image_id}/", methods=["GET"])
+@auth.staff_required
+def get_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
+    with transaction() as conn:
+        found = images.get_sku_image(conn, path_id(image_id))
+    return image_body(found, resources.storage())
+
+
+@bp.route("/skus/images/{image_id}/", methods=["PUT"], content_types=["multipart/form-data"])
+@auth.staff_required
+def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
+    found_id = path_id(image_id)
+    form = validate(ChangedSkuImage, read_form(bp.current_request))
+    storage = resources.storage()
+    changed = images.change_sku_image(
+        storage, resources.redis(), found_id, sku_id=form.sku, image=form.image
+    )
+    return image_body(changed, storage)
+
+
+@bp.route("/skus/images/{image_id}/", methods=["DELETE"])
+@auth.staff_required
+def remove_image(user: auth.CurrentUser, image_id: str) -> Response:
+    found_id = path_id(image_id)
+    purge = purge_param(query(bp.current_request))
+    images.remove_sku_image(resources.storage(), resources.redis(), found_id, purge=purge)
+    return Response(body="", status_code=204)

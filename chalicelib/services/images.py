@@ -1,0 +1,341 @@
+"""Images: SKU images and avatars, and the rules that keep rows and stored files consistent.
+
+- A row never points to a file that was not stored: the file is stored first, before
+  the transaction begins (no lock is held during an upload), then the row is written.
+- A file stored for a transaction that then fails (an error, a rollback, a commit that
+  does not go through) is deleted again.
+- A file is deleted from storage only after the commit that removed the last row
+  pointing to it (purge, replace), so a rollback can never leave a row pointing at a
+  deleted file. That same transaction queues the deletion in pending_file_deletions:
+  a file that cannot be deleted right after the commit (storage down) is not
+  forgotten, retry_file_deletions (a scheduled job) deletes it later.
+- Hiding an image keeps its file: the image can still be purged later.
+- A SKU's default image (lists, cart, home page) is one of its visible images: its
+  first image becomes it, and hiding, purging, moving or replacing that image moves
+  the default along.
+
+Because the order of storage calls around the commit is the rule, the functions that
+store or delete files open their transaction themselves and take the storage adapter;
+read-only functions take a connection like every service.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, func, insert, literal, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from chalicelib.adapters.storage import Storage, StorageUnavailable
+from chalicelib.clock import utcnow
+from chalicelib.db.engine import insert_id, transaction
+from chalicelib.db.tables import banners, pending_file_deletions, sku_images, skus, users
+from chalicelib.errors import NotFound, ValidationError
+from chalicelib.pagination import PageRequest
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from chalicelib.uploads import ImageUpload
+
+log = logging.getLogger("shop.images")
+
+RETRY_BATCH = 200
+# A deletion is queued, with the file id it deletes, as (queue row id, file id).
+Pending = tuple[int, str]
+
+
+@dataclass(frozen=True)
+class SkuImage:
+    id: int
+    sku_id: int
+    file_id: str
+
+
+# --- files around a transaction -------------------------------------------------------
+
+
+@contextmanager
+def _stored(storage: Storage, image: ImageUpload | None) -> Iterator[str | None]:
+    """Store the image (if any) under a generated name; delete it again if the block fails.
+
+    Used as `with _stored(...) as file_id, transaction() as conn:` the transaction ends
+    first, so a commit that fails is seen here too.
+    """
+    if image is None:
+        yield None
+        return
+    file_id = storage.save(image.data, image.ext)
+    try:
+        yield file_id
+    except BaseException:
+        _discard(storage, file_id)
+        raise
+
+
+def _discard(storage: Storage, file_id: str) -> None:
+    """Delete a file no committed row points to; queue it if storage is down right now."""
+    try:
+        storage.delete(file_id)
+        return
+    except (StorageUnavailable, OSError) as exc:
+        log.warning("could not delete unused file %s now (%s); queued", file_id, exc)
+    try:
+        with transaction() as conn:
+            _queue_deletion(conn, file_id)
+    except SQLAlchemyError:
+        log.error("file %s is stored but unused and could not be queued for deletion", file_id)
+
+
+def _queue_deletion(conn: Connection, file_id: str) -> Pending:
+    result = conn.execute(
+        insert(pending_file_deletions).values(file_id=file_id, create_time=utcnow())
+    )
+    return insert_id(result), file_id
+
+
+def _release(
+    conn: Connection, file_id: str | None, still_used: Callable[[Connection, str], bool]
+) -> Pending | None:
+    """The rows written in this transaction no longer point to this file: unless another
+    row still does, queue its deletion, to be done once the transaction has committed."""
+    if not file_id or still_used(conn, file_id):
+        return None
+    return _queue_deletion(conn, file_id)
+
+
+def _delete_released(storage: Storage, pending: Pending | None) -> None:
+    """After the commit: delete the released file and its queue entry. On failure the entry
+    stays for retry_file_deletions; the change itself is done, so nothing is raised."""
+    if pending is None:
+        return
+    pending_id, file_id = pending
+    try:
+        storage.delete(file_id)
+        with transaction() as conn:
+            conn.execute(
+                delete(pending_file_deletions).where(pending_file_deletions.c.id == pending_id)
+            )
+    except (StorageUnavailable, OSError, SQLAlchemyError) as exc:
+        log.warning("deleting released file %s failed (%s); the retry job will", file_id, exc)
+
+
+def _catalogue_uses(conn: Connection, file_id: str) -> bool:
+    """Does any SKU image (hidden ones too), SKU default image or banner point to the file?"""
+    for column in (sku_images.c.image, skus.c.default_image, banners.c.image):
+        if conn.execute(select(literal(1)).where(column == file_id).limit(1)).first():
+            return True
+    return False
+
+
+def _avatar_uses(conn: Connection, file_id: str) -> bool:
+    found = conn.execute(select(literal(1)).where(users.c.avatar == file_id).limit(1)).first()
+    return found is not None
+
+
+def _catalogue_changed(redis: Redis) -> None:
+    """SKU images show on the cached home page: drop the cache when the catalogue module
+    offers it. The change is committed already, so a Redis failure is only logged."""
+    import importlib
+
+    try:
+        catalog = importlib.import_module("chalicelib.services.catalog")
+    except ImportError:
+        return
+    invalidate_home_cache = getattr(catalog, "invalidate_home_cache", None)
+    if invalidate_home_cache is None:
+        return
+    from redis.exceptions import RedisError
+
+    try:
+        invalidate_home_cache(redis)
+    except RedisError as exc:
+        log.warning("could not drop the home page cache: %s", exc)
+
+
+def retry_file_deletions() -> str:
+    """Scheduled job: delete the queued files that could not be deleted after their commit.
+
+    Stops at the first storage failure (it is down: next run). A file that a row points
+    to again is never deleted, only dropped from the queue.
+    """
+    from chalicelib import resources
+
+    storage = resources.storage()
+    with transaction() as conn:
+        queued = conn.execute(
+            select(pending_file_deletions.c.id, pending_file_deletions.c.file_id)
+            .order_by(pending_file_deletions.c.id)
+            .limit(RETRY_BATCH)
+        ).all()
+    deleted = kept = 0
+    for pending_id, file_id in queued:
+        entry = pending_file_deletions.c.id == pending_id
+        with transaction() as conn:
+            if _catalogue_uses(conn, file_id) or _avatar_uses(conn, file_id):
+                conn.execute(delete(pending_file_deletions).where(entry))
+                kept += 1
+                continue
+        try:
+            storage.delete(file_id)
+        except (StorageUnavailable, OSError) as exc:
+            with transaction() as conn:
+                conn.execute(
+                    update(pending_file_deletions)
+                    .where(entry)
+                    .values(attempts=pending_file_deletions.c.attempts + 1)
+                )
+            return f"deleted {deleted}, still used {kept}; storage failed: {exc}"
+        with transaction() as conn:
+            conn.execute(delete(pending_file_deletions).where(entry))
+        deleted += 1
+    return f"deleted {deleted}, still used {kept}"
+
+
+# --- avatars --------------------------------------------------------------------------
+
+
+def replace_avatar(storage: Storage, *, user_id: int, image: ImageUpload) -> str:
+    """Store the new avatar, point the user at it, then delete the old one's file."""
+    with _stored(storage, image) as file_id, transaction() as conn:
+        assert file_id is not None
+        old = conn.execute(
+            select(users.c.avatar).where(users.c.id == user_id).with_for_update()
+        ).first()
+        if old is None:
+            raise NotFound("No such user.")
+        conn.execute(update(users).where(users.c.id == user_id).values(avatar=file_id))
+        released = _release(conn, old.avatar, _avatar_uses)
+    _delete_released(storage, released)
+    return file_id
+
+
+# --- SKU images -----------------------------------------------------------------------
+
+
+def page_sku_images(conn: Connection, page: PageRequest) -> tuple[list[SkuImage], int]:
+    """Visible images, oldest first."""
+    visible = sku_images.c.is_hidden.is_(False)
+    count = conn.execute(select(func.count()).select_from(sku_images).where(visible)).scalar_one()
+    rows = conn.execute(
+        select(sku_images.c.id, sku_images.c.sku_id, sku_images.c.image)
+        .where(visible)
+        .order_by(sku_images.c.id)
+        .offset(page.offset)
+        .limit(page.limit)
+    ).all()
+    return [SkuImage(row.id, row.sku_id, row.image) for row in rows], int(count)
+
+
+def get_sku_image(conn: Connection, image_id: int) -> SkuImage:
+    return _sku_image(conn, image_id, include_hidden=False, lock=False)
+
+
+def add_sku_image(storage: Storage, redis: Redis, *, sku_id: int, image: ImageUpload) -> SkuImage:
+    """Store the image, then add it to the SKU; a SKU without a default image gets this one."""
+    with _stored(storage, image) as file_id, transaction() as conn:
+        assert file_id is not None
+        _check_sku(conn, sku_id)
+        result = conn.execute(
+            insert(sku_images).values(sku_id=sku_id, image=file_id, create_time=utcnow())
+        )
+        added = SkuImage(insert_id(result), sku_id, file_id)
+        _set_default(conn, sku_id, current=None, new=file_id)
+    _catalogue_changed(redis)
+    return added
+
+
+def change_sku_image(
+    storage: Storage,
+    redis: Redis,
+    image_id: int,
+    *,
+    sku_id: int | None = None,
+    image: ImageUpload | None = None,
+) -> SkuImage:
+    """Replace the image's file and/or move it to another SKU; the old file is deleted
+    after the commit. Defaults follow: a replaced default is replaced, a moved default
+    passes to the old SKU's next image, and a SKU without one gets the moved image."""
+    with _stored(storage, image) as new_file, transaction() as conn:
+        current = _sku_image(conn, image_id, include_hidden=False, lock=True)
+        target_sku = current.sku_id if sku_id is None else sku_id
+        if target_sku != current.sku_id:
+            _check_sku(conn, target_sku)
+        changed = SkuImage(image_id, target_sku, new_file or current.file_id)
+        conn.execute(
+            update(sku_images)
+            .where(sku_images.c.id == image_id)
+            .values(sku_id=changed.sku_id, image=changed.file_id)
+        )
+        if changed.sku_id != current.sku_id:
+            _set_default(conn, current.sku_id, current.file_id, _next_default(conn, current.sku_id))
+            _set_default(conn, changed.sku_id, current=None, new=changed.file_id)
+        elif new_file:
+            _set_default(conn, current.sku_id, current.file_id, new_file)
+        released = _release(conn, current.file_id, _catalogue_uses) if new_file else None
+    _delete_released(storage, released)
+    _catalogue_changed(redis)
+    return changed
+
+
+def remove_sku_image(storage: Storage, redis: Redis, image_id: int, *, purge: bool) -> None:
+    """Hide the image (its file is kept), or purge it: the row goes, and the file is
+    deleted after the commit. A hidden image can still be purged."""
+    with transaction() as conn:
+        found = _sku_image(conn, image_id, include_hidden=purge, lock=True)
+        row = sku_images.c.id == image_id
+        if purge:
+            conn.execute(delete(sku_images).where(row))
+        else:
+            conn.execute(update(sku_images).where(row).values(is_hidden=True))
+        _set_default(conn, found.sku_id, found.file_id, _next_default(conn, found.sku_id))
+        released = _release(conn, found.file_id, _catalogue_uses) if purge else None
+    _delete_released(storage, released)
+    _catalogue_changed(redis)
+
+
+def _sku_image(conn: Connection, image_id: int, *, include_hidden: bool, lock: bool) -> SkuImage:
+    query: Any = select(sku_images.c.id, sku_images.c.sku_id, sku_images.c.image).where(
+        sku_images.c.id == image_id
+    )
+    if not include_hidden:
+        query = query.where(sku_images.c.is_hidden.is_(False))
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound("No such image.")
+    return SkuImage(row.id, row.sku_id, row.image)
+
+
+def _check_sku(conn: Connection, sku_id: int) -> None:
+    if conn.execute(select(skus.c.id).where(skus.c.id == sku_id)).first() is None:
+        raise ValidationError(f"No SKU has the id {sku_id}.", field="sku")
+
+
+def _next_default(conn: Connection, sku_id: int) -> str | None:
+    """The file of the SKU's oldest visible image, if it has one."""
+    return conn.execute(
+        select(sku_images.c.image)
+        .where(sku_images.c.sku_id == sku_id, sku_images.c.is_hidden.is_(False))
+        .order_by(sku_images.c.id)
+        .limit(1)
+    ).scalar()
+
+
+def _set_default(conn: Connection, sku_id: int, current: str | None, new: str | None) -> None:
+    """Change the SKU's default image only if it is still `current` (None: has none)."""
+    if current == new:
+        return
+    is_current = (
+        skus.c.default_image.is_(None) if current is None else skus.c.default_image == current
+    )
+    conn.execute(
+        update(skus)
+        .where(skus.c.id == sku_id, is_current)
+        .values(default_image=new, update_time=utcnow())
+    )
