@@ -7,11 +7,12 @@ not exist in a dev or prod deployment.
 from __future__ import annotations
 
 import mimetypes
+from typing import Any
 
 from chalice import Response
 
 from chalicelib import resources
-from chalicelib.api.routing import ApiBlueprint
+from chalicelib.api.routing import ApiBlueprint, query
 from chalicelib.errors import NotFound
 
 bp = ApiBlueprint(__name__)
@@ -28,3 +29,53 @@ def media_file(directory: str, name: str) -> Response:
     return Response(
         body=data, headers={"Content-Type": content_type, "Cache-Control": "max-age=86400"}
     )
+
+
+# --- the Alipay simulator (see chalicelib/adapters/alipay_simulator.py) ----------------------
+
+SIMULATOR_TRADE_NO_MAX = 64
+
+
+def _simulator_reply(reply: Any) -> Response:
+    headers = {"Content-Type": reply.content_type, "Cache-Control": "no-store"}
+    if reply.location:
+        headers["Location"] = reply.location
+    return Response(body=reply.body, status_code=reply.status_code, headers=headers)
+
+
+def _out_trade_no(raw: str) -> str:
+    if not raw.isalnum() or len(raw) > SIMULATOR_TRADE_NO_MAX:
+        raise NotFound("No such trade.")
+    return raw
+
+
+@bp.route("/alipay-sim/gateway/", methods=["GET"])
+def alipay_simulator_gateway() -> Response:
+    """Alipay's gateway: page pay (the cashier page), alipay.trade.query, alipay.trade.close."""
+    from chalicelib.adapters import alipay_simulator
+
+    return _simulator_reply(alipay_simulator.gateway(query(bp.current_request)))
+
+
+@bp.route(
+    "/alipay-sim/trades/{out_trade_no}/pay/",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def alipay_simulator_pay(out_trade_no: str) -> Response:
+    """The cashier's Pay button: notify the app, then send the buyer to the return URL."""
+    from chalicelib.adapters import alipay_simulator
+
+    return _simulator_reply(alipay_simulator.pay(_out_trade_no(out_trade_no)))
+
+
+@bp.route(
+    "/alipay-sim/trades/{out_trade_no}/cancel/",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def alipay_simulator_cancel(out_trade_no: str) -> Response:
+    """The cashier's Cancel button: the buyer leaves; the trade stays open until it expires."""
+    from chalicelib.adapters import alipay_simulator
+
+    return _simulator_reply(alipay_simulator.cancel(_out_trade_no(out_trade_no)))

@@ -1,0 +1,44 @@
+"""Admin payments under /meiduo_admin/payments/ (staff only): the money to give back.
+
+A payment that arrived for an order we could not fill (cancelled and its stock gone,
+or paid already) is recorded as `refund_needed`; staff refund it at Alipay by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import auth
+from chalicelib.api.routing import ApiBlueprint, query
+from chalicelib.clock import isoformat
+from chalicelib.config import settings
+from chalicelib.db.engine import transaction
+from chalicelib.money import format_yuan
+from chalicelib.pagination import page_body, page_request
+from chalicelib.services import payments
+from chalicelib.services.order_states import status_name
+
+bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
+
+
+def refund_body(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "order_id": row.order_id,
+        "user_id": row.user_id,
+        "order_status": row.order_status,
+        "order_status_name": status_name(row.order_status),
+        "provider": row.provider,
+        "trade_no": row.trade_no,
+        "amount": format_yuan(row.amount),
+        "create_time": isoformat(row.create_time, settings().shop_timezone),
+    }
+
+
+@bp.route("/payments/refunds/", methods=["GET"])
+@auth.staff_required
+def refunds_needed(user: auth.CurrentUser) -> dict[str, Any]:
+    page = page_request(query(bp.current_request))
+    with transaction() as conn:
+        rows, count = payments.refunds_needed(conn, page)
+    return page_body([refund_body(row) for row in rows], count, page)
