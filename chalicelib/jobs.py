@@ -29,6 +29,7 @@ JOBS: dict[str, Callable[[], Any]] = {
     "rollup-stats": _lazy("chalicelib.services.statistics", "rollup_stats"),
     "expire-orders": _lazy("chalicelib.services.orders", "expire_unpaid_orders"),
     "reconcile-payments": _lazy("chalicelib.services.payments", "reconcile_payments"),
+    "retry-file-deletions": _lazy("chalicelib.services.images", "retry_file_deletions"),
 }
 # name -> schedule expression, e.g. "rate(5 minutes)" or "cron(5 * * * ? *)"
 SCHEDULES: dict[str, str] = {
@@ -37,6 +38,8 @@ SCHEDULES: dict[str, str] = {
     "expire-orders": "rate(5 minutes)",
     # Settles what Alipay's notify missed; closes and cancels trades nobody paid in time.
     "reconcile-payments": "rate(5 minutes)",
+    # Files whose deletion failed after their commit (storage was down): try again.
+    "retry-file-deletions": "rate(30 minutes)",
 }
 
 
