@@ -1,0 +1,250 @@
+"""FastDFS failing in every way the fake server can: 503, nothing half-written, no hang.
+
+The storage deadline is TEST_DEADLINE_SECONDS (STORAGE_URL ?timeout=); the fake's slow
+replies take 5 s, so a call that waited for them would take 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.fakes.fastdfs_server import (
+    STORAGE_DELETE,
+    STORAGE_DOWNLOAD,
+    STORAGE_UPLOAD,
+    TRACKER_QUERY_FETCH,
+    TRACKER_QUERY_STORE,
+    TRACKER_QUERY_UPDATE,
+)
+from tests.functional.images.conftest import (
+    TEST_DEADLINE_SECONDS,
+    Media,
+    image_rows,
+    pending_deletions,
+    send_form,
+    sku_row,
+)
+from tests.functional.images.forms import image_bytes
+
+IMAGES = "/meiduo_admin/skus/images/"
+# Generous: the deadline plus thread and test-client overhead on a busy machine.
+WELL_WITHIN = TEST_DEADLINE_SECONDS + 1.5
+
+FAULTS = [
+    ("error_status", TRACKER_QUERY_STORE),
+    ("error_status", STORAGE_UPLOAD),
+    ("close_mid_reply", TRACKER_QUERY_STORE),
+    ("close_mid_reply", STORAGE_UPLOAD),
+    ("slow", TRACKER_QUERY_STORE),
+    ("slow", STORAGE_UPLOAD),
+]
+REFUSALS = ["tracker", "storage"]
+
+
+def break_storage(fake: Any, fault: Any) -> None:
+    if isinstance(fault, str):
+        fake.refuse(fault)
+    else:
+        fake.fail(*fault)
+
+
+def fault_id(fault: Any) -> str:
+    return f"refuse-{fault}" if isinstance(fault, str) else f"{fault[0]}-{fault[1]}"
+
+
+ALL_FAULTS = REFUSALS + FAULTS
+
+
+def assert_unavailable(response: Any) -> None:
+    assert response.status_code == 503
+    assert json.loads(response.body)["code"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("fault", ALL_FAULTS, ids=fault_id)
+def test_an_image_upload_is_503_with_no_row_and_no_file(
+    client: Any, fastdfs: Media, staff: dict[str, str], make_sku: Any, db: Any, fault: Any
+) -> None:
+    sku_id = make_sku()
+    break_storage(fastdfs.fake, fault)
+
+    started = time.monotonic()
+    response = send_form(
+        client,
+        "POST",
+        IMAGES,
+        {"sku": str(sku_id), "image": ("a.png", image_bytes("PNG"), "image/png")},
+        staff,
+    )
+    elapsed = time.monotonic() - started
+
+    assert_unavailable(response)
+    assert elapsed < WELL_WITHIN
+    assert image_rows(db) == []
+    assert sku_row(db, sku_id).default_image is None
+    assert fastdfs.files() == {}
+    assert pending_deletions(db) == []
+
+
+@pytest.mark.parametrize("fault", ALL_FAULTS, ids=fault_id)
+def test_an_avatar_upload_is_503_and_the_profile_is_unchanged(
+    client: Any, fastdfs: Media, shopper: Any, fault: Any
+) -> None:
+    _user, headers = shopper
+    break_storage(fastdfs.fake, fault)
+
+    response = send_form(
+        client,
+        "PUT",
+        "/user/avatar/",
+        {"avatar": ("a.png", image_bytes("PNG"), "image/png")},
+        headers,
+    )
+
+    assert_unavailable(response)
+    assert json.loads(client.http.get("/user/", headers=headers).body)["avatar"] is None
+    assert fastdfs.files() == {}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "tracker",
+        ("error_status", TRACKER_QUERY_FETCH),
+        ("close_mid_reply", STORAGE_DOWNLOAD),
+        ("slow", STORAGE_DOWNLOAD),
+    ],
+    ids=fault_id,
+)
+def test_a_download_fails_as_unavailable_within_the_deadline(fastdfs: Media, fault: Any) -> None:
+    from chalicelib import resources
+    from chalicelib.adapters.storage import StorageUnavailable
+
+    storage = resources.storage()
+    file_id = storage.save(image_bytes("PNG"), "png")
+    break_storage(fastdfs.fake, fault)
+
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable):
+        storage.read(file_id)
+
+    assert time.monotonic() - started < WELL_WITHIN
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "storage",
+        ("error_status", STORAGE_DELETE),
+        ("close_mid_reply", TRACKER_QUERY_UPDATE),
+        ("slow", STORAGE_DELETE),
+    ],
+    ids=fault_id,
+)
+def test_a_purge_while_storage_is_down_is_done_and_the_file_deleted_later(
+    client: Any, fastdfs: Media, staff: dict[str, str], make_sku: Any, db: Any, fault: Any
+) -> None:
+    sku_id = make_sku()
+    created = send_form(
+        client,
+        "POST",
+        IMAGES,
+        {"sku": str(sku_id), "image": ("a.png", image_bytes("PNG"), "image/png")},
+        staff,
+    )
+    image = json.loads(created.body)
+    file_id = fastdfs.file_id(image["image"])
+    break_storage(fastdfs.fake, fault)
+
+    response = client.http.delete(f"{IMAGES}{image['id']}/?purge=true", headers=staff)
+
+    assert response.status_code == 204
+    assert image_rows(db) == []
+    assert sku_row(db, sku_id).default_image is None
+    assert pending_deletions(db) == [file_id]
+    assert set(fastdfs.files()) == {file_id}
+
+    fastdfs.fake.heal()
+    client.lambda_.invoke(
+        "job_retry_file_deletions",
+        client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        ),
+    )
+
+    assert fastdfs.files() == {}
+    assert pending_deletions(db) == []
+
+
+def test_a_file_that_cannot_be_deleted_after_a_failed_transaction_is_queued(
+    client: Any, fastdfs: Media, staff: dict[str, str], db: Any
+) -> None:
+    """The upload works, the transaction fails (no such SKU), and deleting the new file
+    fails too: it is queued, and the job deletes it once storage is back."""
+    fastdfs.fake.fail("error_status", STORAGE_DELETE)
+
+    response = send_form(
+        client,
+        "POST",
+        IMAGES,
+        {"sku": "31337", "image": ("a.png", image_bytes("PNG"), "image/png")},
+        staff,
+    )
+
+    assert response.status_code == 400
+    assert image_rows(db) == []
+    assert pending_deletions(db) == list(fastdfs.files())
+    assert len(fastdfs.files()) == 1
+
+    fastdfs.fake.heal()
+    from chalicelib.services.images import retry_file_deletions
+
+    assert retry_file_deletions() == "deleted 1, still used 0"
+    assert fastdfs.files() == {}
+    assert pending_deletions(db) == []
+
+
+def test_the_retry_job_stops_at_a_storage_failure_and_counts_the_attempt(
+    client: Any, fastdfs: Media, db: Any
+) -> None:
+    from sqlalchemy import insert, select
+
+    from chalicelib import resources
+    from chalicelib.clock import utcnow
+    from chalicelib.db.tables import pending_file_deletions as pending
+    from chalicelib.services.images import retry_file_deletions
+
+    stored = [resources.storage().save(image_bytes("PNG"), "png") for _ in range(2)]
+    with db.begin() as conn:
+        for file_id in stored:
+            conn.execute(insert(pending).values(file_id=file_id, create_time=utcnow()))
+    fastdfs.fake.refuse("storage")
+
+    outcome = retry_file_deletions()
+
+    assert outcome.startswith("deleted 0, still used 0; storage failed")
+    with db.connect() as conn:
+        assert list(conn.execute(select(pending.c.attempts).order_by(pending.c.id)).scalars()) == [
+            1,
+            0,
+        ]
+    assert set(fastdfs.files()) == set(stored)
+
+
+def test_storage_answering_again_after_a_fault_works_normally(
+    client: Any, fastdfs: Media, staff: dict[str, str], make_sku: Any
+) -> None:
+    sku_id = make_sku()
+    fastdfs.fake.fail("close_mid_reply")
+    form = {"sku": str(sku_id), "image": ("a.png", image_bytes("PNG"), "image/png")}
+    assert send_form(client, "POST", IMAGES, form, staff).status_code == 503
+
+    fastdfs.fake.heal()
+    response = send_form(client, "POST", IMAGES, form, staff)
+
+    assert response.status_code == 201
+    assert len(fastdfs.files()) == 1
