@@ -1,6 +1,7 @@
 """Time `manage.py generate` on a fresh MariaDB database (run under scripts/with-test-servers).
 
-    scripts/with-test-servers .venv/bin/python bench/catalog/generate_scale.py --users 1000000 --orders 1000000
+    scripts/with-test-servers .venv/bin/python bench/catalog/generate_scale.py \
+        --users 1000000 --orders 1000000
 
 Creates its own database on TEST_DATABASE_URL's server, migrates it, runs the generator
 and prints the generator's summary plus row counts.

@@ -2,6 +2,159 @@
 
 from __future__ import annotations
 
-from chalicelib.api.routing import ApiBlueprint
+from typing import Annotated, Any
+
+from chalice import Response
+from pydantic import Field
+
+from chalicelib import auth, clock, config, resources
+from chalicelib.api.fields import RequestModel
+from chalicelib.api.routing import ApiBlueprint, int_param, parse, path_id, query
+from chalicelib.db.engine import transaction
+from chalicelib.errors import ValidationError
+from chalicelib.money import format_yuan
+from chalicelib.pagination import page_body, page_request
+from chalicelib.services import catalog, history, search
 
 bp = ApiBlueprint(__name__)
+
+MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
+
+
+def image_url(file_id: str | None) -> str | None:
+    return resources.storage().url(file_id) if file_id else None
+
+
+def sku_item_body(item: catalog.SkuItem) -> dict[str, Any]:
+    """API.md's `sku` list item; shared by every list of SKUs (cart and orders may reuse it)."""
+    return {
+        "id": item.id,
+        "name": item.name,
+        "price": format_yuan(item.price),
+        "image": image_url(item.image),
+        "sales": item.sales,
+        "comments": item.comments,
+    }
+
+
+@bp.route("/categories/", methods=["GET"])
+def list_categories() -> list[dict[str, Any]]:
+    with transaction() as conn:
+        return catalog.category_tree(conn)
+
+
+@bp.route("/home/", methods=["GET"])
+def home() -> dict[str, Any]:
+    with transaction() as conn:
+        page = catalog.home_page(conn, resources.redis())
+    return {
+        "banners": [
+            {
+                "id": banner["id"],
+                "title": banner["title"],
+                "image": image_url(banner["image"]),
+                "sku_id": banner["sku_id"],
+            }
+            for banner in page["banners"]
+        ],
+        "floors": [
+            {"category": floor["category"], "skus": [sku_item_body(s) for s in floor["skus"]]}
+            for floor in page["floors"]
+        ],
+    }
+
+
+@bp.route("/skus/", methods=["GET"])
+def list_skus() -> dict[str, Any]:
+    params = query(bp.current_request)
+    category_id = int_param(params, "category")
+    ordering = params.get("ordering") or catalog.DEFAULT_ORDERING
+    if ordering not in catalog.ORDERINGS:
+        raise ValidationError(f"Must be one of: {', '.join(catalog.ORDERINGS)}.", field="ordering")
+    page = page_request(params)
+    with transaction() as conn:
+        items, count = catalog.list_skus(
+            conn, category_id=category_id, ordering=ordering, page=page
+        )
+    if category_id is not None:
+        catalog.record_category_view(
+            resources.redis(), category_id, config.settings().shop_timezone
+        )
+    return page_body([sku_item_body(item) for item in items], count, page)
+
+
+@bp.route("/skus/{sku_id}/", methods=["GET"])
+def sku_detail(sku_id: str) -> dict[str, Any]:
+    with transaction() as conn:
+        found = catalog.sku_detail(conn, path_id(sku_id))
+    sku = found["sku"]
+    return {
+        "id": sku.id,
+        "name": sku.name,
+        "caption": sku.caption,
+        "price": format_yuan(sku.price),
+        "stock": sku.stock,
+        "sales": sku.sales,
+        "comments": sku.comments,
+        "category": {"id": found["category"].id, "name": found["category"].name},
+        "spu": {"id": found["spu"].id, "name": found["spu"].name, "desc": found["spu"].desc},
+        "specs": found["specs"],
+        "images": [image_url(file_id) for file_id in found["images"]],
+        "variants": found["variants"],
+    }
+
+
+@bp.route("/skus/{sku_id}/comments/", methods=["GET"])
+def sku_comments(sku_id: str) -> dict[str, Any]:
+    page = page_request(query(bp.current_request))
+    tz = config.settings().shop_timezone
+    with transaction() as conn:
+        comments, count = catalog.sku_comments(conn, path_id(sku_id), page)
+    return page_body(
+        [
+            {
+                "username": c.username,
+                "score": c.score,
+                "content": c.content,
+                "create_time": clock.isoformat(c.create_time, tz),
+            }
+            for c in comments
+        ],
+        count,
+        page,
+    )
+
+
+@bp.route("/search/", methods=["GET"])
+def search_skus() -> dict[str, Any]:
+    params = query(bp.current_request)
+    q = (params.get("q") or "").strip()
+    if not q:
+        raise ValidationError("This field is required.", field="q")
+    if len(q) > search.QUERY_MAX_LENGTH:
+        raise ValidationError(f"Use at most {search.QUERY_MAX_LENGTH} characters.", field="q")
+    page = page_request(params)
+    with transaction() as conn:
+        items, count = search.search_skus(conn, q, page)
+    return page_body([sku_item_body(item) for item in items], count, page)
+
+
+class HistoryIn(RequestModel):
+    sku_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+
+
+@bp.route("/browse_histories/", methods=["POST"])
+@auth.login_required
+def record_history(user: auth.CurrentUser) -> Response:
+    body = parse(HistoryIn, bp.current_request)
+    with transaction() as conn:
+        history.record_view(conn, resources.redis(), user.id, body.sku_id)
+    return Response(body={"sku_id": body.sku_id}, status_code=201)
+
+
+@bp.route("/browse_histories/", methods=["GET"])
+@auth.login_required
+def list_history(user: auth.CurrentUser) -> list[dict[str, Any]]:
+    with transaction() as conn:
+        items = history.recent_views(conn, resources.redis(), user.id)
+    return [sku_item_body(item) for item in items]

@@ -1,7 +1,144 @@
-"""Admin catalogue management under /meiduo_admin/skus/."""
+"""Admin catalogue management under /meiduo_admin/skus/ (staff only).
+
+Every change drops the cached home page once it is committed, so shoppers see it on
+their next visit.
+"""
 
 from __future__ import annotations
 
-from chalicelib.api.routing import ApiBlueprint
+from typing import Annotated, Any
+
+from chalice import Response
+from pydantic import AfterValidator, Field, StringConstraints
+
+from chalicelib import auth, resources
+from chalicelib.api.fields import RequestModel, Text20, Text50, Text100, Yuan
+from chalicelib.api.routing import ApiBlueprint, parse, path_id, query
+from chalicelib.db.engine import transaction
+from chalicelib.errors import ValidationError
+from chalicelib.money import MAX_FEN, format_yuan
+from chalicelib.pagination import page_body, page_request
+from chalicelib.services import catalog
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
+
+MAX_KEYWORD_LENGTH = 100  # a SKU name's length
+MAX_STOCK = 1_000_000_000
+MAX_SPECS = 20
+MAX_ID = 10**15
+
+
+def _price(fen: int) -> int:
+    if not 0 <= fen <= MAX_FEN:
+        raise ValueError(f"Must be between 0.00 and {format_yuan(MAX_FEN)}.")
+    return fen
+
+
+def _specs(specs: dict[str, str]) -> dict[str, str]:
+    if len(specs) > MAX_SPECS:
+        raise ValueError(f"At most {MAX_SPECS} specs.")
+    return specs
+
+
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+
+
+class SkuIn(RequestModel):
+    name: Text100
+    caption: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    price: Annotated[Yuan, AfterValidator(_price)]
+    stock: Annotated[int, Field(strict=True, ge=0, le=MAX_STOCK)]
+    category_id: Id
+    spu_id: Id | None = None
+    specs: Annotated[dict[Text20, Text50], AfterValidator(_specs)] = Field(default_factory=dict)
+    is_launched: Annotated[bool, Field(strict=True)] = True
+
+    def fields(self) -> catalog.SkuFields:
+        return catalog.SkuFields(
+            name=self.name,
+            caption=self.caption,
+            price=self.price,
+            stock=self.stock,
+            category_id=self.category_id,
+            spu_id=self.spu_id,
+            specs=dict(self.specs),
+            is_launched=self.is_launched,
+        )
+
+
+def admin_sku_body(sku: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": sku["id"],
+        "name": sku["name"],
+        "caption": sku["caption"],
+        "price": format_yuan(sku["price"]),
+        "stock": sku["stock"],
+        "sales": sku["sales"],
+        "category_id": sku["category_id"],
+        "spu_id": sku["spu_id"],
+        "is_launched": bool(sku["is_launched"]),
+        "specs": sku["specs"],
+    }
+
+
+@bp.route("/skus/simple/", methods=["GET"])
+@auth.staff_required
+def sku_names(user: auth.CurrentUser) -> list[dict[str, Any]]:
+    with transaction() as conn:
+        return [{"id": row.id, "name": row.name} for row in catalog.admin_sku_names(conn)]
+
+
+@bp.route("/skus/categories/", methods=["GET"])
+@auth.staff_required
+def sku_categories(user: auth.CurrentUser) -> list[dict[str, Any]]:
+    with transaction() as conn:
+        return [{"id": row.id, "name": row.name} for row in catalog.leaf_categories(conn)]
+
+
+@bp.route("/skus/", methods=["GET"])
+@auth.staff_required
+def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
+    params = query(bp.current_request)
+    page = page_request(params)
+    keyword = (params.get("keyword") or "").strip()
+    if len(keyword) > MAX_KEYWORD_LENGTH:
+        raise ValidationError(f"Must be at most {MAX_KEYWORD_LENGTH} characters.", field="keyword")
+    with transaction() as conn:
+        found, count = catalog.admin_list_skus(conn, keyword=keyword, page=page)
+    return page_body([admin_sku_body(sku) for sku in found], count, page)
+
+
+@bp.route("/skus/", methods=["POST"])
+@auth.staff_required
+def create_sku(user: auth.CurrentUser) -> Response:
+    body = parse(SkuIn, bp.current_request)
+    with transaction() as conn:
+        sku = catalog.create_sku(conn, body.fields())
+    catalog.invalidate_home_cache(resources.redis())
+    return Response(body=admin_sku_body(sku), status_code=201)
+
+
+@bp.route("/skus/{sku_id}/", methods=["GET"])
+@auth.staff_required
+def get_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
+    with transaction() as conn:
+        return admin_sku_body(catalog.admin_sku(conn, path_id(sku_id)))
+
+
+@bp.route("/skus/{sku_id}/", methods=["PUT"])
+@auth.staff_required
+def replace_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
+    body = parse(SkuIn, bp.current_request)
+    with transaction() as conn:
+        sku = catalog.update_sku(conn, path_id(sku_id), body.fields())
+    catalog.invalidate_home_cache(resources.redis())
+    return admin_sku_body(sku)
+
+
+@bp.route("/skus/{sku_id}/", methods=["DELETE"])
+@auth.staff_required
+def unlaunch_sku(user: auth.CurrentUser, sku_id: str) -> Response:
+    with transaction() as conn:
+        catalog.unlaunch_sku(conn, path_id(sku_id))
+    catalog.invalidate_home_cache(resources.redis())
+    return Response(body="", status_code=204)
