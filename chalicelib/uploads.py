@@ -12,7 +12,7 @@ the extension of the type found: a renamed executable is refused, and a client
 cannot choose a stored file's name or type.
 
 Form fields are validated by pydantic models like JSON bodies (`validate(Model,
-read_form(request))`), with `FormText`, `FormId` and `Image` as field types: every
+read_form(request))`), with `FormId` and `Image` as field types: every
 field that is missing or wrong is named in one DRF-style 400.
 """
 
@@ -39,13 +39,13 @@ NOT_AN_IMAGE = (
     "not an image or a corrupted image."
 )
 
-# (signature, offset) pairs -> (extension, content type)
-IMAGE_TYPES: tuple[tuple[tuple[tuple[bytes, int], ...], str, str], ...] = (
-    (((b"\xff\xd8\xff", 0),), "jpg", "image/jpeg"),
-    (((b"\x89PNG\r\n\x1a\n", 0),), "png", "image/png"),
-    (((b"GIF87a", 0),), "gif", "image/gif"),
-    (((b"GIF89a", 0),), "gif", "image/gif"),
-    (((b"RIFF", 0), (b"WEBP", 8)), "webp", "image/webp"),
+# (signature, offset) pairs that must all match -> the extension files of the type get
+IMAGE_TYPES: tuple[tuple[tuple[tuple[bytes, int], ...], str], ...] = (
+    (((b"\xff\xd8\xff", 0),), "jpg"),
+    (((b"\x89PNG\r\n\x1a\n", 0),), "png"),
+    (((b"GIF87a", 0),), "gif"),
+    (((b"GIF89a", 0),), "gif"),
+    (((b"RIFF", 0), (b"WEBP", 8)), "webp"),
 )
 SHORTEST_IMAGE = 12  # bytes needed to tell the types apart (WebP: RIFF, size, WEBP)
 
@@ -62,7 +62,6 @@ class FormPart:
 class ImageUpload:
     data: bytes
     ext: str  # from the bytes: jpg, png, gif or webp
-    content_type: str
 
 
 def max_upload_bytes() -> int:
@@ -106,11 +105,11 @@ def read_form(request: Request) -> dict[str, FormPart]:
     return parts
 
 
-def image_type(data: bytes) -> tuple[str, str] | None:
-    """(extension, content type) of a JPEG, PNG, GIF or WebP image judged by its bytes."""
-    for signatures, ext, content_type in IMAGE_TYPES:
+def image_type(data: bytes) -> str | None:
+    """The extension (jpg, png, gif, webp) of a JPEG, PNG, GIF or WebP image, by its bytes."""
+    for signatures, ext in IMAGE_TYPES:
         if all(data[offset : offset + len(sig)] == sig for sig, offset in signatures):
-            return ext, content_type
+            return ext
     return None
 
 
@@ -123,13 +122,13 @@ def image_from_part(value: object) -> ImageUpload:
         raise ValueError("The submitted file is empty.")
     if len(data) > max_upload_bytes():
         raise PayloadTooLarge(_too_large_message())
-    found = image_type(data) if len(data) >= SHORTEST_IMAGE else None
-    if found is None:
+    ext = image_type(data) if len(data) >= SHORTEST_IMAGE else None
+    if ext is None:
         raise ValueError(NOT_AN_IMAGE)
-    return ImageUpload(data, *found)
+    return ImageUpload(data, ext)
 
 
-def text_from_part(value: object) -> str:
+def _text(value: object) -> str:
     """A text field of the form, as UTF-8."""
     if isinstance(value, FormPart):
         try:
@@ -140,7 +139,7 @@ def text_from_part(value: object) -> str:
 
 
 def _positive_id(value: object) -> int:
-    text = text_from_part(value)
+    text = _text(value)
     if not text.isdigit() or len(text) > 18 or int(text) < 1:
         raise ValueError("A valid integer is required.")
     return int(text)
@@ -154,4 +153,3 @@ def _too_large_message() -> str:
 # Field types for pydantic models of forms.
 Image = Annotated[ImageUpload, BeforeValidator(image_from_part)]
 FormId = Annotated[int, BeforeValidator(_positive_id)]
-FormText = Annotated[str, BeforeValidator(text_from_part)]

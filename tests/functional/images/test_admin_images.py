@@ -324,3 +324,21 @@ def test_only_staff_may_manage_images(
     assert listing.status_code == 403
     assert image_rows(db) == []
     assert media.files() == {}
+
+
+def test_image_changes_drop_the_cached_home_page(
+    client: Any, media: Media, staff: dict[str, str], make_sku: Any, redis: Any
+) -> None:
+    catalog = pytest.importorskip("chalicelib.services.catalog")
+    if not hasattr(catalog, "invalidate_home_cache"):
+        pytest.skip("the catalogue offers no home page cache")
+    sku_id = make_sku()
+    redis.set(catalog.HOME_CACHE_KEY, "{}")
+
+    image = added(client, staff, sku_id, image_bytes("PNG"))
+    after_add = redis.get(catalog.HOME_CACHE_KEY)
+    redis.set(catalog.HOME_CACHE_KEY, "{}")
+    client.http.delete(f"{IMAGES}{image['id']}/", headers=staff)
+
+    assert after_add is None
+    assert redis.get(catalog.HOME_CACHE_KEY) is None

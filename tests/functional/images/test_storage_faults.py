@@ -248,3 +248,16 @@ def test_storage_answering_again_after_a_fault_works_normally(
 
     assert response.status_code == 201
     assert len(fastdfs.files()) == 1
+
+
+def test_health_reports_fastdfs_within_the_deadline(client: Any, fastdfs: Media) -> None:
+    healthy = client.http.get("/health/")
+    fastdfs.fake.fail("close_mid_reply", TRACKER_QUERY_STORE)
+    started = time.monotonic()
+    down = client.http.get("/health/")
+
+    assert healthy.status_code == 200
+    assert json.loads(healthy.body)["storage"] == "ok"
+    assert down.status_code == 503
+    assert json.loads(down.body)["storage"] == "unavailable"
+    assert time.monotonic() - started < WELL_WITHIN
