@@ -131,8 +131,8 @@ def new_users_by_day(
 ) -> list[DayCount]:
     """Users who joined on each of the last `days` days, oldest first, the last is today.
 
-    Two queries: past days from daily_stats, then today (and any past day without a final
-    row) live.
+    At most two queries: past days from daily_stats, then today (and any past day without
+    a final row) live.
     """
     window = report_window(shop_today(tz, now), days)
     figures = _stored_or_live(conn, window, tz, [NEW_USERS])
@@ -141,7 +141,7 @@ def new_users_by_day(
 
 def sales_by_day(conn: Connection, *, now: datetime, tz: ZoneInfo, days: int) -> list[DaySales]:
     """Orders created, orders paid and GMV (fen) on each of the last `days` days, oldest
-    first, the last is today. Three queries whatever `days` is."""
+    first, the last is today. At most three queries whatever `days` is."""
     window = report_window(shop_today(tz, now), days)
     figures = _stored_or_live(conn, window, tz, [ORDERS_CREATED, ORDERS_PAID])
     return [
@@ -177,7 +177,7 @@ def _stored_or_live(
         ).all()
         for row in stored:
             if is_final(row.day, row.updated_at, tz):
-                figures[row.day] = {name: int(getattr(row, name)) for name in names}
+                figures[row.day] = {name: int(row._mapping[name]) for name in names}
     live_days = [day for day in window if day not in figures]
     for source in sources:
         for day, values in _figures_by_day(conn, source, live_days, tz).items():
