@@ -153,7 +153,9 @@ def verified_alipay_notify(alipay: AlipayClient, params: Mapping[str, str]) -> P
     try:
         amount = parse_yuan(params.get("total_amount", ""))
     except ValueError:
-        raise NotifyRejected(f"total_amount {params.get('total_amount')!r} is not money") from None
+        amount = 0
+    if amount <= 0:
+        raise NotifyRejected(f"total_amount {params.get('total_amount')!r} is not a payment")
     raw = {k: v for k, v in params.items() if k != "sign"}
     return PaymentReport(
         out_trade_no=out_trade_no,

@@ -272,3 +272,19 @@ def test_the_simulator_keys_are_generated_once(simulator: Any) -> None:
         "app_private_key.pem",
     ]
     assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in folder.iterdir())
+
+
+def test_the_simulator_routes_do_not_exist_on_aws_stages() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    probe = "from app import app; print(sorted(p for p in app.routes if 'alipay' in p))"
+    env = {**os.environ, "SHOP_STAGE": "prod"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['/payments/alipay/notify', '/payments/alipay/return']"
