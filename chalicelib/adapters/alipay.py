@@ -13,9 +13,11 @@ public half the app trusts exactly as it trusts Alipay's real public key.
 What the SDK leaves to us (measured, see FACTS.md):
 - it stamps requests with the process's naive local time; Alipay reads every
   timestamp as Beijing time and Lambda runs in UTC, so we pass `timestamp` ourselves;
-- its HTTP calls (urllib) take the timeout of AliPayConfig; network failures,
-  unreadable or unsigned answers surface here as AlipayUnavailable, a
-  ConnectionError, which the API layer turns into a 503;
+- its HTTP calls (urllib) only bound each socket operation, so a gateway trickling
+  its answer could hold a request for minutes: we fetch the answer ourselves with one
+  deadline and hand it to the SDK's signature check. Network failures, unreadable or
+  unsigned answers surface here as AlipayUnavailable, a ConnectionError, which the
+  API layer turns into a 503;
 - verify() needs `sign` popped first and never looks at what was signed: checking
   app_id, the amount and the trade status is the caller's job.
 """
@@ -31,6 +33,7 @@ import logging
 import os
 import secrets
 import textwrap
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,9 +50,11 @@ log = logging.getLogger("shop.alipay")
 # Alipay reads every time it is given (timestamp, time_expire) as Beijing time.
 ALIPAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 ALIPAY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-# Seconds per socket operation of one gateway call (connect, each read). API Gateway
-# gives a request 29 s in all; a slow Alipay must fail fast, not hang the buyer.
+# One gateway call's budget in seconds: the connect, and then the whole answer (so at
+# most about twice this in all). API Gateway gives a request 29 s; a slow Alipay must
+# fail fast, not hang the buyer.
 GATEWAY_TIMEOUT_SECONDS = 5.0
+MAX_ANSWER_BYTES = 1_000_000
 SIMULATOR_GATEWAY_PATH = "/alipay-sim/gateway/"
 SIMULATOR_KEY_DIR = "alipay-simulator"
 SIMULATOR_KEY_BITS = 2048
@@ -126,9 +131,17 @@ class AlipaySettings:
 class AlipayClient:
     """The few Alipay calls the shop makes, with Beijing timestamps and a timeout."""
 
-    def __init__(self, sdk: Any, gateway: str, *, simulated: bool = False) -> None:
+    def __init__(
+        self,
+        sdk: Any,
+        gateway: str,
+        *,
+        timeout: float = GATEWAY_TIMEOUT_SECONDS,
+        simulated: bool = False,
+    ) -> None:
         self._sdk = sdk
         self.gateway = gateway
+        self.timeout = timeout
         self.simulated = simulated
 
     @property
@@ -218,8 +231,13 @@ class AlipayClient:
     def _call(self, method: str, biz_content: dict[str, str]) -> dict[str, Any]:
         from alipay.exceptions import AliPayException, AliPayValidationError
 
+        data = self._sdk.build_body(method, biz_content, timestamp=alipay_time(utcnow()))
+        url = f"{self.gateway}?{self._sdk.sign_data(data)}"
         try:
-            response = self._sdk.server_api(method, biz_content, timestamp=alipay_time(utcnow()))
+            answer = _fetch(url, self.timeout)
+            response = self._sdk._verify_and_return_sync_response(
+                answer, method.replace(".", "_") + "_response"
+            )
         except AliPayValidationError:
             log.error("%s: the response is not signed by Alipay's key", method)
             raise AlipayUnavailable(f"{method}: the answer is not signed by Alipay") from None
@@ -232,6 +250,22 @@ class AlipayClient:
         if not isinstance(response, dict):
             raise AlipayUnavailable(f"{method}: unreadable answer")
         return response
+
+
+def _fetch(url: str, timeout: float) -> str:
+    """GET the gateway's answer, with a deadline for all of it, not only for each read."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    body = bytearray()
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
+        while chunk := answer.read1(65536):
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise ValueError("the answer is too large to be Alipay's")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no complete answer within {timeout} s")
+    return body.decode("utf-8")
 
 
 def _refused(method: str, response: Mapping[str, Any]) -> AlipayUnavailable:
@@ -278,7 +312,6 @@ def build_client(
     settings: AlipaySettings, *, timeout: float = GATEWAY_TIMEOUT_SECONDS
 ) -> AlipayClient:
     from alipay import AliPay
-    from alipay.utils import AliPayConfig
 
     try:
         sdk = AliPay(
@@ -287,12 +320,10 @@ def build_client(
             app_private_key_string=settings.app_private_key,
             alipay_public_key_string=settings.alipay_public_key,
             sign_type="RSA2",
-            config=AliPayConfig(timeout=timeout),
         )
     except (ValueError, IndexError, TypeError) as exc:
         raise config.ConfigError(f"an Alipay key is not a readable RSA key: {exc}") from None
-    sdk._gateway = settings.gateway
-    return AlipayClient(sdk, settings.gateway, simulated=settings.simulated)
+    return AlipayClient(sdk, settings.gateway, timeout=timeout, simulated=settings.simulated)
 
 
 # --- the simulator's keys --------------------------------------------------------------

@@ -10,8 +10,8 @@ pycryptodomex), so a mistake shared by our client and our simulator cannot hide.
 - `FakeAlipay.serve()`: a gateway on 127.0.0.1 answering alipay.trade.query and
   alipay.trade.close from `trades`, each answer signed over the exact inner JSON text.
   It checks the app's request signature with the app's public key and records every
-  request (`requests`). `mode` makes it misbehave: "hang", "garbage", "unsigned",
-  "wrong_key".
+  request (`requests`). `mode` makes it misbehave: "hang", "trickle", "garbage",
+  "unsigned", "wrong_key".
 """
 
 from __future__ import annotations
@@ -253,7 +253,13 @@ class FakeAlipay:
                 self.send_header("Content-Type", "application/json;charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if fake.mode != "trickle":
+                    self.wfile.write(data)
+                    return
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.05)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -106,8 +106,19 @@ def test_a_gateway_that_does_not_answer_times_out(fake_alipay: Any) -> None:
     assert time.monotonic() - started < 1.5
 
 
+def test_a_gateway_that_trickles_its_answer_times_out(fake_alipay: Any) -> None:
+    from chalicelib.adapters.alipay import AlipayUnavailable, alipay_settings, build_client
+
+    fake_alipay.mode = "trickle"  # a byte every 50 ms: each read is quick, the whole is not
+    alipay = build_client(alipay_settings(), timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(AlipayUnavailable, match="gateway unreachable"):
+        alipay.query_trade("20240501000000000000000000000025")
+    assert time.monotonic() - started < 1.0
+
+
 def test_the_default_timeout_is_five_seconds(fake_alipay: Any) -> None:
-    assert resources.alipay()._sdk._config.timeout == 5.0
+    assert resources.alipay().timeout == 5.0
 
 
 def test_a_trade_ends_no_later_than_its_order(fake_alipay: Any) -> None:
