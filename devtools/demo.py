@@ -20,6 +20,7 @@ from chalicelib.db.engine import insert_id, transaction
 from chalicelib.db.tables import banners, categories, sku_images, sku_specs, skus, spus, users
 from chalicelib.services import accounts, catalog
 from devtools import catalog_words
+from devtools.demo_orders import seed_demo_orders
 
 DEMO_ADMIN = ("admin", "Admin12345")
 DEMO_CUSTOMERS = [
@@ -48,6 +49,8 @@ def seed() -> str:
     # --- hook: demo orders and comments -------------------------------------------------
     # The orders area adds its one call here (it needs the accounts and catalogue above),
     # appending its own summary to `parts`.
+    with transaction() as conn:
+        parts.append(seed_demo_orders(conn))
     return "demo data ready (" + "; ".join(parts) + ")"
 
 

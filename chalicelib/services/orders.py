@@ -198,6 +198,9 @@ def place(
             return Placement(earlier, replayed=True)
     else:
         conn.execute(orders.insert().values(**values))
+    # Stock before the lines: inserting a line takes a shared lock on its SKU row (the
+    # foreign key), and two checkouts holding shared locks that both then want the
+    # exclusive one for the stock update would deadlock.
     _take_stock(conn, wanted)
     conn.execute(
         order_lines.insert(),

@@ -309,9 +309,10 @@ def test_a_bad_idempotency_key_is_400(client: Any, buyer: Any, make_sku: Any) ->
 def test_a_failure_after_the_stock_update_rolls_everything_back(
     client: Any, buyer: Any, make_sku: Any, redis: Any, db: Any
 ) -> None:
-    """A real failure (a database trigger refusing the history row, the last write of a
-    checkout) must leave no order, no lines, no stock taken and the cart as it was."""
-    # given a cart of two SKUs and a trigger that fails the placement's history insert
+    """A real failure, a database trigger refusing the second SKU's stock update (after
+    the order, its lines, its history row and the first SKU's stock are written), must
+    leave no order, no lines, no stock taken and the cart as it was."""
+    # given a cart of two SKUs, and a trigger that fails any update of the second one
     first, second = make_sku(stock=5), make_sku(stock=5)
     add_to_cart(client, buyer, first, 2)
     add_to_cart(client, buyer, second, 1)
@@ -320,12 +321,13 @@ def test_a_failure_after_the_stock_update_rolls_everything_back(
     with db.begin() as conn:
         if mysql:
             conn.exec_driver_sql(
-                "CREATE TRIGGER refuse_history BEFORE INSERT ON order_status_history "
-                "FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"
+                "CREATE TRIGGER refuse_stock AFTER UPDATE ON skus FOR EACH ROW "
+                f"IF NEW.id = {second} THEN "
+                "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'; END IF"
             )
         else:
             conn.exec_driver_sql(
-                "CREATE TRIGGER refuse_history BEFORE INSERT ON order_status_history "
+                f"CREATE TRIGGER refuse_stock AFTER UPDATE ON skus WHEN NEW.id = {second} "
                 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
             )
     try:
@@ -333,7 +335,7 @@ def test_a_failure_after_the_stock_update_rolls_everything_back(
         response = place_order(client, buyer)
     finally:
         with db.begin() as conn:
-            conn.exec_driver_sql("DROP TRIGGER refuse_history")
+            conn.exec_driver_sql("DROP TRIGGER refuse_stock")
 
     # then the request failed (MariaDB's SIGNAL is an OperationalError: 503; SQLite's
     # RAISE an IntegrityError: 500) and nothing of it remains
