@@ -155,12 +155,6 @@ skus = Table(
     CheckConstraint("stock >= 0", name="stock_not_negative"),
     CheckConstraint("price >= 0", name="price_not_negative"),
     Index(None, "category_id", "is_launched"),
-    # The storefront's list of all launched SKUs in each ordering (GET /skus/): page 1
-    # reads the first rows of an index instead of sorting the whole catalogue.
-    Index(None, "is_launched", "price"),
-    Index(None, "is_launched", "sales"),
-    Index(None, "is_launched", "create_time"),
-    Index(None, "is_launched", "comments"),
 )
 
 sku_specs = Table(
