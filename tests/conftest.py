@@ -116,11 +116,13 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
     from chalicelib import resources
     from chalicelib.db.engine import engine
-    from chalicelib.db.tables import metadata, users
+    from chalicelib.db.tables import categories, metadata, users
 
     eng = engine()
     with eng.begin() as conn:
+        # Self- and cross-references first: MariaDB checks foreign keys row by row.
         conn.execute(users.update().values(default_address_id=None))
+        conn.execute(categories.update().values(parent_id=None))
         for table in reversed(metadata.sorted_tables):
             conn.execute(delete(table))
     resources.redis().flushdb()
