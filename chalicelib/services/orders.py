@@ -58,7 +58,22 @@ EXPIRY_BATCH = 500
 @dataclass(frozen=True)
 class OrderDetail:
     order: Row[Any]
-    lines: list[Row[Any]]
+    lines: list[Any]  # order_lines rows with the SKU's default_image (or PlacedLine)
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """A line of an order being placed, as the order_lines row it becomes (not yet commented)."""
+
+    sku_id: int
+    name: str
+    price: int
+    count: int
+    default_image: str | None
+    score: int | None = None
+    comment: str | None = None
+    is_anonymous: bool = False
+    commented_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -155,11 +170,18 @@ def place(
         raise ValidationError("No such address.", field="address_id")
     wanted = cart.selected_counts(redis, user_id)
     if not wanted:
+        # A concurrent request with the same key may have committed (and emptied the
+        # cart) since we looked: its order is then the answer, not a 400.
+        earlier = (
+            _replay(conn, user_id, idempotency_key, fingerprint, now) if idempotency_key else None
+        )
+        if earlier is not None:
+            return Placement(earlier, replayed=True)
         raise ValidationError("Select at least one cart item to order.", field=NON_FIELD)
     priced = {
         row.id: row
         for row in conn.execute(
-            select(skus.c.id, skus.c.name, skus.c.price).where(
+            select(skus.c.id, skus.c.name, skus.c.price, skus.c.default_image).where(
                 skus.c.id.in_(list(wanted)), skus.c.is_launched.is_(True)
             )
         )
@@ -198,25 +220,38 @@ def place(
             return Placement(earlier, replayed=True)
     else:
         conn.execute(orders.insert().values(**values))
-    # Stock before the lines: inserting a line takes a shared lock on its SKU row (the
-    # foreign key), and two checkouts holding shared locks that both then want the
-    # exclusive one for the stock update would deadlock.
+    _record_placement(conn, order_id, user_id, now)
+    order = conn.execute(_order_select().where(orders.c.order_id == order_id)).one()
+    lines = [
+        PlacedLine(
+            sku_id=sku_id,
+            name=priced[sku_id].name,
+            price=int(priced[sku_id].price),
+            count=count,
+            default_image=priced[sku_id].default_image,
+        )
+        for sku_id, count in sorted(wanted.items())
+    ]
+    # The hot rows come last and hold their locks only for the lines' insert and the
+    # commit: everything else (order, history, the order read back) is done before.
+    # The stock goes before the lines because inserting a line takes a shared lock on
+    # its SKU row (the foreign key): two checkouts holding that shared lock, both then
+    # wanting the exclusive one for the stock update, would deadlock.
     _take_stock(conn, wanted)
     conn.execute(
         order_lines.insert(),
         [
             {
                 "order_id": order_id,
-                "sku_id": sku_id,
-                "name": priced[sku_id].name,
-                "price": priced[sku_id].price,
-                "count": count,
+                "sku_id": line.sku_id,
+                "name": line.name,
+                "price": line.price,
+                "count": line.count,
             }
-            for sku_id, count in sorted(wanted.items())
+            for line in lines
         ],
     )
-    _record_placement(conn, order_id, user_id, now)
-    return Placement(get(conn, order_id), replayed=False)
+    return Placement(OrderDetail(order, list(lines)), replayed=False)
 
 
 def _record_placement(conn: Connection, order_id: str, user_id: int, now: datetime) -> None:
@@ -266,7 +301,7 @@ def _take_stock(conn: Connection, wanted: dict[int, int]) -> None:
     The caller's transaction rolls back what was taken before the short SKU.
     """
     for sku_id, count in sorted(wanted.items()):
-        if not _take(conn, sku_id, count):
+        if not take_units(conn, sku_id, count):
             remaining = {k: v for k, v in wanted.items() if k >= sku_id}
             stock = {
                 row.id: int(row.stock)
@@ -280,7 +315,8 @@ def _take_stock(conn: Connection, wanted: dict[int, int]) -> None:
             )
 
 
-def _take(conn: Connection, sku_id: int, count: int) -> bool:
+def take_units(conn: Connection, sku_id: int, count: int) -> bool:
+    """Take `count` units of a SKU if that many are left: the one conditional UPDATE."""
     result = conn.execute(
         update(skus)
         .where(skus.c.id == sku_id, skus.c.stock >= count)
@@ -339,7 +375,7 @@ def retake_stock(conn: Connection, order_id: str) -> bool:
     try:
         with conn.begin_nested():
             for sku_id, count in _lines_by_sku(conn, order_id):
-                if not _take(conn, sku_id, count):
+                if not take_units(conn, sku_id, count):
                     raise _ShortOfStock()
     except _ShortOfStock:
         return False

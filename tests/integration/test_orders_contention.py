@@ -311,9 +311,10 @@ def test_concurrent_payments_never_overdraw_the_wallet(server: str) -> None:
     with transaction() as conn:
         conn.execute(users.update().where(users.c.id == buyer.id).values(balance=25_000))
     order_ids = []
-    for _ in range(5):
-        with transaction() as conn:
-            cart.add(conn, resources.redis(), buyer.id, sku_id, 1, True)
+    for n in range(5):
+        if n:  # the first unit is in the cart already
+            with transaction() as conn:
+                cart.add(conn, resources.redis(), buyer.id, sku_id, 1, True)
         status, body = _http(
             server,
             "POST",
@@ -328,13 +329,13 @@ def test_concurrent_payments_never_overdraw_the_wallet(server: str) -> None:
     with ThreadPoolExecutor(max_workers=5) as pool:
         statuses = list(
             pool.map(
-                lambda oid: _http(server, "POST", f"/orders/{oid}/payment/", buyer.token)[0],
+                lambda oid: _http(server, "POST", f"/orders/{oid}/payment/", buyer.token),
                 order_ids,
             )
         )
 
     # then two are paid, three refused for the balance, and the ledger adds up to 50.00 left
-    assert sorted(statuses) == [200, 200, 409, 409, 409]
+    assert sorted(status for status, _ in statuses) == [200, 200, 409, 409, 409], statuses
     with transaction() as conn:
         assert conn.scalar(select(users.c.balance).where(users.c.id == buyer.id)) == 5_000
         ledger = conn.execute(
@@ -343,3 +344,39 @@ def test_concurrent_payments_never_overdraw_the_wallet(server: str) -> None:
             )
         ).all()
     assert [tuple(r) for r in ledger] == [(-PRICE, 15_000), (-PRICE, 5_000)]
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_order(server: str) -> None:
+    # given a buyer with 2 units in the cart
+    sku_id = _make_sku(stock=10)
+    (buyer,) = _make_buyers(1, sku_id, units=2)
+
+    # when the same checkout is sent six times at once with one Idempotency-Key
+    def send(_: int) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            server + "/orders/",
+            method="POST",
+            data=json.dumps({"address_id": buyer.address_id, "pay_method": "alipay"}).encode(),
+            headers={
+                "Authorization": f"Bearer {buyer.token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": "double-click",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(send, range(6)))
+
+    # then every answer is 201 with the same order, and the stock was taken once
+    assert {status for status, _ in answers} == {201}
+    assert len({body["order_id"] for _, body in answers}) == 1
+    with transaction() as conn:
+        assert conn.scalar(select(func.count()).select_from(orders)) == 1
+        row = conn.execute(select(skus.c.stock, skus.c.sales).where(skus.c.id == sku_id)).one()
+    assert (row.stock, row.sales) == (8, 2)
+    assert resources.redis().hgetall(f"cart:{buyer.id}") == {}
