@@ -46,8 +46,8 @@ class Settings:
     alipay_app_id: str
     alipay_gateway: str | None  # None: the built-in simulator (local stage only)
     # Where Alipay sends the buyer back and its notifies: API_BASE_URL (on AWS the API
-    # Gateway stage URL); locally http://127.0.0.1:$PORT. None: not configured.
-    api_base_url: str | None
+    # Gateway stage URL, required); locally http://127.0.0.1:$PORT.
+    api_base_url: str
     freight_free_from_fen: int
     freight_fee_fen: int
     var_dir: Path
@@ -144,7 +144,8 @@ def settings() -> Settings:
     except (KeyError, ValueError):
         raise ConfigError(f"SHOP_TIMEZONE {_env('SHOP_TIMEZONE')!r} is not a time zone") from None
     gateway = _env("ALIPAY_GATEWAY")
-    api_base_url = _env("API_BASE_URL", f"http://127.0.0.1:{port}" if local else None)
+    api_base_url = required_on_aws("API_BASE_URL", f"http://127.0.0.1:{port}")
+    alipay_app_id = required_on_aws("ALIPAY_APP_ID", "2021000000000000")
     if gateway is None and not local:
         raise ConfigError(f"ALIPAY_GATEWAY must be set on the {stage} stage")
     return Settings(
@@ -160,9 +161,9 @@ def settings() -> Settings:
         recharge_enabled=_bool("RECHARGE_ENABLED", False),
         frontend_url=_env("FRONTEND_URL"),
         cors_allowed_origins=tuple(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
-        alipay_app_id=_env("ALIPAY_APP_ID", "2021000000000000" if local else "") or "",
+        alipay_app_id=alipay_app_id or "",
         alipay_gateway=gateway,
-        api_base_url=api_base_url.rstrip("/") if api_base_url else None,
+        api_base_url=(api_base_url or "").rstrip("/"),
         freight_free_from_fen=_fen("FREIGHT_FREE_FROM", 9900),
         freight_fee_fen=_fen("FREIGHT_FEE", 1000),
         var_dir=var_dir,

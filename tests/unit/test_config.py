@@ -16,6 +16,8 @@ AWS_ENV = {
     "MAIL_URL": "sqs://https://sqs.us-east-1.amazonaws.com/1/mail",
     "ALIPAY_GATEWAY": "https://openapi.alipay.com/gateway.do",
     "JWT_SECRET": "s" * 40,
+    "API_BASE_URL": "https://api.example.com/api",
+    "ALIPAY_APP_ID": "2021004100000001",
 }
 
 
@@ -54,7 +56,16 @@ def test_a_complete_aws_configuration_is_accepted(aws_env: pytest.MonkeyPatch) -
 
 
 @pytest.mark.parametrize(
-    "missing", ["DATABASE_URL", "REDIS_URL", "STORAGE_URL", "MAIL_URL", "ALIPAY_GATEWAY"]
+    "missing",
+    [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "STORAGE_URL",
+        "MAIL_URL",
+        "ALIPAY_GATEWAY",
+        "API_BASE_URL",
+        "ALIPAY_APP_ID",
+    ],
 )
 def test_aws_stages_refuse_to_fall_back_to_local_defaults(
     aws_env: pytest.MonkeyPatch, missing: str
