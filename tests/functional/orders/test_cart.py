@@ -176,3 +176,18 @@ def test_the_cart_needs_a_login(client: Any) -> None:
     assert response.status_code == 401
     response = client.http.post("/cart/", body=json.dumps({"sku_id": 1}), headers={})
     assert response.status_code == 401
+
+
+def test_an_unlaunched_sku_stays_in_the_cart_with_nothing_to_buy(
+    client: Any, buyer: Any, make_sku: Any, db: Any
+) -> None:
+    sku = make_sku(stock=7)
+    add_to_cart(client, buyer, sku, 2)
+    with db.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE skus SET is_launched = 0 WHERE id = {sku}")
+
+    body = client.http.get("/cart/", headers=buyer.headers).json_body
+
+    assert [(i["sku_id"], i["count"], i["stock"]) for i in body["items"]] == [(sku, 2, 0)]
+    assert client.http.delete(f"/cart/{sku}/", headers=buyer.headers).status_code == 204
+    assert client.http.get("/cart/count/", headers=buyer.headers).json_body == {"count": 0}
