@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib import auth
+from chalicelib import auth, resources
 from chalicelib.api.fields import RequestModel, Secret, Text100, Yuan
 from chalicelib.api.routing import ApiBlueprint, parse, query
 from chalicelib.clock import isoformat
@@ -32,6 +32,7 @@ def recharge(user: auth.CurrentUser) -> Response:
     with transaction() as conn:
         balance = wallet.recharge(
             conn,
+            resources.redis(),
             user_id=user.id,
             amount=body.amount,
             admin_username=body.admin_username,

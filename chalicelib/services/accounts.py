@@ -84,10 +84,15 @@ def username_count(conn: Connection, username: str) -> int:
     return int(conn.scalar(select(func.count()).where(users.c.username == username)) or 0)
 
 
-def login(
+def check_credentials(
     conn: Connection, redis: Redis, *, username: str, password: str, staff_only: bool = False
-) -> Row[Any]:
-    """The user for these credentials, or a 400; 429 after too many recent failures."""
+) -> Row[Any] | None:
+    """The active user these credentials belong to, or None (the failure is counted).
+
+    Throttled (429) after LOGIN_FAILURE_LIMIT failures for the username within the
+    window, whatever the password: every place that takes a password goes through here,
+    so none of them can be used to guess it faster.
+    """
     failures_key = LOGIN_FAILURES_KEY.format(username=username.lower())
     now = time.time()
     if _recent_failures(redis, failures_key, now) >= LOGIN_FAILURE_LIMIT:
@@ -103,8 +108,20 @@ def login(
     )
     if not valid or row is None or not row.is_active or (staff_only and not row.is_staff):
         _record_failure(redis, failures_key, now)
-        raise ValidationError(BAD_CREDENTIALS, field=NON_FIELD)
+        return None
     redis.delete(failures_key)
+    return row
+
+
+def login(
+    conn: Connection, redis: Redis, *, username: str, password: str, staff_only: bool = False
+) -> Row[Any]:
+    """The user for these credentials, or a 400; 429 after too many recent failures."""
+    row = check_credentials(
+        conn, redis, username=username, password=password, staff_only=staff_only
+    )
+    if row is None:
+        raise ValidationError(BAD_CREDENTIALS, field=NON_FIELD)
     changes: dict[str, Any] = {"last_login": utcnow()}
     if auth.password_needs_rehash(row.password):
         changes["password"] = auth.hash_password(password)

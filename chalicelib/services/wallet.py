@@ -8,19 +8,21 @@ transaction by a balance_records row carrying the balance after the change.
 
 from __future__ import annotations
 
-import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.engine import Row
 
-from chalicelib import auth
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
 from chalicelib.db.tables import balance_records, users
 from chalicelib.errors import PermissionDenied, ValidationError
 from chalicelib.money import MAX_FEN, format_yuan
 from chalicelib.pagination import PageRequest
+from chalicelib.services import accounts
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 KINDS = ("recharge", "payment", "refund")
 
@@ -50,20 +52,11 @@ def record(
     return row
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    """Checked against when the staff username is unknown, so both paths cost the same."""
-    return auth.hash_password("not-a-real-password-0")
-
-
-def _check_staff_credentials(conn: Connection, username: str, password: str) -> None:
-    row = conn.execute(
-        select(users.c.password, users.c.is_staff, users.c.is_active).where(
-            users.c.username == username
-        )
-    ).first()
-    valid = auth.verify_password(password, row.password if row else _dummy_hash())
-    if not valid or row is None or not row.is_staff or not row.is_active:
+def _check_staff_credentials(conn: Connection, redis: Redis, username: str, password: str) -> None:
+    staff = accounts.check_credentials(
+        conn, redis, username=username, password=password, staff_only=True
+    )
+    if staff is None:
         raise PermissionDenied(
             "A staff member's username and password are needed to recharge.",
             code="bad_staff_credentials",
@@ -71,7 +64,13 @@ def _check_staff_credentials(conn: Connection, username: str, password: str) -> 
 
 
 def recharge(
-    conn: Connection, *, user_id: int, amount: int, admin_username: str, admin_password: str
+    conn: Connection,
+    redis: Redis,
+    *,
+    user_id: int,
+    amount: int,
+    admin_username: str,
+    admin_password: str,
 ) -> int:
     """Add money to the user's balance at a staff member's word; the new balance.
 
@@ -80,7 +79,7 @@ def recharge(
     """
     if not settings().recharge_enabled:
         raise PermissionDenied("Recharging is switched off.", code="recharge_disabled")
-    _check_staff_credentials(conn, admin_username, admin_password)
+    _check_staff_credentials(conn, redis, admin_username, admin_password)
     if amount <= 0:
         raise ValidationError("Must be more than 0.00.", field="amount")
     credited = conn.execute(

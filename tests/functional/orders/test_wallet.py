@@ -81,6 +81,23 @@ def test_a_recharge_needs_a_staff_members_credentials(
     assert row_counts()["balance_records"] == 0
 
 
+def test_guessing_staff_passwords_through_recharges_is_throttled_like_logins(
+    client: Any, buyer: Any, staff: Any, recharge_on: None
+) -> None:
+    for _ in range(5):
+        assert _recharge(client, buyer, "100.00", (STAFF[0], "guess-guess")).status_code == 403
+
+    right_password = _recharge(client, buyer, "100.00")
+    login = post_json(
+        client, "/meiduo_admin/authorizations/", {"username": STAFF[0], "password": STAFF[1]}
+    )
+
+    assert right_password.status_code == 429
+    assert login.status_code == 429
+    assert balance_of(buyer.id) == 0
+    assert row_counts()["balance_records"] == 0
+
+
 @pytest.mark.parametrize("amount", ["0.00", "-5.00", "0", "1.001", 12.5, "abc"])
 def test_bad_amounts_are_400(
     client: Any, buyer: Any, staff: Any, recharge_on: None, amount: Any
