@@ -38,8 +38,9 @@ test-real: install
 
 test: lint test-fast test-real
 
+# The cold-start benchmark; the database benchmarks are listed in bench/README.md.
 bench: install
-	scripts/with-test-servers $(PY) -m bench
+	$(PY) -m bench.coldstart.run --write
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache

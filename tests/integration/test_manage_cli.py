@@ -74,7 +74,7 @@ def test_createsuperuser_without_input_takes_the_password_from_the_environment(d
             {"DATABASE_URL": "mysql+pymysql://u:p@127.0.0.1:1/x"},
             "database unavailable",
         ),
-        (["migrate"], {"SHOP_STAGE": "prod"}, "must be set on the prod stage"),
+        (["migrate"], {"SHOP_STAGE": "prod"}, "on the prod stage"),
     ],
 )
 def test_failures_are_one_clear_line_and_a_non_zero_exit(
