@@ -31,3 +31,30 @@ def test_importing_the_app_loads_no_heavy_module() -> None:
     )
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_services_load_when_a_request_first_uses_them() -> None:
+    code = (
+        "import sys, json, app\n"
+        "before = sorted(m for m in sys.modules if m.startswith('chalicelib.services.'))\n"
+        "from chalicelib.services import statistics\n"
+        "statistics.roll_up\n"
+        "print(json.dumps([before, 'chalicelib.services.statistics' in sys.modules]))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    before, loaded_after_use = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "chalicelib.services.orders" not in before
+    assert "chalicelib.services.payments" not in before
+    assert "chalicelib.services.statistics" not in before
+    assert loaded_after_use is True
+
+
+def test_an_unknown_service_is_an_import_error() -> None:
+    import pytest
+
+    with pytest.raises(ImportError):
+        from chalicelib.services import no_such_service  # noqa: F401
