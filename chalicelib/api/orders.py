@@ -19,7 +19,7 @@ from chalicelib.db.engine import transaction
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body, page_request
-from chalicelib.services import cart, orders
+from chalicelib.services import cart, orders, payments
 from chalicelib.services.order_states import Status, status_name
 
 bp = ApiBlueprint(__name__)
@@ -157,8 +157,10 @@ def order_detail(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
 @bp.route("/orders/{order_id}/cancel/", methods=["POST"])
 @auth.login_required
 def cancel_order(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
+    order_id = order_id_param(order_id)
+    payments.close_before_cancelling(order_id, user_id=user.id)
     with transaction() as conn:
-        detail = orders.cancel_by_buyer(conn, user_id=user.id, order_id=order_id_param(order_id))
+        detail = orders.cancel_by_buyer(conn, user_id=user.id, order_id=order_id)
     return order_body(detail)
 
 

@@ -122,6 +122,32 @@ def close_alipay_trade(order_id: str, alipay: AlipayClient | None = None) -> boo
     return (alipay or resources.alipay()).close_trade(order_id) is not CloseOutcome.PAID
 
 
+def close_before_cancelling(
+    order_id: str, *, user_id: int | None = None, alipay: AlipayClient | None = None
+) -> None:
+    """Before a buyer or staff cancels an unpaid Alipay order, close its trade at Alipay,
+    so an open cashier page can no longer take money for an order that is gone.
+
+    When Alipay says the buyer has already paid, the payment is settled (as the notify
+    would) and the cancellation refused with 409 invalid_status. Other orders pass
+    untouched: the cancellation's own conditional move decides. With user_id, only that
+    buyer's order is looked at (anyone else's is left to the cancellation's 404). Asks
+    Alipay outside any transaction; AlipayUnavailable (503) when it cannot be asked, and
+    nothing changes.
+    """
+    query = select(orders.c.status, orders.c.pay_method).where(orders.c.order_id == order_id)
+    if user_id is not None:
+        query = query.where(orders.c.user_id == user_id)
+    with engine().connect() as conn:
+        row = conn.execute(query).first()
+    if row is None or row.pay_method != "alipay" or row.status != Status.UNPAID:
+        return
+    client = alipay or resources.alipay()
+    if not close_alipay_trade(order_id, client):
+        settle_from_alipay(order_id, client)
+        raise Conflict("The order has been paid at Alipay.", code="invalid_status")
+
+
 # --- the notify ----------------------------------------------------------------------------
 
 

@@ -12,7 +12,8 @@ from chalicelib.api.orders import order_body, order_id_param
 from chalicelib.api.routing import ApiBlueprint, parse, query
 from chalicelib.db.engine import transaction
 from chalicelib.pagination import page_body, page_request
-from chalicelib.services import orders
+from chalicelib.services import orders, payments
+from chalicelib.services.order_states import Status
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
@@ -52,8 +53,11 @@ def order_detail(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
 @auth.staff_required
 def change_status(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
     body = parse(NewStatus, bp.current_request)
+    order_id = order_id_param(order_id)
+    if body.status == Status.CANCELLED:
+        payments.close_before_cancelling(order_id)
     with transaction() as conn:
         detail = orders.change_status_by_staff(
-            conn, staff_id=user.id, order_id=order_id_param(order_id), status=body.status
+            conn, staff_id=user.id, order_id=order_id, status=body.status
         )
     return admin_order_body(detail)
