@@ -18,7 +18,7 @@ from chalicelib import resources
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import insert_id, transaction
 from chalicelib.db.tables import banners, categories, sku_images, sku_specs, skus, spus, users
-from chalicelib.services import accounts, catalog
+from chalicelib.services import accounts, catalog, search_terms
 from devtools import catalog_words
 from devtools.demo_orders import seed_demo_orders
 
@@ -232,6 +232,7 @@ def _catalogue(conn: Connection) -> CatalogueResult:
                     )
                 )
             )
+            search_terms.index_new_sku(conn, sku_id, sku.name, sku.caption)
             conn.execute(
                 sku_specs.insert(),
                 [{"sku_id": sku_id, "name": n, "value": v} for n, v in sku.specs],

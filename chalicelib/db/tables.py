@@ -158,6 +158,16 @@ skus = Table(
     Index(None, "category_id", "is_launched"),
 )
 
+# Search index (services/search_terms.py): each 2-character window of a SKU's name and
+# caption. No foreign key: InnoDB would add an index on sku_id alone, doubling the
+# table, and terms are only read through the skus row they point to.
+sku_search_terms = Table(
+    "sku_search_terms",
+    metadata,
+    Column("term", String(2), primary_key=True),
+    Column("sku_id", Id, primary_key=True, autoincrement=False),
+)
+
 sku_specs = Table(
     "sku_specs",
     metadata,

@@ -32,6 +32,7 @@ from chalicelib.db.tables import (
 )
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.pagination import PageRequest
+from chalicelib.services import search_terms
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -414,6 +415,7 @@ def create_sku(conn: Connection, fields: SkuFields) -> dict[str, Any]:
             )
         )
     )
+    search_terms.index_new_sku(conn, sku_id, fields.name, fields.caption)
     _replace_specs(conn, sku_id, fields.specs)
     return admin_sku(conn, sku_id)
 
@@ -421,7 +423,9 @@ def create_sku(conn: Connection, fields: SkuFields) -> dict[str, Any]:
 def update_sku(conn: Connection, sku_id: int, fields: SkuFields) -> dict[str, Any]:
     """Replace a SKU's editable fields and specs (sales, comments and images stay)."""
     current = conn.execute(
-        select(skus.c.id, skus.c.spu_id).where(skus.c.id == sku_id).with_for_update()
+        select(skus.c.id, skus.c.spu_id, skus.c.name, skus.c.caption)
+        .where(skus.c.id == sku_id)
+        .with_for_update()
     ).first()
     if current is None:
         raise NotFound("No such SKU.")
@@ -440,12 +444,19 @@ def update_sku(conn: Connection, sku_id: int, fields: SkuFields) -> dict[str, An
             update_time=utcnow(),
         )
     )
+    search_terms.reindex_sku(
+        conn,
+        sku_id,
+        old=(current.name, current.caption),
+        new=(fields.name, fields.caption),
+    )
     _replace_specs(conn, sku_id, fields.specs)
     return admin_sku(conn, sku_id)
 
 
 def unlaunch_sku(conn: Connection, sku_id: int) -> None:
-    """Take a SKU off the shelves. The row stays: orders keep their lines and history."""
+    """Take a SKU off the shelves. The row stays: orders keep their lines and history.
+    Its search terms stay too: search checks the launch state on the row itself."""
     result = conn.execute(
         update(skus).where(skus.c.id == sku_id).values(is_launched=False, update_time=utcnow())
     )

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from chalicelib.db.engine import insert_id, transaction
 from chalicelib.db.tables import banners, categories, sku_images, sku_specs, skus, spus
+from chalicelib.services import search_terms
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -81,6 +82,7 @@ def add_sku(
     )
     for spec_name, value in (specs or {}).items():
         conn.execute(sku_specs.insert().values(sku_id=sku_id, name=spec_name, value=value))
+    search_terms.index_new_sku(conn, sku_id, name, caption)  # as every SKU write must
     return sku_id
 
 
