@@ -156,6 +156,13 @@ skus = Table(
     CheckConstraint("stock >= 0", name="stock_not_negative"),
     CheckConstraint("price >= 0", name="price_not_negative"),
     Index(None, "category_id", "is_launched"),
+    # The storefront orderings (InnoDB appends the id: ORDER BY price, id walks one):
+    # the unfiltered list reads one page of an index instead of sorting every SKU.
+    # Category lists must not walk them (services/catalog.py, CATEGORY_LIST_HINT).
+    Index("ix_skus_price", "price"),
+    Index("ix_skus_sales", "sales"),
+    Index("ix_skus_create_time", "create_time"),
+    Index("ix_skus_comments", "comments"),
 )
 
 # Search index (services/search_terms.py): each 2-character window of a SKU's name and
