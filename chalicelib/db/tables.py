@@ -326,6 +326,8 @@ daily_stats = Table(
     Column("orders", Integer, nullable=False, server_default="0"),
     Column("paid_orders", Integer, nullable=False, server_default="0"),
     Column("gmv", Money, nullable=False, server_default="0"),
+    # Users who had joined by the end of the day (NULL: rolled up before it was kept).
+    Column("users_total", BigInteger, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 

@@ -95,9 +95,29 @@ class RollUp:
 
 
 def user_count(conn: Connection, *, now: datetime, tz: ZoneInfo) -> DayCount:
-    """All users, as of today."""
-    count = conn.scalar(select(func.count()).select_from(users))
-    return DayCount(shop_today(tz, now), int(count or 0))
+    """All users, as of today: two cheap queries instead of counting every user.
+
+    The last final day's users_total (users who had joined by that day's end, kept by
+    the roll-up) plus the users who joined since, an index range on date_joined. Users
+    are never deleted and date_joined is the sign-up instant, so the sum is exact. With
+    no final figure yet (before the first roll-up after a day ends), every user is
+    counted.
+    """
+    today = shop_today(tz, now)
+    recent = conn.execute(
+        select(daily_stats.c.day, daily_stats.c.updated_at, daily_stats.c.users_total)
+        .where(daily_stats.c.day < today, daily_stats.c.users_total.is_not(None))
+        .order_by(daily_stats.c.day.desc())
+        .limit(2)  # yesterday's row may not be final yet; the day before then is
+    ).all()
+    final = next((row for row in recent if is_final(row.day, row.updated_at, tz)), None)
+    if final is None:
+        return DayCount(today, int(conn.scalar(select(func.count()).select_from(users)) or 0))
+    since = shop_day_bounds(final.day, tz)[1]
+    joined_since = conn.scalar(
+        select(func.count()).select_from(users).where(users.c.date_joined >= since)
+    )
+    return DayCount(today, int(final.users_total) + int(joined_since or 0))
 
 
 def new_users_today(conn: Connection, *, now: datetime, tz: ZoneInfo) -> DayCount:
@@ -326,15 +346,42 @@ def roll_up(
     for source in ROLLUP_SOURCES:
         for day, values in _figures_by_day(conn, source, pending, tz).items():
             figures[day].update(values)
+    totals = _users_totals(conn, window, figures, stored, tz)
     rows = []
     for day in pending:
         values = figures[day]
         if day in stored:
             values["active_users"] = max(values["active_users"], stored[day].active_users)
-        rows.append({"day": day, **values, "updated_at": now})
+        rows.append({"day": day, **values, "users_total": totals[day], "updated_at": now})
     _upsert(conn, daily_stats, rows, keys=("day",))
     _roll_up_category_views(conn, redis, pending)
     return RollUp(pending)
+
+
+def _users_totals(
+    conn: Connection,
+    window: list[date],
+    figures: dict[date, dict[str, int]],
+    stored: dict[date, Any],
+    tz: ZoneInfo,
+) -> dict[date, int]:
+    """Users who had joined by the end of each day of the window, from ONE count: the
+    users joined by the end of today, then back day by day less each day's new users
+    (counted by this run, or stored in the day's final row)."""
+    total = int(
+        conn.scalar(
+            select(func.count())
+            .select_from(users)
+            .where(users.c.date_joined < shop_day_bounds(window[-1], tz)[1])
+        )
+        or 0
+    )
+    totals = {}
+    for day in reversed(window):
+        totals[day] = total
+        new_users = figures[day]["new_users"] if figures.get(day) else stored[day].new_users
+        total -= int(new_users)
+    return totals
 
 
 def _roll_up_category_views(conn: Connection, redis: Redis, days: list[date]) -> None:

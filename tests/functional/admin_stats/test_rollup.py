@@ -80,6 +80,7 @@ def test_the_roll_up_writes_one_row_per_day_with_the_days_figures(db: Any, redis
         "orders": 4,
         "paid_orders": 1,
         "gmv": 599_900,
+        "users_total": 2,
     }
     assert figures(stats_row(db, MARCH_9)) == {
         "new_users": 0,
@@ -88,6 +89,7 @@ def test_the_roll_up_writes_one_row_per_day_with_the_days_figures(db: Any, redis
         "orders": 0,
         "paid_orders": 0,
         "gmv": 0,
+        "users_total": 1,
     }
 
 
@@ -219,8 +221,8 @@ def test_the_roll_up_of_a_year_takes_a_constant_number_of_queries(db: Any, redis
         days = statistics.roll_up(conn, redis, now=local("2026-03-10 11:05"), tz=SHANGHAI).days
 
     assert len(days) == statistics.ROLLUP_BACKFILL_DAYS == 366
-    # stored rows, 4 figure statements, the upsert (no category views in Redis)
-    assert counter.queries == 6
+    # stored rows, 4 figure statements, the users total, the upsert (no category views)
+    assert counter.queries == 7
     assert len(stats_rows(db)) == 366
 
 
@@ -233,3 +235,49 @@ def test_the_scheduled_job_is_registered_and_rolls_up_today(client: Any, db: Any
 
     assert response.payload.startswith("rolled up 366 day(s)")
     assert len(stats_rows(db)) == 366
+
+
+def test_total_count_adds_the_users_joined_since_the_last_final_day(db: Any, redis: Any) -> None:
+    from tests.functional.admin_stats.conftest import counting
+
+    march_10_shop(db)  # alice joined in January, bob on 10 March 00:01
+    roll_up(db, redis, "2026-03-11 00:05")  # 10 March is now final with 2 users
+    with db.begin() as conn:
+        add_user(conn, joined=local("2026-03-11 00:00"))  # the first instant of 11 March
+        add_user(conn, joined=local("2026-03-11 09:30"))
+
+    with db.begin() as conn, counting(conn) as counter:
+        total = statistics.user_count(conn, now=local("2026-03-11 10:00"), tz=SHANGHAI)
+
+    assert stats_row(db, MARCH_10)["users_total"] == 2
+    assert (total.day, total.count) == (MARCH_11, 4)
+    assert counter.queries == 2
+    assert "date_joined >=" in counter.statements[-1]
+
+
+def test_total_count_ignores_a_figure_written_before_its_day_ended(db: Any, redis: Any) -> None:
+    march_10_shop(db)
+    roll_up(db, redis, "2026-03-10 23:05")  # 10 March not final yet
+    with db.begin() as conn:
+        add_user(conn, joined=local("2026-03-10 23:30"))  # after that run, same day
+
+    with db.begin() as conn:
+        total = statistics.user_count(conn, now=local("2026-03-11 00:01"), tz=SHANGHAI)
+
+    assert total.count == 3
+
+
+def test_users_totals_run_back_through_stored_final_days(db: Any, redis: Any) -> None:
+    march_10_shop(db)
+    roll_up(db, redis, "2026-03-11 00:05")  # 6-10 March final
+    with db.begin() as conn:
+        add_user(conn, joined=local("2026-03-12 08:00"))
+
+    roll_up(db, redis, "2026-03-13 00:05")  # 11 and 12 March finalised from stored days
+
+    totals = {row["day"]: row["users_total"] for row in stats_rows(db)}
+    assert totals[MARCH_9] == 1
+    assert totals[MARCH_10] == 2
+    assert totals[MARCH_11] == 2
+    assert totals[date(2026, 3, 12)] == 3
+    assert totals[date(2026, 3, 13)] == 3
