@@ -114,6 +114,10 @@ def measure(runs: int) -> list[tuple[str, int, float, float, float]]:
         "/search/?q=BCD-4",
         "/search/?q=一级能效&page=20",
         "/search/?q=不存在的商品",
+        "/search/?q=白色",
+        "/search/?q=FS40-294TX",
+        "/search/?q=冰",
+        "/search/?q=a",
     ]
     results = []
     for path in requests:
@@ -130,11 +134,42 @@ def measure(runs: int) -> list[tuple[str, int, float, float, float]]:
                 raise RuntimeError(f"{path}: {response['statusCode']} {response['body']}")
             if run >= WARMUP:
                 timings.append(elapsed)
-            count = json.loads(response["body"])["count"]
+            body = json.loads(response["body"])
+            count = body["count"]
+        if path.startswith("/search/"):
+            check_against_a_like_scan(path, body)
         quantiles = statistics.quantiles(timings, n=100)
         results.append((path, count, statistics.median(timings), quantiles[94], max(timings)))
         print(f"{path}: p50 {results[-1][2]:.1f} ms p95 {results[-1][3]:.1f} ms", file=sys.stderr)
     return results
+
+
+def check_against_a_like_scan(path: str, body: dict[str, Any]) -> None:
+    """The page and count must be those of the plain LIKE over every SKU (exact search)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from sqlalchemy import and_, case, func, or_, select
+
+    from chalicelib.db.engine import engine
+    from chalicelib.db.tables import skus
+
+    params = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+    q, page = params["q"], int(params.get("page", "1"))
+    in_name = skus.c.name.contains(q, autoescape=True)
+    matches = and_(skus.c.is_launched, or_(in_name, skus.c.caption.contains(q, autoescape=True)))
+    with engine().connect() as conn:
+        count = conn.scalar(select(func.count()).select_from(skus).where(matches))
+        ids = list(
+            conn.scalars(
+                select(skus.c.id)
+                .where(matches)
+                .order_by(case((in_name, 0), else_=1), skus.c.sales.desc(), skus.c.id.desc())
+                .offset((page - 1) * 10)
+                .limit(10)
+            )
+        )
+    if (body["count"], [item["id"] for item in body["lists"]]) != (count, ids):
+        raise RuntimeError(f"{path}: search and a LIKE scan disagree")
 
 
 if __name__ == "__main__":
