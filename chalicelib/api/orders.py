@@ -168,10 +168,10 @@ def cancel_order(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
 @auth.login_required
 def pay_order(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
     with transaction() as conn:
-        paid = orders.pay(conn, user_id=user.id, order_id=order_id_param(order_id))
-    if isinstance(paid, str):
-        return {"pay_url": paid}
-    return order_body(paid)
+        detail = orders.pay(conn, user_id=user.id, order_id=order_id_param(order_id))
+    if detail.order.pay_method == "alipay":
+        return {"pay_url": payments.alipay_page_pay_url(detail.order)}
+    return order_body(detail)
 
 
 @bp.route("/orders/{order_id}/receipt/", methods=["POST"])

@@ -67,8 +67,10 @@ SKU_ITEM_COLUMNS = (
     skus.c.comments,
 )
 
+# One hash per shop day (YYYY-MM-DD): field str(category_id) -> list views. The hourly
+# statistics roll-up copies it into daily_category_views; the TTL only cleans up.
 CATEGORY_VIEWS_KEY = "stats:category-views:{day}"
-CATEGORY_VIEWS_TTL_SECONDS = 40 * 86400  # the statistics report reads up to 30 days back
+CATEGORY_VIEWS_TTL_SECONDS = 40 * 86400
 
 HOME_CACHE_KEY = "catalog:home"
 # Admin changes drop the cache at once; the TTL only bounds how stale a page can get

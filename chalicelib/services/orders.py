@@ -515,8 +515,12 @@ def comment(
     return get(conn, order_id)
 
 
-def pay(conn: Connection, *, user_id: int, order_id: str) -> OrderDetail | str:
-    """Pay an unpaid order: from the wallet (the paid order) or at Alipay (its pay URL)."""
+def pay(conn: Connection, *, user_id: int, order_id: str) -> OrderDetail:
+    """Pay an unpaid order. A wallet order is paid here and comes back paid; an Alipay
+    order comes back as it is, checked payable: the caller then signs its pay URL after
+    the transaction (payments.alipay_page_pay_url), since the first signing in a
+    container may load keys from Secrets Manager, no I/O to hold a transaction open for.
+    """
     detail = get(conn, order_id, user_id=user_id)
     order = detail.order
     if order.status != Status.UNPAID:
@@ -524,9 +528,7 @@ def pay(conn: Connection, *, user_id: int, order_id: str) -> OrderDetail | str:
     if order.expires_at <= utcnow():
         raise invalid_status("The time to pay this order has run out.")
     if order.pay_method == "alipay":
-        from chalicelib.services.payments import alipay_page_pay_url
-
-        return str(alipay_page_pay_url(order))
+        return detail
     return _pay_from_balance(conn, order)
 
 

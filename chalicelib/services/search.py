@@ -53,7 +53,6 @@ PROBE_LIMIT = 2000
 ONE_CHARACTER_SCAN_FROM = 10_000
 # Bigrams of a long query probed for the rarest; more would only lengthen the probe.
 MAX_PROBED_TERMS = 8
-LIKE_ESCAPE = "/"
 
 
 def search_skus(conn: Connection, q: str, page: PageRequest) -> tuple[list[SkuItem], int]:
@@ -105,7 +104,7 @@ class _Candidates:
 def _candidates(conn: Connection, q: str) -> _Candidates:
     folded = fold(q)
     if len(folded) == 1:
-        starts_with = sku_search_terms.c.term.like(_escape_like(folded) + "%", escape=LIKE_ESCAPE)
+        starts_with = sku_search_terms.c.term.startswith(folded, autoescape=True)
         (size,) = _posting_sizes(conn, [starts_with], ONE_CHARACTER_SCAN_FROM)
         if size == 0:
             return _Candidates(None, none_match=True)
@@ -149,9 +148,3 @@ def _spread(items: list[str], most: int) -> list[str]:
         return items
     step = (len(items) - 1) / (most - 1)
     return [items[round(i * step)] for i in range(most)]
-
-
-def _escape_like(text: str) -> str:
-    return (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%")).replace(
-        "_", LIKE_ESCAPE + "_"
-    )

@@ -52,12 +52,13 @@ from sqlalchemy import (
 from chalicelib.clock import shop_day_bounds, shop_today
 from chalicelib.db.tables import categories, daily_category_views, daily_stats, orders, users
 
+# The catalogue increments this hash on every category list view: field str(category_id)
+# -> count, one hash per shop day (YYYY-MM-DD).
+from chalicelib.services.catalog import CATEGORY_VIEWS_KEY
+
 if TYPE_CHECKING:
     from redis import Redis
 
-# The catalogue increments this hash on every category list view: field str(category_id)
-# -> count, one hash per shop day (YYYY-MM-DD).
-CATEGORY_VIEWS_KEY = "stats:category-views:{day}"
 MONTH_DAYS = 30
 MAX_REPORT_DAYS = 366
 # How far back the roll-up fills days that have no final row: every day a report can

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
+from chalicelib.db.engine import insert_id
 from chalicelib.db.tables import balance_records, users
 from chalicelib.errors import PermissionDenied, ValidationError
 from chalicelib.money import MAX_FEN, format_yuan
@@ -46,10 +47,9 @@ def record(
             create_time=utcnow(),
         )
     )
-    key = result.inserted_primary_key
-    assert key is not None
-    row = conn.execute(select(balance_records).where(balance_records.c.id == key[0])).one()
-    return row
+    return conn.execute(
+        select(balance_records).where(balance_records.c.id == insert_id(result))
+    ).one()
 
 
 def _check_staff_credentials(conn: Connection, redis: Redis, username: str, password: str) -> None:
