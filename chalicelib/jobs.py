@@ -11,32 +11,58 @@ from typing import Any
 
 from chalice import Chalice
 
+from chalicelib import resources
+from chalicelib.clock import utcnow
+from chalicelib.config import settings
+from chalicelib.db.engine import transaction
 
-def _lazy(module: str, function: str) -> Callable[[], Any]:
-    """Import the job's service module when the job runs, not at cold start."""
-
-    def run() -> Any:
-        import importlib
-
-        return getattr(importlib.import_module(module), function)()
-
-    run.__name__ = function
-    return run
+# Each job is an entry point: it opens the units of work (or hands `transaction`, the
+# unit-of-work factory, to a service that needs one unit per item) and passes in the
+# clients its service uses. Service modules are imported when the job runs, not at
+# cold start.
 
 
-# name -> the function that does the job (each area adds its own line)
+def rollup_stats() -> str:
+    from chalicelib.services import statistics
+
+    with transaction() as conn:
+        return statistics.rollup_stats(
+            conn, resources.redis(), now=utcnow(), tz=settings().shop_timezone
+        )
+
+
+def expire_orders() -> str:
+    from chalicelib.services import orders
+
+    return orders.expire_unpaid_orders(transaction, resources.alipay(), utcnow())
+
+
+def reconcile_payments() -> str:
+    from chalicelib.services import payments
+
+    return payments.reconcile_payments(transaction, resources.alipay(), utcnow())
+
+
+def retry_file_deletions() -> str:
+    from chalicelib.services import images
+
+    return images.retry_file_deletions(transaction, resources.storage())
+
+
+# name -> the function that does the job (also run by `manage.py runjob NAME`)
 JOBS: dict[str, Callable[[], Any]] = {
-    "rollup-stats": _lazy("chalicelib.services.statistics", "rollup_stats"),
-    "expire-orders": _lazy("chalicelib.services.orders", "expire_unpaid_orders"),
-    "reconcile-payments": _lazy("chalicelib.services.payments", "reconcile_payments"),
-    "retry-file-deletions": _lazy("chalicelib.services.images", "retry_file_deletions"),
+    "rollup-stats": rollup_stats,
+    "expire-orders": expire_orders,
+    "reconcile-payments": reconcile_payments,
+    "retry-file-deletions": retry_file_deletions,
 }
 # name -> schedule expression, e.g. "rate(5 minutes)" or "cron(5 * * * ? *)"
 SCHEDULES: dict[str, str] = {
     # Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
     "rollup-stats": "cron(5 * * * ? *)",
+    # Closes and cancels what nobody paid in time (an Alipay trade is closed first).
     "expire-orders": "rate(5 minutes)",
-    # Settles what Alipay's notify missed; closes and cancels trades nobody paid in time.
+    # Settles what Alipay's notify missed while the order can still be paid.
     "reconcile-payments": "rate(5 minutes)",
     # Files whose deletion failed after their commit (storage was down): try again.
     "retry-file-deletions": "rate(30 minutes)",

@@ -145,7 +145,9 @@ def _place(
     if plan.final_status == Status.UNPAID:
         return
     if plan.final_status == Status.CANCELLED:
-        order_service.cancel_by_buyer(conn, user_id=user_id, order_id=order_id)
+        order_service.cancel(
+            conn, order_id, actor=f"user:{user_id}", reason="cancelled by the buyer"
+        )
         return
     _topped_up(conn, user_id)
     order_service.pay(conn, user_id=user_id, order_id=order_id)

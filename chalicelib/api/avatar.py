@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib import auth, resources
 from chalicelib.api.fields import RequestModel
 from chalicelib.api.routing import ApiBlueprint, validate
+from chalicelib.db.engine import transaction
 from chalicelib.services import images
 from chalicelib.uploads import Image, read_form
 
@@ -22,5 +23,6 @@ class AvatarForm(RequestModel):
 def set_avatar(user: auth.CurrentUser) -> dict[str, Any]:
     form = validate(AvatarForm, read_form(bp.current_request))
     storage = resources.storage()
-    file_id = images.replace_avatar(storage, user_id=user.id, image=form.avatar)
+    with transaction() as conn:
+        file_id = images.replace_avatar(conn, storage, user_id=user.id, image=form.avatar)
     return {"avatar": storage.url(file_id)}

@@ -19,7 +19,7 @@ from chalicelib.db.engine import transaction
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body, page_request
-from chalicelib.services import cart, orders, payments
+from chalicelib.services import orders, payments
 from chalicelib.services.order_states import Status, status_name
 
 bp = ApiBlueprint(__name__)
@@ -118,19 +118,15 @@ def place_order(user: auth.CurrentUser) -> Response:
     request = bp.current_request
     body = parse(PlaceOrder, request)
     key = idempotency_key(request.headers)
-    redis = resources.redis()
     with transaction() as conn:
         placed = orders.place(
             conn,
-            redis,
+            resources.redis(),
             user_id=user.id,
             address_id=body.address_id,
             pay_method=body.pay_method,
             idempotency_key=key,
         )
-    if not placed.replayed:
-        # Only now that the order is committed: a failed checkout leaves the cart as it was.
-        cart.remove(redis, user.id, [line.sku_id for line in placed.detail.lines])
     return Response(body=order_body(placed.detail), status_code=201)
 
 
@@ -157,10 +153,13 @@ def order_detail(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
 @bp.route("/orders/{order_id}/cancel/", methods=["POST"])
 @auth.login_required
 def cancel_order(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
-    order_id = order_id_param(order_id)
-    payments.close_before_cancelling(order_id, user_id=user.id)
-    with transaction() as conn:
-        detail = orders.cancel_by_buyer(conn, user_id=user.id, order_id=order_id)
+    detail = payments.cancel_order(
+        transaction,
+        resources.alipay(),
+        order_id_param(order_id),
+        actor=f"user:{user.id}",
+        user_id=user.id,
+    )
     return order_body(detail)
 
 
@@ -170,7 +169,7 @@ def pay_order(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
     with transaction() as conn:
         detail = orders.pay(conn, user_id=user.id, order_id=order_id_param(order_id))
     if detail.order.pay_method == "alipay":
-        return {"pay_url": payments.alipay_page_pay_url(detail.order)}
+        return {"pay_url": payments.alipay_page_pay_url(detail.order, resources.alipay())}
     return order_body(detail)
 
 

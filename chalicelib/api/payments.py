@@ -85,7 +85,7 @@ def alipay_notify() -> Response:
 @bp.route("/payments/alipay/return/", methods=["GET"])
 def alipay_return() -> Any:
     """The buyer back from the cashier: to FRONTEND_URL with the order id, or JSON."""
-    order = payments.order_after_return(query(bp.current_request))
+    order = payments.order_after_return(transaction, resources.alipay(), query(bp.current_request))
     frontend_url = settings().frontend_url
     if frontend_url is None:
         return order_status_body(order)
@@ -97,5 +97,7 @@ def alipay_return() -> Any:
 @bp.route("/orders/{order_id}/payment/status/", methods=["GET"])
 @auth.login_required
 def payment_status(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
-    order = payments.payment_status(user.id, order_id_param(order_id))
+    order = payments.payment_status(
+        transaction, resources.alipay(), user_id=user.id, order_id=order_id_param(order_id)
+    )
     return order_status_body(order)

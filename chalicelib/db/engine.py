@@ -16,15 +16,18 @@ instead of failing with "database is locked" on a lock upgrade.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, create_engine, event
 
 from chalicelib import config
+
+log = logging.getLogger("shop.db")
 
 MYSQL_LOCK_WAIT_SECONDS = 5
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -103,11 +106,55 @@ def _sqlite_engine(url: str) -> Engine:
     return eng
 
 
+# The unit-of-work factory: entry points pass `transaction` itself to services whose rule
+# spans several units (ask Alipay between two, one order per unit in a batch job).
+UnitOfWork = Callable[[], AbstractContextManager[Connection]]
+# Work that follows a unit of work: called with a fresh UnitOfWork factory in case it needs
+# the database again (a file deletion that fails is queued for the retry job).
+Hook = Callable[[UnitOfWork], object]
+_HOOKS = "shop.hooks"
+
+
 @contextmanager
 def transaction() -> Iterator[Connection]:
-    """One unit of work: commits on success, rolls back on any exception."""
-    with engine().begin() as conn:
-        yield conn
+    """One unit of work: commits on success, rolls back on any exception.
+
+    Hooks registered with after_commit() run once the commit went through, those of
+    after_rollback() once it did not; both after the connection is back in the pool (on
+    Lambda it holds one), and a failing hook is logged, never raised: it must not turn a
+    committed write into an error, nor hide the error that rolled the unit back.
+    """
+    hooks: dict[str, list[Hook]] = {"commit": [], "rollback": []}
+    try:
+        with engine().connect() as conn:
+            conn.info[_HOOKS] = hooks
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                del conn.info[_HOOKS]
+    except BaseException:
+        _run(hooks["rollback"])
+        raise
+    _run(hooks["commit"])
+
+
+def after_commit(conn: Connection, hook: Hook) -> None:
+    """Run hook(transaction) once this connection's unit of work has committed."""
+    conn.info[_HOOKS]["commit"].append(hook)
+
+
+def after_rollback(conn: Connection, hook: Hook) -> None:
+    """Run hook(transaction) if this connection's unit of work does not commit."""
+    conn.info[_HOOKS]["rollback"].append(hook)
+
+
+def _run(hooks: list[Hook]) -> None:
+    for hook in hooks:
+        try:
+            hook(transaction)
+        except Exception:
+            log.exception("work after a unit of work failed: %r", hook)
 
 
 def insert_id(result: CursorResult[Any]) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, tr
 from sqlalchemy.engine import Row
 
 from chalicelib.clock import shop_today, utcnow
-from chalicelib.db.engine import insert_id
+from chalicelib.db.engine import after_commit, insert_id
 from chalicelib.db.tables import (
     banners,
     categories,
@@ -327,6 +327,12 @@ def invalidate_home_cache(redis: Redis) -> None:
     redis.delete(HOME_CACHE_KEY)
 
 
+def home_changes(conn: Connection, redis: Redis) -> None:
+    """This unit changes what the home page shows: drop its cache once it commits (a
+    Redis failure then is logged; the 300 s TTL is the backstop)."""
+    after_commit(conn, lambda _begin: invalidate_home_cache(redis))
+
+
 def _build_home(conn: Connection) -> dict[str, Any]:
     banner_rows = conn.execute(
         select(banners.c.id, banners.c.title, banners.c.image, banners.c.sku_id)
@@ -418,7 +424,7 @@ def _admin_select() -> Select[Any]:
     )
 
 
-def create_sku(conn: Connection, fields: SkuFields) -> dict[str, Any]:
+def create_sku(conn: Connection, redis: Redis, fields: SkuFields) -> dict[str, Any]:
     """A new SKU in a leaf category; without spu_id a new SPU is made for it."""
     spu_id = _checked_spu(conn, fields)
     now = utcnow()
@@ -439,10 +445,11 @@ def create_sku(conn: Connection, fields: SkuFields) -> dict[str, Any]:
     )
     search_terms.index_new_sku(conn, sku_id, fields.name, fields.caption)
     _replace_specs(conn, sku_id, fields.specs)
+    home_changes(conn, redis)
     return admin_sku(conn, sku_id)
 
 
-def update_sku(conn: Connection, sku_id: int, fields: SkuFields) -> dict[str, Any]:
+def update_sku(conn: Connection, redis: Redis, sku_id: int, fields: SkuFields) -> dict[str, Any]:
     """Replace a SKU's editable fields and specs (sales, comments and images stay)."""
     current = conn.execute(
         select(skus.c.id, skus.c.spu_id, skus.c.name, skus.c.caption)
@@ -473,10 +480,11 @@ def update_sku(conn: Connection, sku_id: int, fields: SkuFields) -> dict[str, An
         new=(fields.name, fields.caption),
     )
     _replace_specs(conn, sku_id, fields.specs)
+    home_changes(conn, redis)
     return admin_sku(conn, sku_id)
 
 
-def unlaunch_sku(conn: Connection, sku_id: int) -> None:
+def unlaunch_sku(conn: Connection, redis: Redis, sku_id: int) -> None:
     """Take a SKU off the shelves. The row stays: orders keep their lines and history.
     Its search terms stay too: search checks the launch state on the row itself."""
     result = conn.execute(
@@ -484,6 +492,7 @@ def unlaunch_sku(conn: Connection, sku_id: int) -> None:
     )
     if result.rowcount == 0:
         raise NotFound("No such SKU.")
+    home_changes(conn, redis)
 
 
 def _checked_spu(conn: Connection, fields: SkuFields, keep: int | None = None) -> int:

@@ -4,39 +4,42 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from chalicelib import resources
-from chalicelib.db.engine import engine
+if TYPE_CHECKING:
+    from redis import Redis
+    from sqlalchemy import Engine
+
+    from chalicelib.adapters.storage import Storage
 
 log = logging.getLogger("shop.health")
 
 
-def _database() -> None:
-    with engine().connect() as conn:
-        conn.execute(text("SELECT 1"))
+def report(
+    *,
+    database: Callable[[], Engine],
+    redis: Callable[[], Redis],
+    storage: Callable[[], Storage],
+) -> dict[str, str]:
+    """{"status": "ok"|"unavailable", "<part>": "ok"|"unavailable", ...}; never raises.
 
+    Takes the clients' factories, not the clients: building one (a bad URL, a secret
+    that cannot be fetched) fails inside its check and is reported like a dead service.
+    """
 
-def _redis() -> None:
-    resources.redis().ping()
+    def check_database() -> None:
+        with database().connect() as conn:
+            conn.execute(text("SELECT 1"))
 
-
-def _storage() -> None:
-    resources.storage().ping()
-
-
-CHECKS: dict[str, Callable[[], None]] = {
-    "database": _database,
-    "redis": _redis,
-    "storage": _storage,
-}
-
-
-def report() -> dict[str, str]:
-    """{"status": "ok"|"unavailable", "<part>": "ok"|"unavailable", ...}; never raises."""
+    checks: dict[str, Callable[[], object]] = {
+        "database": check_database,
+        "redis": lambda: redis().ping(),
+        "storage": lambda: storage().ping(),
+    }
     body = {"status": "ok"}
-    for name, check in CHECKS.items():
+    for name, check in checks.items():
         try:
             check()
             body[name] = "ok"

@@ -1,7 +1,8 @@
 """Images: SKU images and avatars, and the rules that keep rows and stored files consistent.
 
 - A row never points to a file that was not stored: the file is stored first, before
-  the transaction begins (no lock is held during an upload), then the row is written.
+  the unit's first statement (on MySQL no lock is held during an upload; the local
+  SQLite twin holds its write lock from BEGIN IMMEDIATE), then the row is written.
 - A file stored for a transaction that then fails (an error, a rollback, a commit that
   does not go through) is deleted again.
 - A file is deleted from storage only after the commit that removed the last row
@@ -14,17 +15,18 @@
   first image becomes it, and hiding, purging, moving or replacing that image moves
   the default along.
 
-Because the order of storage calls around the commit is the rule, the functions that
-store or delete files open their transaction themselves and take the storage adapter;
-read-only functions take a connection like every service.
+Storage calls follow the unit of work the entry point opened: a new file is stored
+before the unit's first statement (no lock is held during an upload) and discarded by
+an after-rollback hook; released files and the cached home page are dealt with by
+after-commit hooks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, func, insert, literal, select, update
@@ -32,10 +34,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chalicelib.adapters.storage import Storage, StorageUnavailable
 from chalicelib.clock import utcnow
-from chalicelib.db.engine import insert_id, transaction
+from chalicelib.db.engine import UnitOfWork, after_commit, after_rollback, insert_id
 from chalicelib.db.tables import banners, pending_file_deletions, sku_images, skus, users
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.pagination import PageRequest
+from chalicelib.services.catalog import home_changes
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -56,28 +59,20 @@ class SkuImage:
     file_id: str
 
 
-# --- files around a transaction -------------------------------------------------------
+# --- files around a unit of work -------------------------------------------------------
 
 
-@contextmanager
-def _stored(storage: Storage, image: ImageUpload | None) -> Iterator[str | None]:
-    """Store the image (if any) under a generated name; delete it again if the block fails.
+def _store(conn: Connection, storage: Storage, image: ImageUpload) -> str:
+    """Store the image under a generated name, to be deleted again if the unit fails.
 
-    Used as `with _stored(...) as file_id, transaction() as conn:` the transaction ends
-    first, so a commit that fails is seen here too.
+    Called before the unit's first statement: on MySQL no lock is held yet.
     """
-    if image is None:
-        yield None
-        return
     file_id = storage.save(image.data, image.ext)
-    try:
-        yield file_id
-    except BaseException:
-        _discard(storage, file_id)
-        raise
+    after_rollback(conn, partial(_discard, storage, file_id))
+    return file_id
 
 
-def _discard(storage: Storage, file_id: str) -> None:
+def _discard(storage: Storage, file_id: str, begin: UnitOfWork) -> None:
     """Delete a file no committed row points to; queue it if storage is down right now."""
     try:
         storage.delete(file_id)
@@ -85,7 +80,7 @@ def _discard(storage: Storage, file_id: str) -> None:
     except (StorageUnavailable, OSError) as exc:
         log.warning("could not delete unused file %s now (%s); queued", file_id, exc)
     try:
-        with transaction() as conn:
+        with begin() as conn:
             _queue_deletion(conn, file_id)
     except SQLAlchemyError:
         log.error("file %s is stored but unused and could not be queued for deletion", file_id)
@@ -99,24 +94,25 @@ def _queue_deletion(conn: Connection, file_id: str) -> Pending:
 
 
 def _release(
-    conn: Connection, file_id: str | None, still_used: Callable[[Connection, str], bool]
-) -> Pending | None:
-    """The rows written in this transaction no longer point to this file: unless another
-    row still does, queue its deletion, to be done once the transaction has committed."""
+    conn: Connection,
+    storage: Storage,
+    file_id: str | None,
+    still_used: Callable[[Connection, str], bool],
+) -> None:
+    """The rows written in this unit no longer point to this file: unless another row
+    still does, queue its deletion now and delete it once the unit has committed."""
     if not file_id or still_used(conn, file_id):
-        return None
-    return _queue_deletion(conn, file_id)
+        return
+    after_commit(conn, partial(_delete_released, storage, _queue_deletion(conn, file_id)))
 
 
-def _delete_released(storage: Storage, pending: Pending | None) -> None:
+def _delete_released(storage: Storage, pending: Pending, begin: UnitOfWork) -> None:
     """After the commit: delete the released file and its queue entry. On failure the entry
     stays for retry_file_deletions; the change itself is done, so nothing is raised."""
-    if pending is None:
-        return
     pending_id, file_id = pending
     try:
         storage.delete(file_id)
-        with transaction() as conn:
+        with begin() as conn:
             conn.execute(
                 delete(pending_file_deletions).where(pending_file_deletions.c.id == pending_id)
             )
@@ -137,36 +133,13 @@ def _avatar_uses(conn: Connection, file_id: str) -> bool:
     return found is not None
 
 
-def _catalogue_changed(redis: Redis) -> None:
-    """SKU images show on the cached home page: drop the cache when the catalogue module
-    offers it. The change is committed already, so a Redis failure is only logged."""
-    import importlib
-
-    try:
-        catalog = importlib.import_module("chalicelib.services.catalog")
-    except ImportError:
-        return
-    invalidate_home_cache = getattr(catalog, "invalidate_home_cache", None)
-    if invalidate_home_cache is None:
-        return
-    from redis.exceptions import RedisError
-
-    try:
-        invalidate_home_cache(redis)
-    except RedisError as exc:
-        log.warning("could not drop the home page cache: %s", exc)
-
-
-def retry_file_deletions() -> str:
+def retry_file_deletions(begin: UnitOfWork, storage: Storage) -> str:
     """Scheduled job: delete the queued files that could not be deleted after their commit.
 
     Stops at the first storage failure (it is down: next run). A file that a row points
-    to again is never deleted, only dropped from the queue.
+    to again is never deleted, only dropped from the queue. One unit per file.
     """
-    from chalicelib import resources
-
-    storage = resources.storage()
-    with transaction() as conn:
+    with begin() as conn:
         queued = conn.execute(
             select(pending_file_deletions.c.id, pending_file_deletions.c.file_id)
             .order_by(pending_file_deletions.c.id)
@@ -175,7 +148,7 @@ def retry_file_deletions() -> str:
     deleted = kept = 0
     for pending_id, file_id in queued:
         entry = pending_file_deletions.c.id == pending_id
-        with transaction() as conn:
+        with begin() as conn:
             if _catalogue_uses(conn, file_id) or _avatar_uses(conn, file_id):
                 conn.execute(delete(pending_file_deletions).where(entry))
                 kept += 1
@@ -183,14 +156,14 @@ def retry_file_deletions() -> str:
         try:
             storage.delete(file_id)
         except (StorageUnavailable, OSError) as exc:
-            with transaction() as conn:
+            with begin() as conn:
                 conn.execute(
                     update(pending_file_deletions)
                     .where(entry)
                     .values(attempts=pending_file_deletions.c.attempts + 1)
                 )
             return f"deleted {deleted}, still used {kept}; storage failed: {exc}"
-        with transaction() as conn:
+        with begin() as conn:
             conn.execute(delete(pending_file_deletions).where(entry))
         deleted += 1
     return f"deleted {deleted}, still used {kept}"
@@ -199,18 +172,16 @@ def retry_file_deletions() -> str:
 # --- avatars --------------------------------------------------------------------------
 
 
-def replace_avatar(storage: Storage, *, user_id: int, image: ImageUpload) -> str:
-    """Store the new avatar, point the user at it, then delete the old one's file."""
-    with _stored(storage, image) as file_id, transaction() as conn:
-        assert file_id is not None
-        old = conn.execute(
-            select(users.c.avatar).where(users.c.id == user_id).with_for_update()
-        ).first()
-        if old is None:
-            raise NotFound("No such user.")
-        conn.execute(update(users).where(users.c.id == user_id).values(avatar=file_id))
-        released = _release(conn, old.avatar, _avatar_uses)
-    _delete_released(storage, released)
+def replace_avatar(conn: Connection, storage: Storage, *, user_id: int, image: ImageUpload) -> str:
+    """Store the new avatar, point the user at it; the old one's file goes after the commit."""
+    file_id = _store(conn, storage, image)
+    old = conn.execute(
+        select(users.c.avatar).where(users.c.id == user_id).with_for_update()
+    ).first()
+    if old is None:
+        raise NotFound("No such user.")
+    conn.execute(update(users).where(users.c.id == user_id).values(avatar=file_id))
+    _release(conn, storage, old.avatar, _avatar_uses)
     return file_id
 
 
@@ -235,21 +206,22 @@ def get_sku_image(conn: Connection, image_id: int) -> SkuImage:
     return _sku_image(conn, image_id, include_hidden=False, lock=False)
 
 
-def add_sku_image(storage: Storage, redis: Redis, *, sku_id: int, image: ImageUpload) -> SkuImage:
+def add_sku_image(
+    conn: Connection, storage: Storage, redis: Redis, *, sku_id: int, image: ImageUpload
+) -> SkuImage:
     """Store the image, then add it to the SKU; a SKU without a default image gets this one."""
-    with _stored(storage, image) as file_id, transaction() as conn:
-        assert file_id is not None
-        _check_sku(conn, sku_id)
-        result = conn.execute(
-            insert(sku_images).values(sku_id=sku_id, image=file_id, create_time=utcnow())
-        )
-        added = SkuImage(insert_id(result), sku_id, file_id)
-        _set_default(conn, sku_id, current=None, new=file_id)
-    _catalogue_changed(redis)
-    return added
+    file_id = _store(conn, storage, image)
+    _check_sku(conn, sku_id)
+    result = conn.execute(
+        insert(sku_images).values(sku_id=sku_id, image=file_id, create_time=utcnow())
+    )
+    _set_default(conn, sku_id, current=None, new=file_id)
+    home_changes(conn, redis)
+    return SkuImage(insert_id(result), sku_id, file_id)
 
 
 def change_sku_image(
+    conn: Connection,
     storage: Storage,
     redis: Redis,
     image_id: int,
@@ -260,42 +232,43 @@ def change_sku_image(
     """Replace the image's file and/or move it to another SKU; the old file is deleted
     after the commit. Defaults follow: a replaced default is replaced, a moved default
     passes to the old SKU's next image, and a SKU without one gets the moved image."""
-    with _stored(storage, image) as new_file, transaction() as conn:
-        current = _sku_image(conn, image_id, include_hidden=False, lock=True)
-        target_sku = current.sku_id if sku_id is None else sku_id
-        if target_sku != current.sku_id:
-            _check_sku(conn, target_sku)
-        changed = SkuImage(image_id, target_sku, new_file or current.file_id)
-        conn.execute(
-            update(sku_images)
-            .where(sku_images.c.id == image_id)
-            .values(sku_id=changed.sku_id, image=changed.file_id)
-        )
-        if changed.sku_id != current.sku_id:
-            _set_default(conn, current.sku_id, current.file_id, _next_default(conn, current.sku_id))
-            _set_default(conn, changed.sku_id, current=None, new=changed.file_id)
-        elif new_file:
-            _set_default(conn, current.sku_id, current.file_id, new_file)
-        released = _release(conn, current.file_id, _catalogue_uses) if new_file else None
-    _delete_released(storage, released)
-    _catalogue_changed(redis)
+    new_file = _store(conn, storage, image) if image is not None else None
+    current = _sku_image(conn, image_id, include_hidden=False, lock=True)
+    target_sku = current.sku_id if sku_id is None else sku_id
+    if target_sku != current.sku_id:
+        _check_sku(conn, target_sku)
+    changed = SkuImage(image_id, target_sku, new_file or current.file_id)
+    conn.execute(
+        update(sku_images)
+        .where(sku_images.c.id == image_id)
+        .values(sku_id=changed.sku_id, image=changed.file_id)
+    )
+    if changed.sku_id != current.sku_id:
+        _set_default(conn, current.sku_id, current.file_id, _next_default(conn, current.sku_id))
+        _set_default(conn, changed.sku_id, current=None, new=changed.file_id)
+    elif new_file:
+        _set_default(conn, current.sku_id, current.file_id, new_file)
+    if new_file:
+        _release(conn, storage, current.file_id, _catalogue_uses)
+    home_changes(conn, redis)
     return changed
 
 
-def remove_sku_image(storage: Storage, redis: Redis, image_id: int, *, purge: bool) -> None:
+def remove_sku_image(
+    conn: Connection, storage: Storage, redis: Redis, image_id: int, *, purge: bool
+) -> None:
     """Hide the image (its file is kept), or purge it: the row goes, and the file is
     deleted after the commit. A hidden image can still be purged."""
-    with transaction() as conn:
-        found = _sku_image(conn, image_id, include_hidden=purge, lock=True)
-        row = sku_images.c.id == image_id
-        if purge:
-            conn.execute(delete(sku_images).where(row))
-        else:
-            conn.execute(update(sku_images).where(row).values(is_hidden=True))
-        _set_default(conn, found.sku_id, found.file_id, _next_default(conn, found.sku_id))
-        released = _release(conn, found.file_id, _catalogue_uses) if purge else None
-    _delete_released(storage, released)
-    _catalogue_changed(redis)
+    found = _sku_image(conn, image_id, include_hidden=purge, lock=True)
+    row = sku_images.c.id == image_id
+    if purge:
+        conn.execute(delete(sku_images).where(row))
+    else:
+        conn.execute(update(sku_images).where(row).values(is_hidden=True))
+    _set_default(conn, found.sku_id, found.file_id, _next_default(conn, found.sku_id))
+    if purge:  # after the default moved away, or the file would still count as used
+        _release(conn, storage, found.file_id, _catalogue_uses)
+    home_changes(conn, redis)
 
 
 def _sku_image(conn: Connection, image_id: int, *, include_hidden: bool, lock: bool) -> SkuImage:

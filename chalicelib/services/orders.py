@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
+from chalicelib.db.engine import UnitOfWork, after_commit
 from chalicelib.db.tables import (
     addresses,
     order_lines,
@@ -46,6 +48,8 @@ from chalicelib.services.order_states import Status, move
 
 if TYPE_CHECKING:
     from redis import Redis
+
+    from chalicelib.adapters.alipay import AlipayClient
 
 log = logging.getLogger("shop.orders")
 
@@ -154,8 +158,8 @@ def place(
 
     Raises 400 (nothing selected, not the user's address), 409 out_of_stock (with what
     is left of each short SKU) or 409 idempotency_conflict; the caller's transaction
-    then rolls back whatever was taken. The cart is not touched here: the caller
-    removes the ordered lines once the transaction has committed.
+    then rolls back whatever was taken, and the cart stays as it was: the ordered lines
+    leave it only once the unit has committed (an after-commit hook).
     """
     now = utcnow()
     fingerprint = request_fingerprint(address_id, pay_method) if idempotency_key else None
@@ -251,6 +255,8 @@ def place(
             for line in lines
         ],
     )
+    ordered = [line.sku_id for line in lines]
+    after_commit(conn, lambda _begin: cart.remove(redis, user_id, ordered))
     return Placement(OrderDetail(order, list(lines)), replayed=False)
 
 
@@ -450,13 +456,6 @@ def invalid_status(detail: str = "The order is not in a status that allows this.
     return Conflict(detail, code="invalid_status")
 
 
-def cancel_by_buyer(conn: Connection, *, user_id: int, order_id: str) -> OrderDetail:
-    get(conn, order_id, user_id=user_id)
-    if not cancel(conn, order_id, actor=f"user:{user_id}", reason="cancelled by the buyer"):
-        raise invalid_status("Only unpaid orders can be cancelled.")
-    return get(conn, order_id)
-
-
 def confirm_receipt(conn: Connection, *, user_id: int, order_id: str) -> OrderDetail:
     get(conn, order_id, user_id=user_id)
     if not move(
@@ -568,23 +567,16 @@ def _pay_from_balance(conn: Connection, order: Row[Any]) -> OrderDetail:
 def change_status_by_staff(
     conn: Connection, *, staff_id: int, order_id: str, status: int
 ) -> OrderDetail:
-    """Staff may ship a paid order or cancel an unpaid one (stock returned); nothing else."""
+    """Staff may ship a paid order; cancelling an unpaid one is payments.cancel_order."""
     get(conn, order_id)
-    actor = f"staff:{staff_id}"
-    if status == Status.SHIPPED:
-        moved = move(
-            conn,
-            order_id,
-            from_status=Status.PAID,
-            to_status=Status.SHIPPED,
-            actor=actor,
-            reason="shipped",
-        )
-    elif status == Status.CANCELLED:
-        moved = cancel(conn, order_id, actor=actor, reason="cancelled by staff")
-    else:
-        moved = False
-    if not moved:
+    if status != Status.SHIPPED or not move(
+        conn,
+        order_id,
+        from_status=Status.PAID,
+        to_status=Status.SHIPPED,
+        actor=f"staff:{staff_id}",
+        reason="shipped",
+    ):
         raise invalid_status("Staff can only ship a paid order (2 -> 3) or cancel an unpaid one.")
     return get(conn, order_id)
 
@@ -592,38 +584,44 @@ def change_status_by_staff(
 # --- the expiry job ---------------------------------------------------------------------
 
 
-def expire_unpaid_orders() -> str:
+def expire_unpaid_orders(begin: UnitOfWork, alipay: AlipayClient, now: datetime) -> str:
     """Cancel unpaid orders past expires_at and return their stock (job expire-orders).
 
-    Each order in its own short transaction; the conditional move makes a second run
-    (or two at once) harmless. Alipay orders have their trade closed first; when Alipay
-    says the buyer did pay, the order is left for payment reconciliation.
+    The one owner of expiry: an Alipay order's trade is closed first, and one Alipay
+    says was paid is settled instead (payments.close_and_cancel). Each order in its own
+    short units; the conditional move makes a second run (or two at once) harmless.
+    While Alipay cannot be asked, the Alipay orders wait for the next run.
     """
-    from chalicelib.db.engine import engine, transaction
+    from chalicelib.adapters.alipay import AlipayUnavailable
+    from chalicelib.services.payments import Cancellation, close_and_cancel
 
-    with engine().connect() as conn:
+    with begin() as conn:
         due = conn.execute(
             select(orders.c.order_id, orders.c.pay_method)
-            .where(orders.c.status == int(Status.UNPAID), orders.c.expires_at <= utcnow())
+            .where(orders.c.status == int(Status.UNPAID), orders.c.expires_at <= now)
             .order_by(orders.c.expires_at)
             .limit(EXPIRY_BATCH)
         ).all()
-    cancelled = left_paid = failed = 0
+    outcomes: Counter[str] = Counter()
+    alipay_down = False
     for order_id, pay_method in due:
+        if alipay_down and pay_method == "alipay":
+            outcomes["waiting"] += 1
+            continue
         try:
-            if pay_method == "alipay":
-                from chalicelib.services.payments import close_alipay_trade
-
-                if not close_alipay_trade(order_id):
-                    left_paid += 1
-                    continue
-            with transaction() as conn:
-                if cancel(conn, order_id, actor="system", reason="not paid in time"):
-                    cancelled += 1
+            outcome = close_and_cancel(
+                begin, alipay, order_id, actor="system", reason="not paid in time"
+            )
+            outcomes[outcome] += 1
+        except AlipayUnavailable as exc:
+            log.warning("order %s not expired, Alipay unavailable: %s", order_id, exc)
+            alipay_down = True
+            outcomes["waiting"] += 1
         except Exception:  # one order's trouble must not keep the rest from expiring
             log.exception("could not expire order %s; the next run retries", order_id)
-            failed += 1
+            outcomes["failed"] += 1
     return (
-        f"{cancelled} unpaid orders cancelled, {left_paid} paid at Alipay left for "
-        f"reconciliation, {failed} failed"
+        f"{outcomes[Cancellation.CANCELLED]} unpaid orders cancelled, "
+        f"{outcomes[Cancellation.PAID_AT_ALIPAY]} paid at Alipay and settled, "
+        f"{outcomes['waiting']} waiting for Alipay, {outcomes['failed']} failed"
     )

@@ -14,8 +14,9 @@ none lost when it arrives late.
   arrived takes its stock again and becomes paid (6 -> 2); when the stock is gone the
   payment is recorded as `refund_needed` and the order flagged for staff. So is a
   second payment for an order that is already paid.
-- Alipay is asked (alipay.trade.query) outside any database transaction: a slow
-  gateway must not hold row locks or a pooled connection.
+- Alipay is asked (alipay.trade.query, close) outside any unit of work: a slow
+  gateway must not hold row locks or a pooled connection. So the functions that ask
+  it take `begin`, the entry point's unit-of-work factory, instead of a connection.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from chalicelib import config, resources
+from chalicelib import config
 from chalicelib.clock import utcnow
-from chalicelib.db.engine import engine, transaction
+from chalicelib.db.engine import UnitOfWork
 from chalicelib.db.tables import orders, payments
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.money import format_yuan, parse_yuan
@@ -44,6 +45,7 @@ from chalicelib.services.order_states import Status, move
 
 if TYPE_CHECKING:
     from chalicelib.adapters.alipay import AlipayClient
+    from chalicelib.services.orders import OrderDetail
 
 log = logging.getLogger("shop.payments")
 
@@ -95,12 +97,12 @@ class Settlement(StrEnum):
 # --- paying at Alipay's cashier ------------------------------------------------------------
 
 
-def alipay_page_pay_url(order: Row[Any], alipay: AlipayClient | None = None) -> str:
+def alipay_page_pay_url(order: Row[Any], alipay: AlipayClient) -> str:
     """The cashier URL for an unpaid order; Alipay's trade ends when the order expires."""
     if order.expires_at - utcnow() < MIN_TIME_TO_PAY:
         raise Conflict("The time to pay this order has run out.", code="invalid_status")
     base_url = config.settings().api_base_url
-    return (alipay or resources.alipay()).page_pay_url(
+    return alipay.page_pay_url(
         out_trade_no=order.order_id,
         subject=SUBJECT.format(order_id=order.order_id),
         total_amount=format_yuan(order.payment_amount),
@@ -110,7 +112,7 @@ def alipay_page_pay_url(order: Row[Any], alipay: AlipayClient | None = None) -> 
     )
 
 
-def close_alipay_trade(order_id: str, alipay: AlipayClient | None = None) -> bool:
+def close_alipay_trade(order_id: str, alipay: AlipayClient) -> bool:
     """Close the order's trade at Alipay so it can no longer be paid.
 
     True when the trade is closed now, or Alipay never opened it (the buyer never
@@ -119,33 +121,66 @@ def close_alipay_trade(order_id: str, alipay: AlipayClient | None = None) -> boo
     """
     from chalicelib.adapters.alipay import CloseOutcome
 
-    return (alipay or resources.alipay()).close_trade(order_id) is not CloseOutcome.PAID
+    return alipay.close_trade(order_id) is not CloseOutcome.PAID
 
 
-def close_before_cancelling(
-    order_id: str, *, user_id: int | None = None, alipay: AlipayClient | None = None
-) -> None:
-    """Before a buyer or staff cancels an unpaid Alipay order, close its trade at Alipay,
-    so an open cashier page can no longer take money for an order that is gone.
+# --- cancelling: the one path for buyers, staff and the expiry job ---------------------------
 
-    When Alipay says the buyer has already paid, the payment is settled (as the notify
-    would) and the cancellation refused with 409 invalid_status. Other orders pass
-    untouched: the cancellation's own conditional move decides. With user_id, only that
-    buyer's order is looked at (anyone else's is left to the cancellation's 404). Asks
-    Alipay outside any transaction; AlipayUnavailable (503) when it cannot be asked, and
-    nothing changes.
+
+class Cancellation(StrEnum):
+    CANCELLED = "cancelled"  # 1 -> 6, stock returned
+    NOT_UNPAID = "not_unpaid"  # nothing to do: paid, cancelled or gone meanwhile
+    PAID_AT_ALIPAY = "paid_at_alipay"  # the trade was paid: settled instead
+
+
+def close_and_cancel(
+    begin: UnitOfWork, alipay: AlipayClient, order_id: str, *, actor: str, reason: str
+) -> Cancellation:
+    """Cancel an unpaid order and return its stock. An Alipay order's trade is closed at
+    Alipay first (outside any unit), so an open cashier page cannot take money for an
+    order that is gone; when Alipay says the buyer has paid, the payment is settled as
+    the notify would settle it. The conditional move decides races. Raises
+    AlipayUnavailable (a 503) when Alipay cannot be asked: nothing changes.
     """
-    query = select(orders.c.status, orders.c.pay_method).where(orders.c.order_id == order_id)
-    if user_id is not None:
-        query = query.where(orders.c.user_id == user_id)
-    with engine().connect() as conn:
-        row = conn.execute(query).first()
-    if row is None or row.pay_method != "alipay" or row.status != Status.UNPAID:
-        return
-    client = alipay or resources.alipay()
-    if not close_alipay_trade(order_id, client):
-        settle_from_alipay(order_id, client)
+    from chalicelib.services import orders as order_service
+
+    with begin() as conn:
+        row = conn.execute(
+            select(orders.c.status, orders.c.pay_method).where(orders.c.order_id == order_id)
+        ).first()
+    if row is None or row.status != Status.UNPAID:
+        return Cancellation.NOT_UNPAID
+    if row.pay_method == PAY_METHOD and not close_alipay_trade(order_id, alipay):
+        settle_from_alipay(begin, order_id, alipay)
+        return Cancellation.PAID_AT_ALIPAY
+    with begin() as conn:
+        cancelled = order_service.cancel(conn, order_id, actor=actor, reason=reason)
+    return Cancellation.CANCELLED if cancelled else Cancellation.NOT_UNPAID
+
+
+def cancel_order(
+    begin: UnitOfWork,
+    alipay: AlipayClient,
+    order_id: str,
+    *,
+    actor: str,
+    user_id: int | None = None,
+) -> OrderDetail:
+    """A buyer (user_id: only their own order, anyone else's is 404) or staff cancel an
+    unpaid order: close_and_cancel, then the order as it is now. 409 invalid_status when
+    it is not unpaid, or turned out paid at Alipay."""
+    from chalicelib.services import orders as order_service
+
+    with begin() as conn:
+        order_service.get(conn, order_id, user_id=user_id)
+    reason = "cancelled by the buyer" if user_id is not None else "cancelled by staff"
+    outcome = close_and_cancel(begin, alipay, order_id, actor=actor, reason=reason)
+    if outcome is Cancellation.PAID_AT_ALIPAY:
         raise Conflict("The order has been paid at Alipay.", code="invalid_status")
+    if outcome is Cancellation.NOT_UNPAID:
+        raise order_service.invalid_status("Only unpaid orders can be cancelled.")
+    with begin() as conn:
+        return order_service.get(conn, order_id)
 
 
 # --- the notify ----------------------------------------------------------------------------
@@ -287,10 +322,10 @@ def _apply(conn: Connection, order: Any, report: PaymentReport) -> Settlement:
 # --- asking Alipay ---------------------------------------------------------------------------
 
 
-def settle_from_alipay(order_id: str, alipay: AlipayClient) -> Settlement | None:
+def settle_from_alipay(begin: UnitOfWork, order_id: str, alipay: AlipayClient) -> Settlement | None:
     """Ask Alipay about the order's trade and settle it if paid; None if not paid.
 
-    The question is asked outside any transaction; settling uses the notify's path.
+    The question is asked outside any unit of work; settling uses the notify's path.
     Raises AlipayUnavailable when Alipay cannot be asked.
     """
     trade = alipay.query_trade(order_id)
@@ -305,7 +340,7 @@ def settle_from_alipay(order_id: str, alipay: AlipayClient) -> Settlement | None
             notify_id=None,
             raw=json.dumps(trade.raw, ensure_ascii=False, sort_keys=True),
         )
-        with transaction() as conn:
+        with begin() as conn:
             return settle_alipay_payment(conn, report)
     except (ValueError, NotifyRejected) as exc:
         log.error("order %s: Alipay reports a payment we cannot settle: %s", order_id, exc)
@@ -322,23 +357,32 @@ def _order(conn: Connection, order_id: str, *, user_id: int | None = None) -> Ro
     return row
 
 
-def payment_status(user_id: int, order_id: str, alipay: AlipayClient | None = None) -> Row[Any]:
+def _settled_order(begin: UnitOfWork, alipay: AlipayClient, order: Row[Any]) -> Row[Any]:
+    """The order again after asking Alipay, if it was settled as paid meanwhile."""
+    if settle_from_alipay(begin, order.order_id, alipay) is None:
+        return order
+    with begin() as conn:
+        return _order(conn, order.order_id)
+
+
+def payment_status(
+    begin: UnitOfWork, alipay: AlipayClient, *, user_id: int, order_id: str
+) -> Row[Any]:
     """The buyer's order, after asking Alipay while it is an unpaid Alipay order.
 
     Another user's order is not found. Raises AlipayUnavailable (a 503) when Alipay
     cannot be asked: the buyer would otherwise be told "unpaid" after paying.
     """
-    with transaction() as conn:
+    with begin() as conn:
         order = _order(conn, order_id, user_id=user_id)
     if order.status != Status.UNPAID or order.pay_method != PAY_METHOD:
         return order
-    if settle_from_alipay(order_id, alipay or resources.alipay()) is None:
-        return order
-    with transaction() as conn:
-        return _order(conn, order_id)
+    return _settled_order(begin, alipay, order)
 
 
-def order_after_return(params: Mapping[str, str], alipay: AlipayClient | None = None) -> Row[Any]:
+def order_after_return(
+    begin: UnitOfWork, alipay: AlipayClient, params: Mapping[str, str]
+) -> Row[Any]:
     """The order the buyer comes back to from Alipay's cashier (the signed return query).
 
     The return query is only a hint: the order is settled by the notify, or here by
@@ -347,78 +391,63 @@ def order_after_return(params: Mapping[str, str], alipay: AlipayClient | None = 
     """
     from chalicelib.adapters.alipay import AlipayUnavailable
 
-    alipay = alipay or resources.alipay()
     if not alipay.verify(params):
         raise ValidationError("The query is not signed by Alipay.")
     if params.get("app_id") != alipay.app_id:
         raise ValidationError("The query is not for this shop's Alipay app.")
-    order_id = params.get("out_trade_no", "")
-    with transaction() as conn:
-        order = _order(conn, order_id)
+    with begin() as conn:
+        order = _order(conn, params.get("out_trade_no", ""))
     if order.status != Status.UNPAID:
         return order
     try:
-        if settle_from_alipay(order_id, alipay) is None:
-            return order
+        return _settled_order(begin, alipay, order)
     except AlipayUnavailable as exc:
-        log.warning("order %s: return without a settle, Alipay unavailable: %s", order_id, exc)
+        log.warning(
+            "order %s: return without a settle, Alipay unavailable: %s", order.order_id, exc
+        )
         return order
-    with transaction() as conn:
-        return _order(conn, order_id)
 
 
 # --- reconciliation (job reconcile-payments) ------------------------------------------------
 
 
-def reconcile_payments(alipay: AlipayClient | None = None, now: datetime | None = None) -> str:
-    """Settle what the notify missed; close and cancel what nobody paid in time.
-
-    Unpaid Alipay orders older than RECONCILE_AFTER are asked about (trade.query) and
-    settled when paid. Expired ones are closed at Alipay first, so no payment can follow
-    the cancellation; a trade that turns out paid is settled instead. Each order in its
-    own short transaction; a second run (or the expiry job racing) changes nothing twice.
+def reconcile_payments(begin: UnitOfWork, alipay: AlipayClient, now: datetime) -> str:
+    """Settle what the notify missed: unpaid Alipay orders older than RECONCILE_AFTER and
+    not yet expired are asked about (trade.query) and settled when paid. Expired ones
+    belong to the expiry job, which closes their trade before cancelling. Each order in
+    its own short unit; a second run changes nothing twice.
     """
     from chalicelib.adapters.alipay import AlipayUnavailable
-    from chalicelib.services import orders as order_service
 
-    alipay = alipay or resources.alipay()
-    now = now or utcnow()
     started = time.monotonic()
-    with engine().connect() as conn:
-        due = conn.execute(
-            select(orders.c.order_id, orders.c.expires_at)
+    with begin() as conn:
+        due = conn.scalars(
+            select(orders.c.order_id)
             .where(
                 orders.c.status == int(Status.UNPAID),
                 orders.c.pay_method == PAY_METHOD,
                 orders.c.create_time <= now - RECONCILE_AFTER,
+                orders.c.expires_at > now,
             )
             .order_by(orders.c.create_time)
             .limit(RECONCILE_BATCH)
         ).all()
-    checked = settled = cancelled = 0
+    checked = settled = 0
     stopped = ""
-    for order_id, expires_at in due:
+    for order_id in due:
         if time.monotonic() - started > RECONCILE_BUDGET_SECONDS:
             stopped = "; out of time, the next run goes on"
             break
         checked += 1
         try:
-            if expires_at > now or not close_alipay_trade(order_id, alipay):
-                if settle_from_alipay(order_id, alipay) is not None:
-                    settled += 1
-                continue
-            with transaction() as conn:
-                if order_service.cancel(
-                    conn, order_id, actor="system", reason="not paid in time; Alipay trade closed"
-                ):
-                    cancelled += 1
+            if settle_from_alipay(begin, order_id, alipay) is not None:
+                settled += 1
         except AlipayUnavailable as exc:
             log.warning("reconciliation stopped at order %s: %s", order_id, exc)
             stopped = "; stopped: Alipay unavailable"
             break
     return (
-        f"{checked} of {len(due)} unpaid Alipay orders checked: {settled} settled as paid, "
-        f"{cancelled} expired and cancelled{stopped}"
+        f"{checked} of {len(due)} unpaid Alipay orders checked: {settled} settled as paid{stopped}"
     )
 
 

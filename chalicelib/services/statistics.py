@@ -452,13 +452,7 @@ def _upsert(
     conn.execute(statement, rows)
 
 
-def rollup_stats() -> str:
-    """The scheduled job (`manage.py runjob rollup-stats`): roll up now, in one transaction."""
-    from chalicelib import resources
-    from chalicelib.clock import utcnow
-    from chalicelib.config import settings
-    from chalicelib.db.engine import transaction
-
-    with transaction() as conn:
-        result = roll_up(conn, resources.redis(), now=utcnow(), tz=settings().shop_timezone)
+def rollup_stats(conn: Connection, redis: Redis, *, now: datetime, tz: ZoneInfo) -> str:
+    """The scheduled job (`manage.py runjob rollup-stats`): roll up now, in one unit."""
+    result = roll_up(conn, redis, now=now, tz=tz)
     return f"rolled up {len(result.days)} day(s), {result.days[0]} to {result.days[-1]}"

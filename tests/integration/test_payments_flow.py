@@ -290,7 +290,7 @@ def test_query_and_close_against_the_simulator(
             .values(create_time=past, expires_at=past + timedelta(minutes=30))
         )
     job = subprocess.run(
-        [sys.executable, "manage.py", "runjob", "reconcile-payments"],
+        [sys.executable, "manage.py", "runjob", "expire-orders"],
         cwd=ROOT,
         env=server.env,
         capture_output=True,
@@ -298,7 +298,7 @@ def test_query_and_close_against_the_simulator(
         timeout=60,
     )
     assert job.returncode == 0, job.stderr
-    assert re.search(r"0 settled as paid, 1 expired and cancelled", job.stdout), job.stdout
+    assert re.search(r"1 unpaid orders cancelled, 0 paid at Alipay", job.stdout), job.stdout
     detail = server.json("GET", f"/orders/{waiting}/", None, token)
     assert detail["status"] == 6
     with engine.connect() as conn:

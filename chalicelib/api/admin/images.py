@@ -68,7 +68,10 @@ def list_images(user: auth.CurrentUser) -> dict[str, Any]:
 def add_image(user: auth.CurrentUser) -> Response:
     form = validate(NewSkuImage, read_form(bp.current_request))
     storage = resources.storage()
-    added = images.add_sku_image(storage, resources.redis(), sku_id=form.sku, image=form.image)
+    with transaction() as conn:
+        added = images.add_sku_image(
+            conn, storage, resources.redis(), sku_id=form.sku, image=form.image
+        )
     return Response(body=image_body(added, storage), status_code=201)
 
 
@@ -86,9 +89,10 @@ def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
     found_id = path_id(image_id)
     form = validate(ChangedSkuImage, read_form(bp.current_request))
     storage = resources.storage()
-    changed = images.change_sku_image(
-        storage, resources.redis(), found_id, sku_id=form.sku, image=form.image
-    )
+    with transaction() as conn:
+        changed = images.change_sku_image(
+            conn, storage, resources.redis(), found_id, sku_id=form.sku, image=form.image
+        )
     return image_body(changed, storage)
 
 
@@ -97,5 +101,6 @@ def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
 def remove_image(user: auth.CurrentUser, image_id: str) -> Response:
     found_id = path_id(image_id)
     purge = purge_param(query(bp.current_request))
-    images.remove_sku_image(resources.storage(), resources.redis(), found_id, purge=purge)
+    with transaction() as conn:
+        images.remove_sku_image(conn, resources.storage(), resources.redis(), found_id, purge=purge)
     return Response(body="", status_code=204)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from chalicelib import auth
+from chalicelib import auth, resources
 from chalicelib.api.fields import RequestModel
 from chalicelib.api.orders import order_body, order_id_param
 from chalicelib.api.routing import ApiBlueprint, parse, query
@@ -55,9 +55,12 @@ def change_status(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
     body = parse(NewStatus, bp.current_request)
     order_id = order_id_param(order_id)
     if body.status == Status.CANCELLED:
-        payments.close_before_cancelling(order_id)
-    with transaction() as conn:
-        detail = orders.change_status_by_staff(
-            conn, staff_id=user.id, order_id=order_id, status=body.status
+        detail = payments.cancel_order(
+            transaction, resources.alipay(), order_id, actor=f"staff:{user.id}"
         )
+    else:
+        with transaction() as conn:
+            detail = orders.change_status_by_staff(
+                conn, staff_id=user.id, order_id=order_id, status=body.status
+            )
     return admin_order_body(detail)

@@ -113,8 +113,7 @@ def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
 def create_sku(user: auth.CurrentUser) -> Response:
     body = parse(SkuIn, bp.current_request)
     with transaction() as conn:
-        sku = catalog.create_sku(conn, body.fields())
-    catalog.invalidate_home_cache(resources.redis())
+        sku = catalog.create_sku(conn, resources.redis(), body.fields())
     return Response(body=admin_sku_body(sku), status_code=201)
 
 
@@ -130,8 +129,7 @@ def get_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
 def replace_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
     body = parse(SkuIn, bp.current_request)
     with transaction() as conn:
-        sku = catalog.update_sku(conn, path_id(sku_id), body.fields())
-    catalog.invalidate_home_cache(resources.redis())
+        sku = catalog.update_sku(conn, resources.redis(), path_id(sku_id), body.fields())
     return admin_sku_body(sku)
 
 
@@ -139,6 +137,5 @@ def replace_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
 @auth.staff_required
 def unlaunch_sku(user: auth.CurrentUser, sku_id: str) -> Response:
     with transaction() as conn:
-        catalog.unlaunch_sku(conn, path_id(sku_id))
-    catalog.invalidate_home_cache(resources.redis())
+        catalog.unlaunch_sku(conn, resources.redis(), path_id(sku_id))
     return Response(body="", status_code=204)

@@ -12,7 +12,6 @@ from chalicelib.clock import utcnow
 from chalicelib.db.engine import transaction
 from chalicelib.db.tables import order_status_history, orders
 from chalicelib.jobs import JOBS, SCHEDULES
-from chalicelib.services.orders import expire_unpaid_orders
 from tests.functional.orders.conftest import add_to_cart, place_order, stock_and_sales
 
 
@@ -53,7 +52,7 @@ def test_overdue_unpaid_orders_are_cancelled_once_and_others_are_left(
 
     # when the job runs, twice
     first = JOBS["expire-orders"]()
-    second = expire_unpaid_orders()
+    second = JOBS["expire-orders"]()
 
     # then only the overdue unpaid order is cancelled, its unit returned once
     assert first.startswith("1 unpaid orders cancelled")
@@ -83,7 +82,7 @@ def test_two_runs_at_once_cancel_each_order_once(
 
     def run() -> None:
         barrier.wait()
-        results.append(expire_unpaid_orders())
+        results.append(JOBS["expire-orders"]())
 
     # when two runs start at the same moment
     threads = [threading.Thread(target=run) for _ in range(2)]

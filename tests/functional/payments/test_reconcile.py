@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib import resources
+from chalicelib.jobs import JOBS
 from chalicelib.services import payments
 
 
@@ -18,19 +20,27 @@ def buyer(make_user: Any) -> Any:
 
 def test_close_an_open_trade(fake_alipay: Any, db: Any) -> None:
     fake_alipay.waiting("20240501000000000000000000000010", "1.00")
-    assert payments.close_alipay_trade("20240501000000000000000000000010") is True
+    assert (
+        payments.close_alipay_trade("20240501000000000000000000000010", resources.alipay()) is True
+    )
     assert fake_alipay.trades["20240501000000000000000000000010"]["trade_status"] == "TRADE_CLOSED"
 
 
 def test_close_a_trade_alipay_never_opened(fake_alipay: Any, db: Any) -> None:
-    assert payments.close_alipay_trade("20240501000000000000000000000011") is True
+    assert (
+        payments.close_alipay_trade("20240501000000000000000000000011", resources.alipay()) is True
+    )
     assert fake_alipay.methods_called() == ["alipay.trade.close"]
 
 
 def test_close_a_closed_trade_again(fake_alipay: Any, db: Any) -> None:
     fake_alipay.waiting("20240501000000000000000000000012", "1.00")
-    assert payments.close_alipay_trade("20240501000000000000000000000012") is True
-    assert payments.close_alipay_trade("20240501000000000000000000000012") is True
+    assert (
+        payments.close_alipay_trade("20240501000000000000000000000012", resources.alipay()) is True
+    )
+    assert (
+        payments.close_alipay_trade("20240501000000000000000000000012", resources.alipay()) is True
+    )
     assert fake_alipay.methods_called() == [
         "alipay.trade.close",
         "alipay.trade.close",
@@ -40,7 +50,9 @@ def test_close_a_closed_trade_again(fake_alipay: Any, db: Any) -> None:
 
 def test_close_a_paid_trade_is_false(fake_alipay: Any, db: Any) -> None:
     fake_alipay.paid("20240501000000000000000000000013", "1.00")
-    assert payments.close_alipay_trade("20240501000000000000000000000013") is False
+    assert (
+        payments.close_alipay_trade("20240501000000000000000000000013", resources.alipay()) is False
+    )
     assert fake_alipay.trades["20240501000000000000000000000013"]["trade_status"] == "TRADE_SUCCESS"
 
 
@@ -49,27 +61,26 @@ def test_close_raises_when_alipay_is_down(fake_alipay: Any, db: Any) -> None:
 
     fake_alipay.stop()
     with pytest.raises(AlipayUnavailable):
-        payments.close_alipay_trade("20240501000000000000000000000014")
+        payments.close_alipay_trade("20240501000000000000000000000014", resources.alipay())
 
 
-def test_reconcile_settles_paid_trades_and_closes_expired_ones(
+def test_reconcile_settles_paid_trades_and_leaves_expiry_to_the_expiry_job(
     fake_alipay: Any, shop: Any, buyer: Any, client: Any
 ) -> None:
     sku_id = shop.sku(stock=10)
     # paid at Alipay, notify lost, not expired yet
     paid = shop.order(buyer, sku_id, created_ago=timedelta(minutes=10))
     fake_alipay.paid(paid, "5999.00", trade_no="T900")
-    # expired, the buyer never reached the cashier
+    # not expired, cashier opened but not paid
+    waiting = shop.order(buyer, sku_id, created_ago=timedelta(minutes=12))
+    fake_alipay.waiting(waiting, "5999.00")
+    # expired (paid at Alipay or not): the expiry job's, not reconciliation's
     expired = shop.order(buyer, sku_id, count=2, created_ago=timedelta(minutes=40))
-    # expired, cashier opened but not paid
-    expired_open = shop.order(buyer, sku_id, created_ago=timedelta(minutes=35))
-    fake_alipay.waiting(expired_open, "5999.00")
-    # expired but paid at Alipay: settled, not cancelled
     expired_paid = shop.order(buyer, sku_id, created_ago=timedelta(minutes=45))
     fake_alipay.paid(expired_paid, "5999.00", trade_no="T901")
     # too young to look at; and a balance order
     young = shop.order(buyer, sku_id, created_ago=timedelta(minutes=1))
-    balance = shop.order(buyer, sku_id, pay_method="balance", created_ago=timedelta(minutes=50))
+    balance = shop.order(buyer, sku_id, pay_method="balance", created_ago=timedelta(minutes=10))
 
     # when the job runs (as EventBridge runs it)
     result = client.lambda_.invoke(
@@ -79,24 +90,50 @@ def test_reconcile_settles_paid_trades_and_closes_expired_ones(
         ),
     )
 
-    assert result.payload == (
-        "4 of 4 unpaid Alipay orders checked: 2 settled as paid, 2 expired and cancelled"
-    )
+    # then only the trade that was paid is settled; nothing is closed or cancelled
+    assert result.payload == "2 of 2 unpaid Alipay orders checked: 1 settled as paid"
     assert shop.snapshot(paid)["status"] == 2
-    assert shop.snapshot(expired_paid)["status"] == 2
+    for untouched in (waiting, expired, expired_paid, young, balance):
+        assert shop.snapshot(untouched)["status"] == 1
+    assert fake_alipay.trades[waiting]["trade_status"] == "WAIT_BUYER_PAY"
+    assert [p[1] for p in shop.snapshot(paid)["payments"]] == ["T900"]
+    assert sorted({r["biz"]["out_trade_no"] for r in fake_alipay.requests}) == sorted(
+        [paid, waiting]
+    )
+    # a second run asks about the one still waiting only
+    assert JOBS["reconcile-payments"]() == "1 of 1 unpaid Alipay orders checked: 0 settled as paid"
+
+
+def test_the_expiry_job_closes_trades_before_cancelling_and_settles_paid_ones(
+    fake_alipay: Any, shop: Any, buyer: Any
+) -> None:
+    sku_id = shop.sku(stock=10)
+    # expired, the buyer never reached the cashier
+    expired = shop.order(buyer, sku_id, count=2, created_ago=timedelta(minutes=40))
+    # expired, cashier opened but not paid
+    expired_open = shop.order(buyer, sku_id, created_ago=timedelta(minutes=35))
+    fake_alipay.waiting(expired_open, "5999.00")
+    # expired but paid at Alipay: settled, not cancelled
+    expired_paid = shop.order(buyer, sku_id, created_ago=timedelta(minutes=45))
+    fake_alipay.paid(expired_paid, "5999.00", trade_no="T901")
+    # not expired
+    young = shop.order(buyer, sku_id, created_ago=timedelta(minutes=1))
+
+    result = JOBS["expire-orders"]()
+
+    assert result == (
+        "2 unpaid orders cancelled, 1 paid at Alipay and settled, 0 waiting for Alipay, 0 failed"
+    )
     assert shop.snapshot(expired)["status"] == 6
     assert shop.snapshot(expired)["history"][-1] == (1, 6, "system")
     assert shop.snapshot(expired_open)["status"] == 6
     assert fake_alipay.trades[expired_open]["trade_status"] == "TRADE_CLOSED"
+    assert shop.snapshot(expired_paid)["status"] == 2
+    assert [p[1] for p in shop.snapshot(expired_paid)["payments"]] == ["T901"]
     assert shop.snapshot(young)["status"] == 1
-    assert shop.snapshot(balance)["status"] == 1
     assert shop.snapshot(young, sku_id)["stock"] == 13  # 2 + 1 units of the cancelled orders back
-    assert sorted(p[1] for p in shop.snapshot(paid)["payments"]) == ["T900", "T901"]
-    queried = [r["biz"]["out_trade_no"] for r in fake_alipay.requests]
-    assert young not in queried and balance not in queried
-    # a second run finds nothing left to do
-    assert payments.reconcile_payments() == (
-        "0 of 0 unpaid Alipay orders checked: 0 settled as paid, 0 expired and cancelled"
+    assert JOBS["expire-orders"]() == (
+        "0 unpaid orders cancelled, 0 paid at Alipay and settled, 0 waiting for Alipay, 0 failed"
     )
 
 
@@ -104,21 +141,41 @@ def test_reconcile_stops_when_alipay_is_down_and_changes_nothing(
     fake_alipay: Any, shop: Any, buyer: Any
 ) -> None:
     sku_id = shop.sku(stock=10)
-    expired = shop.order(buyer, sku_id, created_ago=timedelta(minutes=40))
-    before = shop.snapshot(expired, sku_id)
+    unsettled = shop.order(buyer, sku_id, created_ago=timedelta(minutes=10))
+    before = shop.snapshot(unsettled, sku_id)
     fake_alipay.mode = "garbage"
 
-    result = payments.reconcile_payments()
+    result = JOBS["reconcile-payments"]()
 
     assert result == (
-        "1 of 1 unpaid Alipay orders checked: 0 settled as paid, 0 expired and cancelled; "
-        "stopped: Alipay unavailable"
+        "1 of 1 unpaid Alipay orders checked: 0 settled as paid; stopped: Alipay unavailable"
     )
-    assert shop.snapshot(expired, sku_id) == before
+    assert shop.snapshot(unsettled, sku_id) == before
+
+
+def test_expiry_leaves_alipay_orders_waiting_while_alipay_is_down_and_expires_the_rest(
+    fake_alipay: Any, shop: Any, buyer: Any
+) -> None:
+    sku_id = shop.sku(stock=10)
+    first = shop.order(buyer, sku_id, created_ago=timedelta(minutes=41))
+    second = shop.order(buyer, sku_id, created_ago=timedelta(minutes=40))
+    balance = shop.order(buyer, sku_id, pay_method="balance", created_ago=timedelta(minutes=39))
+    before = shop.snapshot(first, sku_id)
+    fake_alipay.mode = "garbage"
+
+    result = JOBS["expire-orders"]()
+
+    assert result == (
+        "1 unpaid orders cancelled, 0 paid at Alipay and settled, 2 waiting for Alipay, 0 failed"
+    )
+    assert shop.snapshot(first, sku_id)["status"] == before["status"] == 1
+    assert shop.snapshot(second)["status"] == 1
+    assert shop.snapshot(balance)["status"] == 6
+    assert len([r for r in fake_alipay.requests if r["method"] == "alipay.trade.close"]) == 1
 
 
 def test_the_job_is_scheduled_every_five_minutes() -> None:
-    from chalicelib.jobs import JOBS, SCHEDULES
+    from chalicelib.jobs import SCHEDULES
 
     assert SCHEDULES["reconcile-payments"] == "rate(5 minutes)"
     assert JOBS["reconcile-payments"].__name__ == "reconcile_payments"
@@ -133,7 +190,7 @@ def test_the_settled_payment_keeps_alipays_answer(
 
     order_id = shop.order(buyer, shop.sku(), created_ago=timedelta(minutes=5))
     fake_alipay.paid(order_id, "5999.00", trade_no="T902")
-    payments.reconcile_payments()
+    JOBS["reconcile-payments"]()
     with db.connect() as conn:
         raw = conn.scalar(select(payments_table.c.raw))
     assert json.loads(raw)["trade_no"] == "T902"
