@@ -1,5 +1,9 @@
 """The one place where clients of outside systems are built: lazily, once per process.
 
+Entry points (blueprints, jobs) get everything outside the process from here: the
+database's engine and unit of work (`transaction`, re-exported from db.engine), Redis,
+storage and Alipay; services receive what they use as arguments.
+
 Nothing heavy is imported until a client is first asked for (redis, boto3, alipay,
 fdfs_client and aws_xray_sdk stay out of cold start). Clients are cached by the
 setting they were built from, so tests that switch DATABASE_URL/REDIS_URL between
@@ -13,12 +17,15 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import config
+from chalicelib.db.engine import engine, transaction
 
 if TYPE_CHECKING:
     from redis import Redis
 
     from chalicelib.adapters.alipay import AlipayClient
     from chalicelib.adapters.storage import Storage
+
+__all__ = ["alipay", "engine", "is_unavailable", "redis", "reset", "storage", "transaction"]
 
 REDIS_TIMEOUT_SECONDS = 2.0
 
@@ -81,6 +88,33 @@ def alipay() -> AlipayClient:
 
     resolved = alipay_settings()
     return _cached("alipay", resolved.cache_key, lambda: build_client(resolved))
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Is this what one of these clients raises when its service is down or too slow?
+
+    Entry points answer it with 503. Only libraries already imported are asked about:
+    a request that never touched Redis cannot have failed on it.
+    """
+    import sys
+
+    from chalicelib.adapters.storage import StorageUnavailable
+
+    if isinstance(exc, StorageUnavailable | TimeoutError | ConnectionError):
+        return True
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import DisconnectionError, OperationalError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        if isinstance(exc, OperationalError | DisconnectionError | PoolTimeout):
+            return True
+    if "redis" in sys.modules:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeout
+
+        if isinstance(exc, RedisConnectionError | RedisTimeout):
+            return True
+    return False
 
 
 def reset() -> None:

@@ -29,10 +29,10 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from chalicelib import config, resources
+from chalicelib import config
 from chalicelib.adapters.alipay import (
     ALIPAY_TIME_FORMAT,
     ALIPAY_TIMEZONE,
@@ -41,6 +41,9 @@ from chalicelib.adapters.alipay import (
     simulator_keys,
 )
 from chalicelib.clock import utcnow
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger("shop.alipay_simulator")
 
@@ -119,8 +122,8 @@ def _app_request_is_signed(params: Mapping[str, str], keys: SimulatorKeys) -> bo
 # --- trades ------------------------------------------------------------------------------
 
 
-def _load(out_trade_no: str) -> dict[str, Any] | None:
-    raw = resources.redis().get(TRADE_KEY.format(out_trade_no))
+def _load(redis: Redis, out_trade_no: str) -> dict[str, Any] | None:
+    raw = redis.get(TRADE_KEY.format(out_trade_no))
     return _expired_closed(json.loads(raw)) if raw else None
 
 
@@ -134,7 +137,9 @@ def _expired_closed(trade: dict[str, Any]) -> dict[str, Any]:
 
 
 def _update(
-    out_trade_no: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+    redis: Redis,
+    out_trade_no: str,
+    change: Callable[[dict[str, Any] | None], dict[str, Any] | None],
 ) -> tuple[dict[str, Any] | None, bool]:
     """Apply `change` to the stored trade atomically (WATCH/MULTI); None from it: no write.
 
@@ -143,7 +148,7 @@ def _update(
     from redis.exceptions import WatchError
 
     key = TRADE_KEY.format(out_trade_no)
-    with resources.redis().pipeline() as pipe:
+    with redis.pipeline() as pipe:
         while True:
             try:
                 pipe.watch(key)
@@ -169,7 +174,7 @@ def _new_trade_no() -> str:
 # --- the gateway ----------------------------------------------------------------------------
 
 
-def gateway(params: Mapping[str, str]) -> Reply:
+def gateway(redis: Redis, params: Mapping[str, str]) -> Reply:
     """GET <gateway>?<signed request>: page pay, trade.query or trade.close."""
     keys = simulator_keys(config.settings().var_dir)
     method = params.get("method", "")
@@ -177,7 +182,7 @@ def gateway(params: Mapping[str, str]) -> Reply:
     if method == "alipay.trade.page.pay":
         if problem:
             return _page(400, "请求无效 Invalid request", f"<p>{html.escape(problem[1])}</p>")
-        return _cashier(params)
+        return _cashier(redis, params)
     if method not in ("alipay.trade.query", "alipay.trade.close"):
         return _json_reply(
             "error_response",
@@ -200,8 +205,8 @@ def gateway(params: Mapping[str, str]) -> Reply:
         body = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.missing-out-trade-no"}
         return _json_reply(response_key, body, keys)
     if method == "alipay.trade.query":
-        return _json_reply(response_key, _query(out_trade_no), keys)
-    return _json_reply(response_key, _close(out_trade_no), keys)
+        return _json_reply(response_key, _query(redis, out_trade_no), keys)
+    return _json_reply(response_key, _close(redis, out_trade_no), keys)
 
 
 def _request_problem(params: Mapping[str, str], keys: SimulatorKeys) -> tuple[str, str] | None:
@@ -236,8 +241,8 @@ def _not_exist(out_trade_no: str) -> dict[str, str]:
     }
 
 
-def _query(out_trade_no: str) -> dict[str, str]:
-    trade = _load(out_trade_no)
+def _query(redis: Redis, out_trade_no: str) -> dict[str, str]:
+    trade = _load(redis, out_trade_no)
     if trade is None:
         return _not_exist(out_trade_no)
     body = {
@@ -259,7 +264,7 @@ def _query(out_trade_no: str) -> dict[str, str]:
     return body
 
 
-def _close(out_trade_no: str) -> dict[str, str]:
+def _close(redis: Redis, out_trade_no: str) -> dict[str, str]:
     outcome: dict[str, str] = {}
 
     def close(trade: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -279,11 +284,11 @@ def _close(out_trade_no: str) -> dict[str, str]:
         )
         return {**trade, "status": TRADE_CLOSED}
 
-    _update(out_trade_no, close)
+    _update(redis, out_trade_no, close)
     return outcome
 
 
-def _cashier(params: Mapping[str, str]) -> Reply:
+def _cashier(redis: Redis, params: Mapping[str, str]) -> Reply:
     """Open (or show again) the trade of a page pay request and render the cashier."""
     try:
         biz = json.loads(params.get("biz_content", ""))
@@ -305,7 +310,7 @@ def _cashier(params: Mapping[str, str]) -> Reply:
         "status": WAIT_BUYER_PAY,
         "gmt_create": alipay_time(utcnow()),
     }
-    trade, _ = _update(out_trade_no, lambda current: opened if current is None else None)
+    trade, _ = _update(redis, out_trade_no, lambda current: opened if current is None else None)
     assert trade is not None
     if trade["total_amount"] != total_amount:
         return _page(400, "交易信息不一致", "<p>ACQ.CONTEXT_INCONSISTENT: the amount changed.</p>")
@@ -343,7 +348,7 @@ def _page(status_code: int, title: str, content: str) -> Reply:
 # --- the buyer's actions ------------------------------------------------------------------
 
 
-def pay(out_trade_no: str) -> Reply:
+def pay(redis: Redis, out_trade_no: str) -> Reply:
     """The buyer pays: trade paid, notify sent to the app, browser sent to return_url."""
 
     def mark_paid(trade: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -356,7 +361,7 @@ def pay(out_trade_no: str) -> Reply:
             "notify_id": secrets.token_hex(16),
         }
 
-    trade, paid_now = _update(out_trade_no, mark_paid)
+    trade, paid_now = _update(redis, out_trade_no, mark_paid)
     if trade is None:
         return _page(404, "交易不存在 No such trade", "")
     if trade["status"] == TRADE_CLOSED:
@@ -367,9 +372,9 @@ def pay(out_trade_no: str) -> Reply:
     return Reply(302, "text/html; charset=utf-8", "", location=_return_location(trade, keys))
 
 
-def cancel(out_trade_no: str) -> Reply:
+def cancel(redis: Redis, out_trade_no: str) -> Reply:
     """The buyer leaves the cashier: nothing changes; the trade stays open until it expires."""
-    trade = _load(out_trade_no)
+    trade = _load(redis, out_trade_no)
     if trade is None:
         return _page(404, "交易不存在 No such trade", "")
     return _page(200, "已取消付款 Payment cancelled", "<p>The order is still unpaid.</p>")

@@ -11,8 +11,8 @@ from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Secret,
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
-from chalicelib.db.engine import transaction
 from chalicelib.money import format_yuan
+from chalicelib.resources import transaction
 from chalicelib.services import accounts
 
 bp = ApiBlueprint(__name__)

@@ -10,7 +10,7 @@ from pydantic import StringConstraints
 from chalicelib import auth
 from chalicelib.api.fields import Mobile, RequestModel, Text20, Text50
 from chalicelib.api.routing import ApiBlueprint, parse, path_id
-from chalicelib.db.engine import transaction
+from chalicelib.resources import transaction
 from chalicelib.services import addresses
 
 bp = ApiBlueprint(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib import auth, resources
 from chalicelib.api.fields import RequestModel
 from chalicelib.api.routing import ApiBlueprint, validate
-from chalicelib.db.engine import transaction
+from chalicelib.resources import transaction
 from chalicelib.services import images
 from chalicelib.uploads import Image, read_form
 

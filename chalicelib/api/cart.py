@@ -10,8 +10,8 @@ from pydantic import Field
 from chalicelib import auth, resources
 from chalicelib.api.fields import RequestModel
 from chalicelib.api.routing import ApiBlueprint, parse, path_id
-from chalicelib.db.engine import transaction
 from chalicelib.money import format_yuan
+from chalicelib.resources import transaction
 from chalicelib.services import cart
 
 bp = ApiBlueprint(__name__)

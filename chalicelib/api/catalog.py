@@ -10,10 +10,10 @@ from pydantic import Field
 from chalicelib import auth, clock, config, resources
 from chalicelib.api.fields import RequestModel
 from chalicelib.api.routing import ApiBlueprint, int_param, parse, path_id, query
-from chalicelib.db.engine import transaction
 from chalicelib.errors import ValidationError
 from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body, page_request
+from chalicelib.resources import transaction
 from chalicelib.services import catalog, history, search
 
 bp = ApiBlueprint(__name__)

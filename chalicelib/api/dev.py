@@ -54,7 +54,7 @@ def alipay_simulator_gateway() -> Response:
     """Alipay's gateway: page pay (the cashier page), alipay.trade.query, alipay.trade.close."""
     from chalicelib.adapters import alipay_simulator
 
-    return _simulator_reply(alipay_simulator.gateway(query(bp.current_request)))
+    return _simulator_reply(alipay_simulator.gateway(resources.redis(), query(bp.current_request)))
 
 
 @bp.route(
@@ -66,7 +66,7 @@ def alipay_simulator_pay(out_trade_no: str) -> Response:
     """The cashier's Pay button: notify the app, then send the buyer to the return URL."""
     from chalicelib.adapters import alipay_simulator
 
-    return _simulator_reply(alipay_simulator.pay(_out_trade_no(out_trade_no)))
+    return _simulator_reply(alipay_simulator.pay(resources.redis(), _out_trade_no(out_trade_no)))
 
 
 @bp.route(
@@ -78,4 +78,4 @@ def alipay_simulator_cancel(out_trade_no: str) -> Response:
     """The cashier's Cancel button: the buyer leaves; the trade stays open until it expires."""
     from chalicelib.adapters import alipay_simulator
 
-    return _simulator_reply(alipay_simulator.cancel(_out_trade_no(out_trade_no)))
+    return _simulator_reply(alipay_simulator.cancel(resources.redis(), _out_trade_no(out_trade_no)))

@@ -6,7 +6,6 @@ from chalice import Response
 
 from chalicelib import resources
 from chalicelib.api.routing import ApiBlueprint
-from chalicelib.db.engine import engine
 from chalicelib.services import health as checks
 
 bp = ApiBlueprint(__name__)
@@ -14,5 +13,7 @@ bp = ApiBlueprint(__name__)
 
 @bp.route("/health/", methods=["GET"])
 def health() -> Response:
-    body = checks.report(database=engine, redis=resources.redis, storage=resources.storage)
+    body = checks.report(
+        database=resources.engine, redis=resources.redis, storage=resources.storage
+    )
     return Response(body=body, status_code=200 if body["status"] == "ok" else 503)

@@ -15,10 +15,10 @@ from chalicelib.api.fields import RequestModel
 from chalicelib.api.routing import ApiBlueprint, int_param, parse, query
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
-from chalicelib.db.engine import transaction
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body, page_request
+from chalicelib.resources import transaction
 from chalicelib.services import orders, payments
 from chalicelib.services.order_states import Status, status_name
 

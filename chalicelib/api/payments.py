@@ -12,7 +12,7 @@ from chalicelib import auth, resources
 from chalicelib.api.orders import order_id_param
 from chalicelib.api.routing import ApiBlueprint, query
 from chalicelib.config import settings
-from chalicelib.db.engine import transaction
+from chalicelib.resources import transaction
 from chalicelib.services import payments
 from chalicelib.services.order_states import status_name
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,7 +24,7 @@ from chalice.app import Request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from chalicelib import auth
+from chalicelib import auth, resources
 from chalicelib.config import ConfigError
 from chalicelib.errors import (
     ApiError,
@@ -111,7 +110,7 @@ class ApiBlueprint(Blueprint):
 def translate_exception(exc: Exception, request: Request | None) -> ApiError:
     if isinstance(exc, ChaliceViewError):
         return BadRequest(str(exc)) if exc.STATUS_CODE == 400 else _internal(exc, request)
-    if _is_backing_service_down(exc):
+    if resources.is_unavailable(exc):
         log.warning("backing service unavailable: %s: %s", type(exc).__name__, exc)
         return ServiceUnavailable(headers={"Retry-After": "5"})
     return _internal(exc, request)
@@ -124,26 +123,6 @@ def _internal(exc: Exception, request: Request | None) -> ApiError:
     if isinstance(exc, ConfigError):
         return InternalError("The service is misconfigured.", code="misconfigured")
     return InternalError()
-
-
-def _is_backing_service_down(exc: Exception) -> bool:
-    from chalicelib.adapters.storage import StorageUnavailable
-
-    if isinstance(exc, StorageUnavailable | TimeoutError | ConnectionError):
-        return True
-    if "sqlalchemy" in sys.modules:
-        from sqlalchemy.exc import DisconnectionError, OperationalError
-        from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-        if isinstance(exc, OperationalError | DisconnectionError | PoolTimeout):
-            return True
-    if "redis" in sys.modules:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeout
-
-        if isinstance(exc, RedisConnectionError | RedisTimeout):
-            return True
-    return False
 
 
 # --- request parsing ------------------------------------------------------------------

@@ -11,9 +11,9 @@ from chalicelib.api.fields import RequestModel, Secret, Text100, Yuan
 from chalicelib.api.routing import ApiBlueprint, parse, query
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
-from chalicelib.db.engine import transaction
 from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body, page_request
+from chalicelib.resources import transaction
 from chalicelib.services import wallet
 
 bp = ApiBlueprint(__name__)

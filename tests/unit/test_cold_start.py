@@ -58,3 +58,21 @@ def test_an_unknown_service_is_an_import_error() -> None:
 
     with pytest.raises(ImportError):
         from chalicelib.services import no_such_service  # noqa: F401
+
+
+def test_setting_an_attribute_on_a_stand_in_sets_it_on_the_real_module() -> None:
+    code = (
+        "import json, importlib\n"
+        "from chalicelib.services import history\n"
+        "history.MAX_HISTORY_FOR_TEST = 7\n"
+        "real = importlib.import_module('chalicelib.services.history')\n"
+        "seen = [real.MAX_HISTORY_FOR_TEST, history.MAX_HISTORY_FOR_TEST]\n"
+        "del history.MAX_HISTORY_FOR_TEST\n"
+        "print(json.dumps(seen + [hasattr(real, 'MAX_HISTORY_FOR_TEST')]))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [7, 7, False]

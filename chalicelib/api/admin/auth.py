@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib import resources
 from chalicelib.api.accounts import Credentials
 from chalicelib.api.routing import ApiBlueprint, parse
-from chalicelib.db.engine import transaction
+from chalicelib.resources import transaction
 from chalicelib.services import accounts
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")

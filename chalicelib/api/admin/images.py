@@ -12,12 +12,11 @@ from chalice import Response
 from pydantic import model_validator
 
 from chalicelib import auth, resources
-from chalicelib.adapters.storage import Storage
 from chalicelib.api.fields import RequestModel
 from chalicelib.api.routing import ApiBlueprint, path_id, query, validate
-from chalicelib.db.engine import transaction
 from chalicelib.errors import ValidationError
 from chalicelib.pagination import page_body, page_request
+from chalicelib.resources import transaction
 from chalicelib.services import images
 from chalicelib.uploads import FormId, Image, read_form
 
@@ -40,8 +39,8 @@ class ChangedSkuImage(RequestModel):
         return self
 
 
-def image_body(image: images.SkuImage, storage: Storage) -> dict[str, Any]:
-    return {"id": image.id, "sku": image.sku_id, "image": storage.url(image.file_id)}
+def image_body(image: images.SkuImage) -> dict[str, Any]:
+    return {"id": image.id, "sku": image.sku_id, "image": resources.storage().url(image.file_id)}
 
 
 def purge_param(params: dict[str, str]) -> bool:
@@ -59,20 +58,18 @@ def list_images(user: auth.CurrentUser) -> dict[str, Any]:
     page = page_request(query(bp.current_request))
     with transaction() as conn:
         found, count = images.page_sku_images(conn, page)
-    storage = resources.storage()
-    return page_body([image_body(image, storage) for image in found], count, page)
+    return page_body([image_body(image) for image in found], count, page)
 
 
 @bp.route("/skus/images/", methods=["POST"], content_types=["multipart/form-data"])
 @auth.staff_required
 def add_image(user: auth.CurrentUser) -> Response:
     form = validate(NewSkuImage, read_form(bp.current_request))
-    storage = resources.storage()
     with transaction() as conn:
         added = images.add_sku_image(
-            conn, storage, resources.redis(), sku_id=form.sku, image=form.image
+            conn, resources.storage(), resources.redis(), sku_id=form.sku, image=form.image
         )
-    return Response(body=image_body(added, storage), status_code=201)
+    return Response(body=image_body(added), status_code=201)
 
 
 @bp.route("/skus/images/{image_id}/", methods=["GET"])
@@ -80,7 +77,7 @@ def add_image(user: auth.CurrentUser) -> Response:
 def get_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
     with transaction() as conn:
         found = images.get_sku_image(conn, path_id(image_id))
-    return image_body(found, resources.storage())
+    return image_body(found)
 
 
 @bp.route("/skus/images/{image_id}/", methods=["PUT"], content_types=["multipart/form-data"])
@@ -88,12 +85,16 @@ def get_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
 def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
     found_id = path_id(image_id)
     form = validate(ChangedSkuImage, read_form(bp.current_request))
-    storage = resources.storage()
     with transaction() as conn:
         changed = images.change_sku_image(
-            conn, storage, resources.redis(), found_id, sku_id=form.sku, image=form.image
+            conn,
+            resources.storage(),
+            resources.redis(),
+            found_id,
+            sku_id=form.sku,
+            image=form.image,
         )
-    return image_body(changed, storage)
+    return image_body(changed)
 
 
 @bp.route("/skus/images/{image_id}/", methods=["DELETE"])

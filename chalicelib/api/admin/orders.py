@@ -10,8 +10,8 @@ from chalicelib import auth, resources
 from chalicelib.api.fields import RequestModel
 from chalicelib.api.orders import order_body, order_id_param
 from chalicelib.api.routing import ApiBlueprint, parse, query
-from chalicelib.db.engine import transaction
 from chalicelib.pagination import page_body, page_request
+from chalicelib.resources import transaction
 from chalicelib.services import orders, payments
 from chalicelib.services.order_states import Status
 

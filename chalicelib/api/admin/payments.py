@@ -12,9 +12,9 @@ from chalicelib import auth
 from chalicelib.api.routing import ApiBlueprint, query
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
-from chalicelib.db.engine import transaction
 from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body, page_request
+from chalicelib.resources import transaction
 from chalicelib.services import payments
 from chalicelib.services.order_states import status_name
 

@@ -14,10 +14,10 @@ from pydantic import AfterValidator, Field, StringConstraints
 from chalicelib import auth, resources
 from chalicelib.api.fields import RequestModel, Text20, Text50, Text100, Yuan
 from chalicelib.api.routing import ApiBlueprint, parse, path_id, query
-from chalicelib.db.engine import transaction
 from chalicelib.errors import ValidationError
 from chalicelib.money import MAX_FEN, format_yuan
 from chalicelib.pagination import page_body, page_request
+from chalicelib.resources import transaction
 from chalicelib.services import catalog
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")

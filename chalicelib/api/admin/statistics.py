@@ -12,9 +12,9 @@ from chalicelib import auth, resources
 from chalicelib.api.routing import ApiBlueprint, int_param, query
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
-from chalicelib.db.engine import transaction
 from chalicelib.errors import ValidationError
 from chalicelib.money import format_yuan
+from chalicelib.resources import transaction
 from chalicelib.services import statistics
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")

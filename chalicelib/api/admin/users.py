@@ -13,9 +13,9 @@ from chalice import Response
 from chalicelib import auth
 from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Username
 from chalicelib.api.routing import ApiBlueprint, parse, query
-from chalicelib.db.engine import transaction
 from chalicelib.errors import ValidationError
 from chalicelib.pagination import page_body, page_request
+from chalicelib.resources import transaction
 from chalicelib.services import accounts, admin_users
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
