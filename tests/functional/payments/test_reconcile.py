@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.clock import utcnow
 from chalicelib.services import payments
 
 
@@ -53,23 +54,25 @@ def test_close_raises_when_alipay_is_down(fake_alipay: Any, db: Any) -> None:
 
 
 def test_reconcile_settles_paid_trades_and_closes_expired_ones(
-    fake_alipay: Any, shop: Any, buyer: Any, client: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any, client: Any
 ) -> None:
-    sku_id = shop.sku(stock=10)
+    sku_id, now = make_sku(stock=10), utcnow()
     # paid at Alipay, notify lost, not expired yet
-    paid = shop.order(buyer, sku_id, created_ago=timedelta(minutes=10))
+    paid = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=10))
     fake_alipay.paid(paid, "5999.00", trade_no="T900")
     # expired, the buyer never reached the cashier
-    expired = shop.order(buyer, sku_id, count=2, created_ago=timedelta(minutes=40))
+    expired = make_order(buyer.id, sku_id, count=2, create_time=now - timedelta(minutes=40))
     # expired, cashier opened but not paid
-    expired_open = shop.order(buyer, sku_id, created_ago=timedelta(minutes=35))
+    expired_open = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=35))
     fake_alipay.waiting(expired_open, "5999.00")
     # expired but paid at Alipay: settled, not cancelled
-    expired_paid = shop.order(buyer, sku_id, created_ago=timedelta(minutes=45))
+    expired_paid = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=45))
     fake_alipay.paid(expired_paid, "5999.00", trade_no="T901")
     # too young to look at; and a balance order
-    young = shop.order(buyer, sku_id, created_ago=timedelta(minutes=1))
-    balance = shop.order(buyer, sku_id, pay_method="balance", created_ago=timedelta(minutes=50))
+    young = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=1))
+    balance = make_order(
+        buyer.id, sku_id, pay_method="balance", create_time=now - timedelta(minutes=50)
+    )
 
     # when the job runs (as EventBridge runs it)
     result = client.lambda_.invoke(
@@ -101,10 +104,10 @@ def test_reconcile_settles_paid_trades_and_closes_expired_ones(
 
 
 def test_reconcile_stops_when_alipay_is_down_and_changes_nothing(
-    fake_alipay: Any, shop: Any, buyer: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    sku_id = shop.sku(stock=10)
-    expired = shop.order(buyer, sku_id, created_ago=timedelta(minutes=40))
+    sku_id, now = make_sku(stock=10), utcnow()
+    expired = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=40))
     before = shop.snapshot(expired, sku_id)
     fake_alipay.mode = "garbage"
 
@@ -125,13 +128,13 @@ def test_the_job_is_scheduled_every_five_minutes() -> None:
 
 
 def test_the_settled_payment_keeps_alipays_answer(
-    fake_alipay: Any, shop: Any, buyer: Any, db: Any
+    fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any, db: Any
 ) -> None:
     from sqlalchemy import select
 
     from chalicelib.db.tables import payments as payments_table
 
-    order_id = shop.order(buyer, shop.sku(), created_ago=timedelta(minutes=5))
+    order_id = make_order(buyer.id, make_sku(), create_time=utcnow() - timedelta(minutes=5))
     fake_alipay.paid(order_id, "5999.00", trade_no="T902")
     payments.reconcile_payments()
     with db.connect() as conn:
