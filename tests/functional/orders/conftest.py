@@ -21,6 +21,7 @@ from chalicelib.db.tables import (
 from chalicelib.money import parse_yuan
 from tests import factories
 
+
 @dataclass
 class Buyer:
     user: Any
