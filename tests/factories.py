@@ -97,7 +97,8 @@ def sku(
     )
     for name, value in (specs or {}).items():
         conn.execute(sku_specs.insert().values(sku_id=sku_id, name=name, value=value))
-    search_terms.index_new_sku(conn, sku_id, values["name"], values["caption"])  # as every write
+    # as every SKU write must (services/search_terms.py)
+    search_terms.index_new_sku(conn, sku_id, values["name"], values["caption"])
     return sku_id
 
 
