@@ -32,6 +32,14 @@ from chalicelib.money import parse_yuan
 from chalicelib.services import accounts, search_terms
 
 _n = itertools.count(1)
+ADDRESS = {
+    "receiver": "张三",
+    "province": "北京市",
+    "city": "北京市",
+    "district": "海淀区",
+    "place": "中关村大街1号",
+    "mobile": "13800138000",
+}
 
 
 def category(
@@ -120,12 +128,7 @@ def address(conn: Connection, user_id: int, **columns: Any) -> int:
     now = utcnow()
     values = {
         "title": "家",
-        "receiver": "张三",
-        "province": "北京市",
-        "city": "北京市",
-        "district": "海淀区",
-        "place": "中关村大街1号",
-        "mobile": "13800138000",
+        **ADDRESS,
         "create_time": now,
         "update_time": now,
     }
@@ -163,12 +166,7 @@ def order(
     price = 10_000 if price is None else price
     order_id = order_id or f"{created:%Y%m%d%H%M%S}{next(_n):09d}"
     values = {
-        "receiver": "张三",
-        "province": "北京市",
-        "city": "北京市",
-        "district": "海淀区",
-        "place": "中关村大街1号",
-        "mobile": "13800138000",
+        **ADDRESS,  # the order's snapshot of it
         "total_count": count,
         "total_amount": price * count,
         "freight": freight,
