@@ -10,7 +10,6 @@ and an empty Redis.
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import tempfile
 import uuid
@@ -223,31 +222,40 @@ def put_json(
     )
 
 
+def committed(build: Any) -> Any:
+    """factories.<builder>(conn, ...) as make_<builder>(...): one committed transaction a call."""
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        from chalicelib.db.engine import transaction
+
+        with transaction() as conn:
+            return build(conn, *args, **kwargs)
+
+    return make
+
+
 @pytest.fixture
 def make_user(database_url: str) -> Any:
     """make_user("alice", password=..., is_staff=...) -> the user row, registered for real."""
-    from chalicelib.db.engine import transaction
-    from chalicelib.services import accounts
+    from tests import factories
 
-    def _make(
-        username: str | None = None,
-        password: str = "correct-horse-1",
-        *,
-        is_staff: bool = False,
-        mobile: str | None = None,
-        email: str = "",
-    ) -> Any:
-        with transaction() as conn:
-            return accounts.register(
-                conn,
-                username=username or f"user_{secrets.token_hex(4)}",
-                password=password,
-                email=email,
-                mobile=mobile,
-                is_staff=is_staff,
-            )
+    return committed(factories.registered_user)
 
-    return _make
+
+@pytest.fixture
+def make_sku(database_url: str) -> Any:
+    """make_sku(price="100.00", stock=10, **columns) -> a new SKU's id (own category, SPU)."""
+    from tests import factories
+
+    return committed(factories.sku)
+
+
+@pytest.fixture
+def make_order(database_url: str) -> Any:
+    """make_order(user_id, sku_id, count=1, status=1, ...) -> a new order's id."""
+    from tests import factories
+
+    return committed(factories.order)
 
 
 @pytest.fixture

@@ -121,54 +121,14 @@ def bench_engine(url: str, connections: int) -> Any:
 
 def seed(engine: Any, crowd: int) -> tuple[int, list[tuple[int, int]]]:
     """One hot SKU and `crowd` buyers with an address each: (sku_id, [(user, address)])."""
-    from chalicelib.clock import utcnow
-    from chalicelib.db.engine import insert_id
-    from chalicelib.db.tables import addresses, categories, skus, spus, users
+    from tests import factories
 
-    now = utcnow()
     with engine.begin() as conn:
-        category_id = insert_id(conn.execute(categories.insert().values(name="电视")))
-        spu_id = insert_id(
-            conn.execute(
-                spus.insert().values(name="电视", desc="", category_id=category_id, create_time=now)
-            )
-        )
-        sku_id = insert_id(
-            conn.execute(
-                skus.insert().values(
-                    spu_id=spu_id,
-                    category_id=category_id,
-                    name="爆款电视 65英寸",
-                    price=PRICE,
-                    stock=0,
-                    create_time=now,
-                    update_time=now,
-                )
-            )
-        )
+        sku_id = factories.sku(conn, name="爆款电视 65英寸", price=PRICE, stock=0)
         buyers = []
-        for n in range(crowd):
-            user_id = insert_id(
-                conn.execute(
-                    users.insert().values(username=f"buyer{n:04d}", password="!", date_joined=now)
-                )
-            )
-            address_id = insert_id(
-                conn.execute(
-                    addresses.insert().values(
-                        user_id=user_id,
-                        receiver="买家",
-                        province="广东省",
-                        city="深圳市",
-                        district="南山区",
-                        place="科技园",
-                        mobile="13900000000",
-                        create_time=now,
-                        update_time=now,
-                    )
-                )
-            )
-            buyers.append((user_id, address_id))
+        for _ in range(crowd):
+            user_id = factories.user(conn)
+            buyers.append((user_id, factories.address(conn, user_id)))
     return sku_id, buyers
 
 

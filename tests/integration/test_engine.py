@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from chalicelib.clock import utcnow
 from chalicelib.db.engine import MYSQL_LOCK_WAIT_SECONDS, transaction
 from chalicelib.db.tables import users
+from tests import factories
 
 
 def test_sessions_are_tuned_for_the_database(db: Any) -> None:
@@ -28,11 +28,7 @@ def test_concurrent_writers_queue_instead_of_failing(db: Any) -> None:
     def sign_up(n: int) -> None:
         with transaction() as conn:
             count = conn.scalar(select(func.count()).select_from(users))  # read, then write
-            conn.execute(
-                users.insert().values(
-                    username=f"writer_{n:03d}_{count}", password="x", date_joined=utcnow()
-                )
-            )
+            factories.user(conn, username=f"writer_{n:03d}_{count}")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(sign_up, range(40)))
@@ -44,9 +40,7 @@ def test_concurrent_writers_queue_instead_of_failing(db: Any) -> None:
 def test_a_failed_unit_of_work_leaves_nothing_behind(db: Any) -> None:
     try:
         with transaction() as conn:
-            conn.execute(
-                users.insert().values(username="half_done", password="x", date_joined=utcnow())
-            )
+            factories.user(conn, username="half_done")
             raise RuntimeError("failure after the first write")
     except RuntimeError:
         pass

@@ -24,19 +24,10 @@ import pytest
 from sqlalchemy import func, select
 
 from chalicelib import resources
-from chalicelib.clock import utcnow
-from chalicelib.db.engine import insert_id, transaction
-from chalicelib.db.tables import (
-    addresses,
-    balance_records,
-    categories,
-    order_lines,
-    orders,
-    skus,
-    spus,
-    users,
-)
+from chalicelib.db.engine import transaction
+from chalicelib.db.tables import balance_records, order_lines, orders, skus, users
 from chalicelib.services import accounts, cart
+from tests import factories
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(
@@ -56,27 +47,8 @@ class Buyer:
 
 
 def _make_sku(stock: int) -> int:
-    now = utcnow()
     with transaction() as conn:
-        category_id = insert_id(conn.execute(categories.insert().values(name="电视")))
-        spu_id = insert_id(
-            conn.execute(
-                spus.insert().values(name="电视", desc="", category_id=category_id, create_time=now)
-            )
-        )
-        return insert_id(
-            conn.execute(
-                skus.insert().values(
-                    spu_id=spu_id,
-                    category_id=category_id,
-                    name="热门电视",
-                    price=PRICE,
-                    stock=stock,
-                    create_time=now,
-                    update_time=now,
-                )
-            )
-        )
+        return factories.sku(conn, name="热门电视", price=PRICE, stock=stock)
 
 
 def _make_buyers(count: int, sku_id: int, units: int = 1) -> list[Buyer]:
@@ -84,35 +56,11 @@ def _make_buyers(count: int, sku_id: int, units: int = 1) -> list[Buyer]:
 
     Rows are inserted directly (no password hashing): only their tokens are used.
     """
-    now = utcnow()
     buyers = []
     with transaction() as conn:
-        for n in range(count):
-            user_id = insert_id(
-                conn.execute(
-                    users.insert().values(
-                        username=f"rush_{os.getpid()}_{n}",
-                        password="!",
-                        balance=START_BALANCE,
-                        date_joined=now,
-                    )
-                )
-            )
-            address_id = insert_id(
-                conn.execute(
-                    addresses.insert().values(
-                        user_id=user_id,
-                        receiver="买家",
-                        province="广东省",
-                        city="深圳市",
-                        district="南山区",
-                        place="科技园",
-                        mobile="13900000000",
-                        create_time=now,
-                        update_time=now,
-                    )
-                )
-            )
+        for _ in range(count):
+            user_id = factories.user(conn, balance=START_BALANCE)
+            address_id = factories.address(conn, user_id)
             cart.add(conn, resources.redis(), user_id, sku_id, units, True)
             row = conn.execute(select(users).where(users.c.id == user_id)).one()
             buyers.append(Buyer(user_id, address_id, accounts.token_for(row)))

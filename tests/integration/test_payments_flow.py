@@ -124,28 +124,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def shop_rows(server: Server) -> Any:
     """A SKU with stock, written straight into the server's database."""
-    from chalicelib.clock import utcnow
     from chalicelib.db.engine import build_engine
-    from chalicelib.db.tables import categories, skus, spus
+    from tests import factories
 
     engine = build_engine(server.database_url)
-    now = utcnow()
     with engine.begin() as conn:
-        category_id = conn.execute(categories.insert().values(name="电视")).inserted_primary_key[0]
-        spu_id = conn.execute(
-            spus.insert().values(name="海信电视", desc="", category_id=category_id, create_time=now)
-        ).inserted_primary_key[0]
-        sku_id = conn.execute(
-            skus.insert().values(
-                spu_id=spu_id,
-                category_id=category_id,
-                name="海信 65英寸 4K 电视",
-                price=399900,
-                stock=10,
-                create_time=now,
-                update_time=now,
-            )
-        ).inserted_primary_key[0]
+        sku_id = factories.sku(conn, name="海信 65英寸 4K 电视", price=399900, stock=10)
     yield engine, sku_id
     engine.dispose()
 

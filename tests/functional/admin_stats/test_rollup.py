@@ -11,13 +11,8 @@ from sqlalchemy import select, update
 from chalicelib.db.tables import daily_category_views, daily_stats, users
 from chalicelib.services import statistics
 from chalicelib.services.statistics import CATEGORY_VIEWS_KEY
-from tests.functional.admin_stats.conftest import (
-    SHANGHAI,
-    add_category,
-    add_order,
-    add_user,
-    local,
-)
+from tests import factories
+from tests.functional.admin_stats.conftest import SHANGHAI, local
 
 MARCH_9 = date(2026, 3, 9)
 MARCH_10 = date(2026, 3, 10)
@@ -51,18 +46,20 @@ def roll_up(db: Any, redis: Any, now_text: str, backfill_days: int = BACKFILL) -
 def march_10_shop(db: Any) -> dict[str, int]:
     """Two buyers on 10 March (one with three orders), one payment, one new user."""
     with db.begin() as conn:
-        alice = add_user(
-            conn, joined=local("2026-01-01 10:00"), last_login=local("2026-03-10 09:00")
+        alice = factories.user(
+            conn, date_joined=local("2026-01-01 10:00"), last_login=local("2026-03-10 09:00")
         )
-        bob = add_user(conn, joined=local("2026-03-10 00:01"), last_login=local("2026-03-10 00:02"))
+        bob = factories.user(
+            conn, date_joined=local("2026-03-10 00:01"), last_login=local("2026-03-10 00:02")
+        )
         for minute in ("10:00", "10:10", "10:20"):
-            add_order(conn, user_id=alice, created=local(f"2026-03-10 {minute}"))
-        add_order(
+            factories.order(conn, alice, create_time=local(f"2026-03-10 {minute}"))
+        factories.order(
             conn,
-            user_id=bob,
-            created=local("2026-03-10 00:03"),
+            bob,
+            create_time=local("2026-03-10 00:03"),
             paid_at=local("2026-03-10 00:04"),
-            payment_amount=599_900,
+            price=599_900,
         )
     return {"alice": alice, "bob": bob}
 
@@ -126,11 +123,11 @@ def test_a_missed_day_is_filled_and_an_unfinished_day_finalised_by_the_next_run(
     march_10_shop(db)
     roll_up(db, redis, "2026-03-10 11:05")  # 10 March as of 11:05: not final
     with db.begin() as conn:
-        late = add_user(
-            conn, joined=local("2026-03-10 23:50"), last_login=local("2026-03-10 23:51")
+        late = factories.user(
+            conn, date_joined=local("2026-03-10 23:50"), last_login=local("2026-03-10 23:51")
         )
-        add_order(conn, user_id=late, created=local("2026-03-10 23:52"))
-        add_user(conn, joined=local("2026-03-11 08:00"))
+        factories.order(conn, late, create_time=local("2026-03-10 23:52"))
+        factories.user(conn, date_joined=local("2026-03-11 08:00"))
     # The runs of the evening of the 10th and of the whole 11th never happened.
 
     days = roll_up(db, redis, "2026-03-12 01:05")
@@ -167,7 +164,7 @@ def test_the_statistics_read_the_rolled_up_past_days(db: Any, redis: Any) -> Non
     roll_up(db, redis, "2026-03-11 00:05")
     with db.begin() as conn:
         # A row back-dated after the roll-up: the finished day shows what was rolled up.
-        add_user(conn, joined=local("2026-03-10 12:00"))
+        factories.user(conn, date_joined=local("2026-03-10 12:00"))
 
     with db.begin() as conn:
         month = statistics.new_users_by_day(conn, now=local("2026-03-11 09:00"), tz=SHANGHAI)
@@ -177,8 +174,8 @@ def test_the_statistics_read_the_rolled_up_past_days(db: Any, redis: Any) -> Non
 
 def test_category_views_are_rolled_up_for_known_categories(db: Any, redis: Any) -> None:
     with db.begin() as conn:
-        fridges = add_category(conn, "冰箱")
-        tvs = add_category(conn, "电视")
+        fridges = factories.category(conn, "冰箱")
+        tvs = factories.category(conn, "电视")
     redis.hset(CATEGORY_VIEWS_KEY.format(day="2026-03-10"), mapping={str(fridges): 7, str(tvs): 2})
     redis.hset(CATEGORY_VIEWS_KEY.format(day="2026-03-09"), mapping={str(tvs): 4, "999999": 1})
 
@@ -200,7 +197,7 @@ def test_category_views_are_rolled_up_for_known_categories(db: Any, redis: Any) 
 
 def test_a_lost_redis_counter_never_lowers_rolled_up_category_views(db: Any, redis: Any) -> None:
     with db.begin() as conn:
-        fridges = add_category(conn, "冰箱")
+        fridges = factories.category(conn, "冰箱")
     key = CATEGORY_VIEWS_KEY.format(day="2026-03-10")
     redis.hset(key, mapping={str(fridges): 7})
     roll_up(db, redis, "2026-03-10 11:05")
@@ -243,8 +240,8 @@ def test_total_count_adds_the_users_joined_since_the_last_final_day(db: Any, red
     march_10_shop(db)  # alice joined in January, bob on 10 March 00:01
     roll_up(db, redis, "2026-03-11 00:05")  # 10 March is now final with 2 users
     with db.begin() as conn:
-        add_user(conn, joined=local("2026-03-11 00:00"))  # the first instant of 11 March
-        add_user(conn, joined=local("2026-03-11 09:30"))
+        factories.user(conn, date_joined=local("2026-03-11 00:00"))  # the first instant of 11 March
+        factories.user(conn, date_joined=local("2026-03-11 09:30"))
 
     with db.begin() as conn, counting(conn) as counter:
         total = statistics.user_count(conn, now=local("2026-03-11 10:00"), tz=SHANGHAI)
@@ -259,7 +256,7 @@ def test_total_count_ignores_a_figure_written_before_its_day_ended(db: Any, redi
     march_10_shop(db)
     roll_up(db, redis, "2026-03-10 23:05")  # 10 March not final yet
     with db.begin() as conn:
-        add_user(conn, joined=local("2026-03-10 23:30"))  # after that run, same day
+        factories.user(conn, date_joined=local("2026-03-10 23:30"))  # after that run, same day
 
     with db.begin() as conn:
         total = statistics.user_count(conn, now=local("2026-03-11 00:01"), tz=SHANGHAI)
@@ -271,7 +268,7 @@ def test_users_totals_run_back_through_stored_final_days(db: Any, redis: Any) ->
     march_10_shop(db)
     roll_up(db, redis, "2026-03-11 00:05")  # 6-10 March final
     with db.begin() as conn:
-        add_user(conn, joined=local("2026-03-12 08:00"))
+        factories.user(conn, date_joined=local("2026-03-12 08:00"))
 
     roll_up(db, redis, "2026-03-13 00:05")  # 11 and 12 March finalised from stored days
 

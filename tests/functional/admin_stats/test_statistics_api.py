@@ -9,8 +9,9 @@ import pytest
 
 from chalicelib.clock import shop_today, utcnow
 from chalicelib.services.statistics import CATEGORY_VIEWS_KEY
+from tests import factories
 from tests.conftest import post_json
-from tests.functional.admin_stats.conftest import SHANGHAI, add_category, add_order, add_user
+from tests.functional.admin_stats.conftest import SHANGHAI
 
 STATISTICS_PATHS = [
     "/meiduo_admin/statistical/total_count/",
@@ -55,10 +56,10 @@ def test_todays_single_figures(client: Any, db: Any, staff_headers: dict[str, st
     now = utcnow()
     today = shop_today(SHANGHAI, now).isoformat()
     with db.begin() as conn:
-        buyer = add_user(conn, joined=now - timedelta(days=400), last_login=now)
-        add_user(conn, joined=now - timedelta(days=400))
+        buyer = factories.user(conn, date_joined=now - timedelta(days=400), last_login=now)
+        factories.user(conn, date_joined=now - timedelta(days=400))
         for _ in range(3):
-            add_order(conn, user_id=buyer, created=now)
+            factories.order(conn, buyer, create_time=now)
 
     figures = {
         path.split("/")[-2]: client.http.get(path, headers=staff_headers).json_body
@@ -92,8 +93,8 @@ def test_goods_day_views_lists_todays_category_views(
     client: Any, db: Any, redis: Any, staff_headers: dict[str, str]
 ) -> None:
     with db.begin() as conn:
-        fridges = add_category(conn, "冰箱")
-        tvs = add_category(conn, "电视")
+        fridges = factories.category(conn, "冰箱")
+        tvs = factories.category(conn, "电视")
     key = CATEGORY_VIEWS_KEY.format(day=shop_today(SHANGHAI).isoformat())
     redis.hset(key, mapping={str(fridges): 2, str(tvs): 9})
 
@@ -111,9 +112,9 @@ def test_sales_lists_orders_payments_and_gmv_per_day(
     now = utcnow()
     today = shop_today(SHANGHAI, now)
     with db.begin() as conn:
-        buyer = add_user(conn, joined=now - timedelta(days=400))
-        add_order(conn, user_id=buyer, created=now, paid_at=now, payment_amount=599_950)
-        add_order(conn, user_id=buyer, created=now)
+        buyer = factories.user(conn, date_joined=now - timedelta(days=400))
+        factories.order(conn, buyer, create_time=now, paid_at=now, price=599_950)
+        factories.order(conn, buyer, create_time=now)
 
     default = client.http.get("/meiduo_admin/statistical/sales/", headers=staff_headers)
     three = client.http.get("/meiduo_admin/statistical/sales/?days=3", headers=staff_headers)

@@ -12,14 +12,8 @@ from sqlalchemy import insert
 from chalicelib.db.tables import daily_stats
 from chalicelib.services import statistics
 from chalicelib.services.statistics import CATEGORY_VIEWS_KEY, DayCount, DaySales
-from tests.functional.admin_stats.conftest import (
-    SHANGHAI,
-    add_category,
-    add_order,
-    add_user,
-    counting,
-    local,
-)
+from tests import factories
+from tests.functional.admin_stats.conftest import SHANGHAI, counting, local
 
 # 00:30 on 10 March in Shanghai is still 9 March in UTC (16:30).
 JUST_AFTER_MIDNIGHT = local("2026-03-10 00:30")
@@ -29,9 +23,9 @@ MARCH_9 = date(2026, 3, 9)
 
 def test_users_who_joined_at_2359_and_0001_local_time_fall_on_different_shop_days(db: Any) -> None:
     with db.begin() as conn:
-        add_user(conn, joined=local("2026-03-09 23:59"))
-        add_user(conn, joined=local("2026-03-10 00:01"))
-        add_user(conn, joined=local("2026-03-10 00:29:59"))
+        factories.user(conn, date_joined=local("2026-03-09 23:59"))
+        factories.user(conn, date_joined=local("2026-03-10 00:01"))
+        factories.user(conn, date_joined=local("2026-03-10 00:29:59"))
 
     with db.begin() as conn:
         today = statistics.new_users_today(conn, now=JUST_AFTER_MIDNIGHT, tz=SHANGHAI)
@@ -47,10 +41,16 @@ def test_users_who_joined_at_2359_and_0001_local_time_fall_on_different_shop_day
 
 def test_active_users_are_those_whose_last_login_is_within_the_shop_day(db: Any) -> None:
     with db.begin() as conn:
-        add_user(conn, joined=local("2026-01-01 10:00"), last_login=local("2026-03-09 23:59"))
-        add_user(conn, joined=local("2026-01-01 10:00"), last_login=local("2026-03-10 00:01"))
-        add_user(conn, joined=local("2026-01-01 10:00"), last_login=local("2026-03-10 00:00"))
-        add_user(conn, joined=local("2026-01-01 10:00"), last_login=None)
+        factories.user(
+            conn, date_joined=local("2026-01-01 10:00"), last_login=local("2026-03-09 23:59")
+        )
+        factories.user(
+            conn, date_joined=local("2026-01-01 10:00"), last_login=local("2026-03-10 00:01")
+        )
+        factories.user(
+            conn, date_joined=local("2026-01-01 10:00"), last_login=local("2026-03-10 00:00")
+        )
+        factories.user(conn, date_joined=local("2026-01-01 10:00"), last_login=None)
 
     with db.begin() as conn:
         active = statistics.active_users_today(conn, now=JUST_AFTER_MIDNIGHT, tz=SHANGHAI)
@@ -60,13 +60,13 @@ def test_active_users_are_those_whose_last_login_is_within_the_shop_day(db: Any)
 
 def test_order_users_count_each_user_once_whatever_their_number_of_orders(db: Any) -> None:
     with db.begin() as conn:
-        busy = add_user(conn, joined=local("2026-01-01 10:00"))
-        other = add_user(conn, joined=local("2026-01-01 10:00"))
-        late_yesterday = add_user(conn, joined=local("2026-01-01 10:00"))
+        busy = factories.user(conn, date_joined=local("2026-01-01 10:00"))
+        other = factories.user(conn, date_joined=local("2026-01-01 10:00"))
+        late_yesterday = factories.user(conn, date_joined=local("2026-01-01 10:00"))
         for minute in ("00:01", "00:10", "00:20"):
-            add_order(conn, user_id=busy, created=local(f"2026-03-10 {minute}"))
-        add_order(conn, user_id=other, created=local("2026-03-10 00:05"))
-        add_order(conn, user_id=late_yesterday, created=local("2026-03-09 23:59:59"))
+            factories.order(conn, busy, create_time=local(f"2026-03-10 {minute}"))
+        factories.order(conn, other, create_time=local("2026-03-10 00:05"))
+        factories.order(conn, late_yesterday, create_time=local("2026-03-09 23:59:59"))
 
     with db.begin() as conn:
         order_users = statistics.order_users_today(conn, now=JUST_AFTER_MIDNIGHT, tz=SHANGHAI)
@@ -76,8 +76,8 @@ def test_order_users_count_each_user_once_whatever_their_number_of_orders(db: An
 
 def test_total_count_counts_every_user_with_todays_date(db: Any) -> None:
     with db.begin() as conn:
-        add_user(conn, joined=local("2025-01-01 10:00"))
-        add_user(conn, joined=local("2026-03-10 00:10"))
+        factories.user(conn, date_joined=local("2025-01-01 10:00"))
+        factories.user(conn, date_joined=local("2026-03-10 00:10"))
 
     with db.begin() as conn:
         total = statistics.user_count(conn, now=JUST_AFTER_MIDNIGHT, tz=SHANGHAI)
@@ -87,10 +87,12 @@ def test_total_count_counts_every_user_with_todays_date(db: Any) -> None:
 
 def test_month_increment_is_30_days_oldest_first_zero_filled_and_ends_today(db: Any) -> None:
     with db.begin() as conn:
-        add_user(conn, joined=local("2026-02-09 00:00"))  # 29 days before today: the first day
-        add_user(conn, joined=local("2026-02-08 23:59:59"))  # 30 days before: outside
-        add_user(conn, joined=local("2026-02-20 12:00"))
-        add_user(conn, joined=local("2026-02-20 13:00"))
+        factories.user(
+            conn, date_joined=local("2026-02-09 00:00")
+        )  # 29 days before today: the first day
+        factories.user(conn, date_joined=local("2026-02-08 23:59:59"))  # 30 days before: outside
+        factories.user(conn, date_joined=local("2026-02-20 12:00"))
+        factories.user(conn, date_joined=local("2026-02-20 13:00"))
 
     with db.begin() as conn:
         month = statistics.new_users_by_day(conn, now=local("2026-03-10 18:00"), tz=SHANGHAI)
@@ -113,8 +115,10 @@ def test_past_days_come_from_final_rolled_up_rows_and_unfinished_days_are_counte
     run) is stale and the day is counted live instead."""
     now = local("2026-03-10 00:03")  # before the first roll-up of the day
     with db.begin() as conn:
-        add_user(conn, joined=local("2026-03-09 23:30"))  # after yesterday's last hourly run
-        add_user(conn, joined=local("2026-03-09 10:00"))
+        factories.user(
+            conn, date_joined=local("2026-03-09 23:30")
+        )  # after yesterday's last hourly run
+        factories.user(conn, date_joined=local("2026-03-09 10:00"))
         conn.execute(
             insert(daily_stats),
             [
@@ -138,22 +142,22 @@ def test_past_days_come_from_final_rolled_up_rows_and_unfinished_days_are_counte
 
 def test_sales_count_orders_by_creation_and_payments_by_payment_time(db: Any) -> None:
     with db.begin() as conn:
-        buyer = add_user(conn, joined=local("2026-01-01 10:00"))
+        buyer = factories.user(conn, date_joined=local("2026-01-01 10:00"))
         # Created late on 9 March, paid just after midnight: an order of the 9th, paid on the 10th.
-        add_order(
+        factories.order(
             conn,
-            user_id=buyer,
-            created=local("2026-03-09 23:58"),
+            buyer,
+            create_time=local("2026-03-09 23:58"),
             paid_at=local("2026-03-10 00:02"),
-            payment_amount=599_900,
+            price=599_900,
         )
-        add_order(conn, user_id=buyer, created=local("2026-03-10 00:10"))  # unpaid
-        add_order(
+        factories.order(conn, buyer, create_time=local("2026-03-10 00:10"))  # unpaid
+        factories.order(
             conn,
-            user_id=buyer,
-            created=local("2026-03-10 00:11"),
+            buyer,
+            create_time=local("2026-03-10 00:11"),
             paid_at=local("2026-03-10 00:12"),
-            payment_amount=1_050,
+            price=1_050,
         )
 
     with db.begin() as conn:
@@ -174,8 +178,10 @@ def test_a_report_window_outside_1_to_366_days_is_refused(db: Any, days: int) ->
 
 def test_each_figure_takes_a_constant_number_of_queries_whatever_the_range(db: Any) -> None:
     with db.begin() as conn:
-        buyer = add_user(conn, joined=local("2026-03-01 10:00"), last_login=JUST_AFTER_MIDNIGHT)
-        add_order(conn, user_id=buyer, created=local("2026-03-05 10:00"))
+        buyer = factories.user(
+            conn, date_joined=local("2026-03-01 10:00"), last_login=JUST_AFTER_MIDNIGHT
+        )
+        factories.order(conn, buyer, create_time=local("2026-03-05 10:00"))
 
     queries: dict[str, int] = {}
     calls = {
@@ -217,9 +223,9 @@ def test_each_figure_takes_a_constant_number_of_queries_whatever_the_range(db: A
 
 def test_category_views_today_have_names_and_come_most_viewed_first(db: Any, redis: Any) -> None:
     with db.begin() as conn:
-        fridges = add_category(conn, "冰箱")
-        tvs = add_category(conn, "电视")
-        washers = add_category(conn, "洗衣机")
+        fridges = factories.category(conn, "冰箱")
+        tvs = factories.category(conn, "电视")
+        washers = factories.category(conn, "洗衣机")
     redis.hset(
         CATEGORY_VIEWS_KEY.format(day="2026-03-10"),
         mapping={str(fridges): 3, str(tvs): 12, str(washers): 3, "999999": 40, "junk": 5},

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from chalicelib import auth
 from chalicelib.clock import utcnow
 from chalicelib.db.tables import users
+from tests import factories
 from tests.conftest import post_json
-from tests.functional.admin_stats.conftest import add_user
 
 USER_KEYS = {"id", "username", "mobile", "email"}
 
@@ -35,7 +35,7 @@ def named_users(db: Any) -> None:
     joined = utcnow() - timedelta(days=1)
     with db.begin() as conn:
         for name in ("abc_def", "abcxdef", "100%sale", "1000sale", "ABC_upper", "zzz\\path"):
-            add_user(conn, joined=joined, username=name)
+            factories.user(conn, date_joined=joined, username=name)
 
 
 def search(client: Any, headers: dict[str, str], keyword: str, extra: str = "") -> Any:

@@ -13,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
 
 from chalicelib.db.engine import insert_id, transaction
-from chalicelib.db.tables import banners, categories, sku_images, sku_specs, skus, spus
-from chalicelib.services import search_terms
+from chalicelib.db.tables import banners, categories, sku_images
+from tests import factories
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -28,62 +27,6 @@ class Catalogue:
     spus: dict[str, int] = field(default_factory=dict)
     skus: dict[str, int] = field(default_factory=dict)
     banners: dict[str, int] = field(default_factory=dict)
-
-
-def add_category(conn: Connection, name: str, parent_id: int | None = None, order: int = 0) -> int:
-    return insert_id(
-        conn.execute(categories.insert().values(name=name, parent_id=parent_id, sort_order=order))
-    )
-
-
-def add_spu(conn: Connection, name: str, category_id: int) -> int:
-    return insert_id(
-        conn.execute(
-            spus.insert().values(
-                name=name, desc=f"{name}的介绍", category_id=category_id, create_time=T0
-            )
-        )
-    )
-
-
-def add_sku(
-    conn: Connection,
-    *,
-    spu_id: int,
-    category_id: int,
-    name: str,
-    price: int,
-    sales: int = 0,
-    comments: int = 0,
-    created: datetime = T0,
-    caption: str = "",
-    stock: int = 10,
-    launched: bool = True,
-    image: str | None = None,
-    specs: dict[str, str] | None = None,
-) -> int:
-    sku_id = insert_id(
-        conn.execute(
-            skus.insert().values(
-                spu_id=spu_id,
-                category_id=category_id,
-                name=name,
-                caption=caption,
-                price=price,
-                stock=stock,
-                sales=sales,
-                comments=comments,
-                is_launched=launched,
-                default_image=image,
-                create_time=created,
-                update_time=created,
-            )
-        )
-    )
-    for spec_name, value in (specs or {}).items():
-        conn.execute(sku_specs.insert().values(sku_id=sku_id, name=spec_name, value=value))
-    search_terms.index_new_sku(conn, sku_id, name, caption)  # as every SKU write must
-    return sku_id
 
 
 def detach_categories() -> None:
@@ -102,39 +45,47 @@ def catalogue(database_url: str) -> Iterator[Catalogue]:
 def build_catalogue() -> Catalogue:
     c = Catalogue()
     with transaction() as conn:
-        big = c.categories["大家电"] = add_category(conn, "大家电", order=1)
-        kitchen = c.categories["厨房小电"] = add_category(conn, "厨房小电", order=2)
-        c.categories["个护健康"] = add_category(conn, "个护健康", order=3)
-        fridge = c.categories["冰箱"] = add_category(conn, "冰箱", big, order=1)
-        washer = c.categories["洗衣机"] = add_category(conn, "洗衣机", big, order=2)
-        cooker = c.categories["电饭煲"] = add_category(conn, "电饭煲", kitchen, order=1)
-        c.spus["haier"] = add_spu(conn, "海尔十字对开门冰箱", fridge)
-        c.spus["swan"] = add_spu(conn, "小天鹅滚筒洗衣机", washer)
-        c.spus["midea"] = add_spu(conn, "美的电饭煲", cooker)
-        rows: list[tuple[str, str, int, dict[str, Any]]] = [
+        for name, parent, order in (
+            ("大家电", None, 1),
+            ("厨房小电", None, 2),
+            ("个护健康", None, 3),
+            ("冰箱", "大家电", 1),
+            ("洗衣机", "大家电", 2),
+            ("电饭煲", "厨房小电", 1),
+        ):
+            c.categories[name] = factories.category(
+                conn, name, parent_id=c.categories[parent] if parent else None, sort_order=order
+            )
+        for key, name, category in (
+            ("haier", "海尔十字对开门冰箱", "冰箱"),
+            ("swan", "小天鹅滚筒洗衣机", "洗衣机"),
+            ("midea", "美的电饭煲", "电饭煲"),
+        ):
+            c.spus[key] = factories.spu(
+                conn, name, category_id=c.categories[category], desc=f"{name}的介绍", create_time=T0
+            )
+        rows: list[tuple[str, str, dict[str, Any]]] = [
             (
                 "fridge_silver",
                 "haier",
-                fridge,
                 dict(
                     price=599900,
                     sales=120,
                     comments=30,
-                    created=T0 + timedelta(days=1),
+                    create_time=T0 + timedelta(days=1),
                     caption="一级能效 风冷无霜",
-                    image="aa/fridge-silver.jpg",
+                    default_image="aa/fridge-silver.jpg",
                     specs={"颜色": "星蕴银", "容量": "470升"},
                 ),
             ),
             (
                 "fridge_grey",
                 "haier",
-                fridge,
                 dict(
                     price=649900,
                     sales=80,
                     comments=50,
-                    created=T0 + timedelta(days=2),
+                    create_time=T0 + timedelta(days=2),
                     caption="净味保鲜",
                     specs={"颜色": "玄青灰", "容量": "470升"},
                 ),
@@ -142,12 +93,11 @@ def build_catalogue() -> Catalogue:
             (
                 "fridge_big",
                 "haier",
-                fridge,
                 dict(
                     price=799900,
                     sales=10,
                     comments=5,
-                    created=T0 + timedelta(days=3),
+                    create_time=T0 + timedelta(days=3),
                     caption="大容量 Haier 100% 正品",
                     specs={"颜色": "星蕴银", "容量": "650升"},
                 ),
@@ -155,13 +105,12 @@ def build_catalogue() -> Catalogue:
             (
                 "fridge_old",
                 "haier",
-                fridge,
                 dict(
                     price=199900,
                     sales=999,
                     comments=999,
-                    created=T0 + timedelta(days=9),
-                    launched=False,
+                    create_time=T0 + timedelta(days=9),
+                    is_launched=False,
                     caption="旧款 冰箱",
                     specs={"颜色": "白色", "容量": "218升"},
                 ),
@@ -169,36 +118,33 @@ def build_catalogue() -> Catalogue:
             (
                 "washer_10kg",
                 "swan",
-                washer,
                 dict(
                     price=329900,
                     sales=300,
                     comments=7,
-                    created=T0 + timedelta(days=4),
+                    create_time=T0 + timedelta(days=4),
                     caption="除菌除螨 配冰箱更省心",
                 ),
             ),
             (
                 "washer_8kg",
                 "swan",
-                washer,
                 dict(
                     price=249900,
                     sales=40,
                     comments=70,
-                    created=T0 + timedelta(days=5),
+                    create_time=T0 + timedelta(days=5),
                     caption="超薄平嵌",
                 ),
             ),
             (
                 "cooker",
                 "midea",
-                cooker,
                 dict(
                     price=39900,
                     sales=500,
                     comments=200,
-                    created=T0 + timedelta(days=6),
+                    create_time=T0 + timedelta(days=6),
                     caption="IH电磁加热 O'Brien's_pick",
                 ),
             ),
@@ -212,10 +158,8 @@ def build_catalogue() -> Catalogue:
             "washer_8kg": "小天鹅 8公斤 滚筒洗衣机",
             "cooker": "美的 4升 电饭煲",
         }
-        for key, spu_key, category_id, values in rows:
-            c.skus[key] = add_sku(
-                conn, spu_id=c.spus[spu_key], category_id=category_id, name=names[key], **values
-            )
+        for key, spu_key, values in rows:
+            c.skus[key] = factories.sku(conn, spu_id=c.spus[spu_key], name=names[key], **values)
         silver = c.skus["fridge_silver"]
         for image, hidden in (
             ("aa/front.jpg", False),

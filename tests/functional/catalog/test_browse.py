@@ -12,7 +12,8 @@ from sqlalchemy import select
 from chalicelib import config
 from chalicelib.clock import shop_today
 from chalicelib.db.engine import transaction
-from chalicelib.db.tables import order_lines, orders
+from chalicelib.db.tables import order_lines
+from tests import factories
 from tests.functional.catalog.conftest import T0, Catalogue
 
 LAUNCHED = ["fridge_silver", "fridge_grey", "fridge_big", "washer_10kg", "washer_8kg", "cooker"]
@@ -249,29 +250,7 @@ def test_unlaunched_skus_never_listed(client: Any, catalogue: Catalogue) -> None
 def _order_with_comments(make_user: Any, lines: list[dict[str, Any]], order_id: str) -> None:
     buyer = make_user("dora_explorer")
     with transaction() as conn:
-        conn.execute(
-            orders.insert().values(
-                order_id=order_id,
-                user_id=buyer.id,
-                receiver="朵拉",
-                province="北京市",
-                city="北京市",
-                district="朝阳区",
-                place="人民路1号",
-                mobile="13800000000",
-                total_count=1,
-                total_amount=1,
-                freight=0,
-                payment_amount=1,
-                pay_method="alipay",
-                status=5,
-                create_time=T0,
-                update_time=T0,
-                expires_at=T0,
-            )
-        )
-        for line in lines:
-            conn.execute(order_lines.insert().values(order_id=order_id, **line))
+        factories.order(conn, buyer.id, order_id=order_id, lines=lines, status=5, create_time=T0)
 
 
 def test_comments_newest_first_with_anonymous_names_masked(

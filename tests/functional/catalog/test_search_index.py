@@ -22,8 +22,9 @@ from chalicelib.db.engine import transaction
 from chalicelib.db.tables import sku_search_terms, skus
 from chalicelib.services.search_terms import sku_terms
 from devtools import demo, generate
+from tests import factories
 from tests.conftest import post_json, put_json
-from tests.functional.catalog.conftest import Catalogue, add_sku, detach_categories
+from tests.functional.catalog.conftest import Catalogue, detach_categories
 
 # (key, name, caption, sales, launched), added to the shared catalogue (which has 冰箱,
 # 洗衣机, "100%_Pure", "O'Brien's_pick", "BCD-650", an unlaunched 冰箱 ...).
@@ -84,15 +85,14 @@ QUERIES = [
 def shop(catalogue: Catalogue) -> Catalogue:
     with transaction() as conn:
         for offset, (key, name, caption, sales, launched) in enumerate(MORE_SKUS):
-            catalogue.skus[key] = add_sku(
+            catalogue.skus[key] = factories.sku(
                 conn,
                 spu_id=catalogue.spus["midea"],
-                category_id=catalogue.categories["电饭煲"],
                 name=name,
                 caption=caption,
                 price=100000 + offset,
                 sales=sales,
-                launched=launched,
+                is_launched=launched,
             )
     return catalogue
 
@@ -189,10 +189,9 @@ def test_characters_the_collation_equates_match_as_like_does(
 ) -> None:
     with transaction() as conn:
         for name, caption in (("格力（GREE）空调", "Ｇ系列"), ("Café 咖啡机", "Été")):
-            add_sku(
+            factories.sku(
                 conn,
                 spu_id=catalogue.spus["midea"],
-                category_id=catalogue.categories["电饭煲"],
                 name=name,
                 caption=caption,
                 price=1000,
@@ -335,13 +334,12 @@ def test_demo_seed_and_generator_index_every_sku(empty_shop: None, client: Any, 
 def test_the_index_does_not_depend_on_the_launch_state(client: Any, catalogue: Catalogue) -> None:
     """Unlaunched SKUs keep their terms (search checks the row): relaunching needs no reindex."""
     with transaction() as conn:
-        sku = add_sku(
+        sku = factories.sku(
             conn,
             spu_id=catalogue.spus["midea"],
-            category_id=catalogue.categories["电饭煲"],
             name="苏泊尔 球釜 电饭煲",
             price=29900,
-            launched=False,
+            is_launched=False,
         )
     assert search_all(client, "球釜") == ([], 0)
     with transaction() as conn:

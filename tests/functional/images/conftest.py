@@ -1,4 +1,4 @@
-"""Fixtures for the image tests: both storages, SKUs, staff and multipart requests.
+"""Fixtures for the image tests: both storages, staff and multipart requests.
 
 `media` is parametrized: every test that uses it runs on the local folder storage and
 on FastDFS (py3Fdfs talking to the protocol-level fake server in tests/fakes/).
@@ -86,44 +86,6 @@ def fastdfs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Media]:
         monkeypatch.setenv("STORAGE_URL", f"{fake.url}?timeout={TEST_DEADLINE_SECONDS}")
         monkeypatch.setenv("MEDIA_URL", FASTDFS_MEDIA_URL)
         yield Media("fastdfs", FASTDFS_MEDIA_URL, fake=fake)
-
-
-@pytest.fixture
-def make_sku(db: Any) -> Any:
-    """make_sku(default_image=None) -> the new SKU's id (with its category and SPU)."""
-    from sqlalchemy import insert
-
-    from chalicelib.clock import utcnow
-    from chalicelib.db.engine import insert_id
-    from chalicelib.db.tables import categories, skus, spus
-
-    def _make(default_image: str | None = None, name: str = "美的空调 KFR-35GW") -> int:
-        now = utcnow()
-        with db.begin() as conn:
-            category = insert_id(conn.execute(insert(categories).values(name="空调")))
-            spu = insert_id(
-                conn.execute(
-                    insert(spus).values(
-                        name="美的空调", desc="", category_id=category, create_time=now
-                    )
-                )
-            )
-            return insert_id(
-                conn.execute(
-                    insert(skus).values(
-                        spu_id=spu,
-                        category_id=category,
-                        name=name,
-                        price=299900,
-                        stock=10,
-                        default_image=default_image,
-                        create_time=now,
-                        update_time=now,
-                    )
-                )
-            )
-
-    return _make
 
 
 @pytest.fixture

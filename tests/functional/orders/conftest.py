@@ -1,8 +1,7 @@
-"""Fixtures for the cart, checkout, orders and wallet tests: SKUs, buyers with an address."""
+"""Fixtures for the cart, checkout, orders and wallet tests: buyers with an address."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -10,57 +9,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from chalicelib.clock import utcnow
-from chalicelib.db.engine import insert_id, transaction
+from chalicelib.db.engine import transaction
 from chalicelib.db.tables import (
-    addresses,
     balance_records,
-    categories,
     order_lines,
     order_status_history,
     orders,
     skus,
-    spus,
     users,
 )
 from chalicelib.money import parse_yuan
-
-_names = itertools.count(1)
-
-
-@pytest.fixture
-def make_sku(database_url: str) -> Any:
-    """make_sku(price="100.00", stock=10, launched=True) -> a new SKU's id."""
-
-    def _make(price: str = "100.00", stock: int = 10, *, launched: bool = True) -> int:
-        now = utcnow()
-        n = next(_names)
-        with transaction() as conn:
-            category_id = insert_id(conn.execute(categories.insert().values(name=f"冰箱{n}")))
-            spu_id = insert_id(
-                conn.execute(
-                    spus.insert().values(
-                        name=f"SPU {n}", desc="", category_id=category_id, create_time=now
-                    )
-                )
-            )
-            return insert_id(
-                conn.execute(
-                    skus.insert().values(
-                        spu_id=spu_id,
-                        category_id=category_id,
-                        name=f"冰箱 SKU {n}",
-                        caption="",
-                        price=parse_yuan(price),
-                        stock=stock,
-                        is_launched=launched,
-                        create_time=now,
-                        update_time=now,
-                    )
-                )
-            )
-
-    return _make
+from tests import factories
 
 
 @dataclass
@@ -75,32 +34,16 @@ class Buyer:
 
 
 @pytest.fixture
-def make_buyer(make_user: Any, auth_headers: Any) -> Any:
-    """make_buyer(balance="0.00") -> a user with one address and auth headers."""
+def make_buyer(database_url: str, auth_headers: Any) -> Any:
+    """make_buyer(balance="0.00") -> a registered user with one address and auth headers."""
 
     def _make(balance: str = "0.00", **user_kwargs: Any) -> Buyer:
-        user = make_user(**user_kwargs)
-        now = utcnow()
         with transaction() as conn:
+            user = factories.registered_user(conn, **user_kwargs)
             conn.execute(
                 users.update().where(users.c.id == user.id).values(balance=parse_yuan(balance))
             )
-            address_id = insert_id(
-                conn.execute(
-                    addresses.insert().values(
-                        user_id=user.id,
-                        title="家",
-                        receiver="张三",
-                        province="北京市",
-                        city="北京市",
-                        district="海淀区",
-                        place="中关村大街1号",
-                        mobile="13800138000",
-                        create_time=now,
-                        update_time=now,
-                    )
-                )
-            )
+            address_id = factories.address(conn, user.id)
         return Buyer(user, address_id, auth_headers(user))
 
     return _make

@@ -96,7 +96,7 @@ def test_bad_counts_unknown_and_unlaunched_skus_are_refused_with_nothing_stored(
     client: Any, buyer: Any, make_sku: Any, redis: Any
 ) -> None:
     # given a launched and an unlaunched SKU
-    sku, hidden = make_sku(stock=10), make_sku(stock=10, launched=False)
+    sku, hidden = make_sku(stock=10), make_sku(stock=10, is_launched=False)
 
     # when the buyer sends counts <= 0, huge or not integers, and SKUs that cannot be bought
     bad = [

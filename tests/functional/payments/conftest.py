@@ -1,16 +1,15 @@
 """Fixtures for the payment tests: real RSA2 keys, a fake Alipay gateway, orders as rows.
 
-Orders are written straight into the tables (the payment rules do not depend on how an
-order was placed); `snapshot()` reads back everything a payment may change, so error
-paths can assert that nothing did.
+Orders are written straight into the tables with `make_order` (the payment rules do not
+depend on how an order was placed); `shop.snapshot()` reads back everything a payment
+may change, so error paths can assert that nothing did.
 """
 
 from __future__ import annotations
 
-import secrets
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +21,7 @@ from tests.fakes.alipay import FakeAlipay, KeyPair
 
 APP_ID = "2021004100000001"
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
+PRICE = 599900  # 5999.00
 
 
 @pytest.fixture(scope="session")
@@ -57,100 +57,17 @@ def post_notify(client: Any, fields: dict[str, str], content_type: str = FORM) -
     )
 
 
+@pytest.fixture
+def make_sku(make_sku: Any) -> Any:
+    """SKUs of 5999.00 (orders take their SKU's price), unless told otherwise."""
+    return functools.partial(make_sku, price=PRICE)
+
+
 @dataclass
 class Shop:
-    """Catalogue and order rows written directly, as the orders area would leave them."""
+    """Reads back the rows a payment may change."""
 
     db: Any
-
-    def sku(self, *, stock: int = 10, price: int = 599900) -> int:
-        from chalicelib.clock import utcnow
-        from chalicelib.db.tables import categories, skus, spus
-
-        now = utcnow()
-        with self.db.begin() as conn:
-            category_id = conn.execute(
-                categories.insert().values(name="空调")
-            ).inserted_primary_key[0]
-            spu_id = conn.execute(
-                spus.insert().values(
-                    name="格力空调", desc="", category_id=category_id, create_time=now
-                )
-            ).inserted_primary_key[0]
-            return int(
-                conn.execute(
-                    skus.insert().values(
-                        spu_id=spu_id,
-                        category_id=category_id,
-                        name="格力 1.5匹 变频空调",
-                        price=price,
-                        stock=stock,
-                        create_time=now,
-                        update_time=now,
-                    )
-                ).inserted_primary_key[0]
-            )
-
-    def order(
-        self,
-        user: Any,
-        sku_id: int,
-        *,
-        count: int = 1,
-        price: int = 599900,
-        freight: int = 0,
-        status: int = 1,
-        pay_method: str = "alipay",
-        expires_in: timedelta = timedelta(minutes=30),
-        created_ago: timedelta = timedelta(minutes=0),
-    ) -> str:
-        from chalicelib.clock import utcnow
-        from chalicelib.db.tables import order_lines, order_status_history, orders
-
-        now = utcnow()
-        order_id = now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**18):018d}"
-        created = now - created_ago
-        with self.db.begin() as conn:
-            conn.execute(
-                orders.insert().values(
-                    order_id=order_id,
-                    user_id=user.id,
-                    receiver="张三",
-                    province="广东省",
-                    city="深圳市",
-                    district="南山区",
-                    place="科技园 1 号",
-                    mobile="13800138000",
-                    total_count=count,
-                    total_amount=price * count,
-                    freight=freight,
-                    payment_amount=price * count + freight,
-                    pay_method=pay_method,
-                    status=status,
-                    create_time=created,
-                    update_time=created,
-                    expires_at=created + expires_in,
-                )
-            )
-            conn.execute(
-                order_lines.insert().values(
-                    order_id=order_id,
-                    sku_id=sku_id,
-                    name="格力 1.5匹 变频空调",
-                    price=price,
-                    count=count,
-                )
-            )
-            conn.execute(
-                order_status_history.insert().values(
-                    order_id=order_id,
-                    from_status=None,
-                    to_status=1,
-                    actor=f"user:{user.id}",
-                    create_time=created,
-                )
-            )
-        return order_id
 
     def snapshot(self, order_id: str, sku_id: int | None = None) -> dict[str, Any]:
         """Everything a payment may change, for "nothing changed" assertions."""

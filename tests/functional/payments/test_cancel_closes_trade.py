@@ -17,10 +17,16 @@ def buyer(make_user: Any) -> Any:
 
 
 def test_a_buyers_cancel_closes_the_open_trade_and_returns_the_stock(
-    fake_alipay: Any, shop: Any, buyer: Any, client: Any, auth_headers: Any
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    client: Any,
+    auth_headers: Any,
 ) -> None:
-    sku_id = shop.sku(stock=9)
-    order_id = shop.order(buyer, sku_id)
+    sku_id = make_sku(stock=9)
+    order_id = make_order(buyer.id, sku_id)
     fake_alipay.waiting(order_id, "5999.00")
 
     response = client.http.post(f"/orders/{order_id}/cancel/", headers=auth_headers(buyer))
@@ -32,10 +38,16 @@ def test_a_buyers_cancel_closes_the_open_trade_and_returns_the_stock(
 
 
 def test_a_buyer_who_already_paid_cannot_cancel_and_the_payment_is_settled(
-    fake_alipay: Any, shop: Any, buyer: Any, client: Any, auth_headers: Any
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    client: Any,
+    auth_headers: Any,
 ) -> None:
-    sku_id = shop.sku(stock=9)
-    order_id = shop.order(buyer, sku_id)
+    sku_id = make_sku(stock=9)
+    order_id = make_order(buyer.id, sku_id)
     fake_alipay.paid(order_id, "5999.00", trade_no="2024050122001477")
 
     response = client.http.post(f"/orders/{order_id}/cancel/", headers=auth_headers(buyer))
@@ -49,10 +61,16 @@ def test_a_buyer_who_already_paid_cannot_cancel_and_the_payment_is_settled(
 
 
 def test_with_alipay_down_a_cancel_is_a_503_and_changes_nothing(
-    fake_alipay: Any, shop: Any, buyer: Any, client: Any, auth_headers: Any
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    client: Any,
+    auth_headers: Any,
 ) -> None:
-    sku_id = shop.sku(stock=9)
-    order_id = shop.order(buyer, sku_id)
+    sku_id = make_sku(stock=9)
+    order_id = make_order(buyer.id, sku_id)
     before = shop.snapshot(order_id, sku_id)
     fake_alipay.stop()
 
@@ -63,9 +81,15 @@ def test_with_alipay_down_a_cancel_is_a_503_and_changes_nothing(
 
 
 def test_another_users_order_is_not_found_and_its_trade_untouched(
-    fake_alipay: Any, shop: Any, buyer: Any, make_user: Any, client: Any, auth_headers: Any
+    fake_alipay: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    make_user: Any,
+    client: Any,
+    auth_headers: Any,
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fake_alipay.waiting(order_id, "5999.00")
     intruder = make_user("intruder1")
 
@@ -77,9 +101,9 @@ def test_another_users_order_is_not_found_and_its_trade_untouched(
 
 
 def test_a_balance_order_is_cancelled_without_asking_alipay(
-    fake_alipay: Any, shop: Any, buyer: Any, client: Any, auth_headers: Any
+    fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any, client: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku(), pay_method="balance")
+    order_id = make_order(buyer.id, make_sku(), pay_method="balance")
 
     response = client.http.post(f"/orders/{order_id}/cancel/", headers=auth_headers(buyer))
 
@@ -88,9 +112,15 @@ def test_a_balance_order_is_cancelled_without_asking_alipay(
 
 
 def test_a_staff_cancel_closes_the_trade_too(
-    fake_alipay: Any, shop: Any, buyer: Any, make_user: Any, client: Any, auth_headers: Any
+    fake_alipay: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    make_user: Any,
+    client: Any,
+    auth_headers: Any,
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fake_alipay.waiting(order_id, "5999.00")
     staff = make_user("staff_41", is_staff=True)
 

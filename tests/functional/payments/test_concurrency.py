@@ -32,10 +32,10 @@ def deliver(fields: dict[str, str]) -> payments.Settlement:
 
 
 def test_ten_concurrent_duplicates_record_one_payment(
-    fake_alipay: Any, shop: Any, buyer: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    sku_id = shop.sku(stock=7)
-    order_id = shop.order(buyer, sku_id)
+    sku_id = make_sku(stock=7)
+    order_id = make_order(buyer.id, sku_id)
     fields = fake_alipay.notify(order_id, "5999.00", trade_no="T1000")
     start = threading.Barrier(THREADS)
 
@@ -54,10 +54,10 @@ def test_ten_concurrent_duplicates_record_one_payment(
 
 
 def test_a_notify_racing_a_cancellation_always_ends_paid_with_the_stock_taken_once(
-    fake_alipay: Any, shop: Any, buyer: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    sku_id = shop.sku(stock=20)  # 5 orders of 2 were placed: their 10 units are taken already
-    order_ids = [shop.order(buyer, sku_id, count=2) for _ in range(5)]
+    sku_id = make_sku(stock=20)  # 5 orders of 2 were placed: their 10 units are taken already
+    order_ids = [make_order(buyer.id, sku_id, count=2) for _ in range(5)]
     start = threading.Barrier(2)
 
     def cancel(order_id: str) -> bool:

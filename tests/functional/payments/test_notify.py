@@ -17,11 +17,11 @@ def buyer(make_user: Any) -> Any:
 
 
 def test_a_valid_notify_pays_the_order_once(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
     # given an unpaid Alipay order of 5999.00 + 10.00 freight
-    sku_id = shop.sku(stock=4)
-    order_id = shop.order(buyer, sku_id, freight=1000)
+    sku_id = make_sku(stock=4)
+    order_id = make_order(buyer.id, sku_id, freight=1000)
     # when Alipay notifies a payment of exactly that amount
     response = post_notify(client, fake_alipay.notify(order_id, "6009.00", trade_no="T100"))
     # then the answer is exactly `success`, one payment is recorded and the order is paid
@@ -38,9 +38,9 @@ def test_a_valid_notify_pays_the_order_once(
 
 
 def test_the_notify_is_verified_with_a_chinese_subject_and_spaces(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fields = fake_alipay.notify(order_id, "5999.00", subject="格力 空调 & 电视=2件+赠品")
     assert post_notify(client, fields).body == b"success"
     assert shop.snapshot(order_id)["status"] == 2
@@ -89,10 +89,17 @@ REFUSED = {
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_a_refused_notify_answers_failure_and_writes_nothing(
-    case: str, client: Any, fake_alipay: Any, shop: Any, buyer: Any, caplog: Any
+    case: str,
+    client: Any,
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    caplog: Any,
 ) -> None:
-    sku_id = shop.sku(stock=3)
-    order_id = shop.order(buyer, sku_id)
+    sku_id = make_sku(stock=3)
+    order_id = make_order(buyer.id, sku_id)
     before = shop.snapshot(order_id, sku_id)
 
     response = post_notify(client, REFUSED[case](fake_alipay, order_id))
@@ -114,9 +121,9 @@ def test_a_body_that_is_not_a_form_is_failure(client: Any, fake_alipay: Any) -> 
 
 
 def test_a_json_notify_is_refused_by_content_type(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     response = post_notify(
         client, fake_alipay.notify(order_id, "5999.00"), content_type="application/json"
     )
@@ -125,9 +132,9 @@ def test_a_json_notify_is_refused_by_content_type(
 
 
 def test_replayed_ten_times_it_is_recorded_once(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fields = fake_alipay.notify(order_id, "5999.00", trade_no="T200")
 
     answers = [post_notify(client, fields).body for _ in range(10)]
@@ -139,9 +146,9 @@ def test_replayed_ten_times_it_is_recorded_once(
 
 
 def test_trade_finished_after_trade_success_changes_nothing(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     assert (
         post_notify(client, fake_alipay.notify(order_id, "5999.00", trade_no="T300")).body
         == b"success"
@@ -157,11 +164,11 @@ def test_trade_finished_after_trade_success_changes_nothing(
 
 
 def test_a_payment_after_cancellation_takes_the_stock_again(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
     # given an order cancelled by the expiry job (its 2 units went back: stock 5)
-    sku_id = shop.sku(stock=5)
-    order_id = shop.order(buyer, sku_id, count=2, status=6)
+    sku_id = make_sku(stock=5)
+    order_id = make_order(buyer.id, sku_id, count=2, status=6)
     # when the buyer's payment arrives anyway
     response = post_notify(client, fake_alipay.notify(order_id, "11998.00", trade_no="T400"))
     # then the stock is taken again and the order is paid
@@ -175,11 +182,18 @@ def test_a_payment_after_cancellation_takes_the_stock_again(
 
 
 def test_a_late_payment_without_stock_is_kept_for_a_refund(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_user: Any, auth_headers: Any
+    client: Any,
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    make_user: Any,
+    auth_headers: Any,
 ) -> None:
     # given a cancelled order whose SKU has sold out since (1 left, 2 wanted)
-    sku_id = shop.sku(stock=1)
-    order_id = shop.order(buyer, sku_id, count=2, status=6)
+    sku_id = make_sku(stock=1)
+    order_id = make_order(buyer.id, sku_id, count=2, status=6)
     # when its payment arrives
     response = post_notify(client, fake_alipay.notify(order_id, "11998.00", trade_no="T500"))
     # then it is recorded (answered success: Alipay must not retry) as needing a refund
@@ -216,9 +230,9 @@ def test_a_late_payment_without_stock_is_kept_for_a_refund(
 
 
 def test_a_second_payment_for_a_paid_order_is_kept_for_a_refund(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     assert (
         post_notify(client, fake_alipay.notify(order_id, "5999.00", trade_no="T600")).body
         == b"success"
@@ -259,10 +273,10 @@ def test_the_refund_list_is_for_staff_only(
 
 
 def test_the_app_id_checked_is_the_configured_one(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
     assert fake_alipay.app_id == APP_ID
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     assert (
         post_notify(client, fake_alipay.notify(order_id, "5999.00", app_id=APP_ID)).body
         == b"success"

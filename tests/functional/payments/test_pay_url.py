@@ -48,11 +48,17 @@ def pay_url_params(
 
 
 def test_the_pay_url_is_a_signed_page_pay_request_ending_with_the_order(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any, key_pairs: Any
+    client: Any,
+    fake_alipay: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    auth_headers: Any,
+    key_pairs: Any,
 ) -> None:
     # given an unpaid order of 2 x 5999.00 + 10.00 freight with 20 minutes left
-    order_id = shop.order(
-        buyer, shop.sku(), count=2, freight=1000, expires_in=timedelta(minutes=20)
+    order_id = make_order(
+        buyer.id, make_sku(), count=2, freight=1000, expires_in=timedelta(minutes=20)
     )
     # when the buyer asks to pay it
     gateway, params = pay_url_params(client, order_id, auth_headers(buyer))
@@ -76,9 +82,15 @@ def test_the_pay_url_is_a_signed_page_pay_request_ending_with_the_order(
 
 
 def test_the_request_is_stamped_in_beijing_time_whatever_the_local_zone(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any, new_york_clock: Any
+    client: Any,
+    fake_alipay: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    auth_headers: Any,
+    new_york_clock: Any,
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     _, params = pay_url_params(client, order_id, auth_headers(buyer))
     stamped = datetime.strptime(params["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
     assert abs(stamped - datetime.now(BEIJING)) < timedelta(seconds=5)
@@ -91,19 +103,25 @@ def test_the_request_is_stamped_in_beijing_time_whatever_the_local_zone(
 
 
 def test_api_base_url_sets_where_alipay_calls_back(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any, monkeypatch: Any
+    client: Any,
+    fake_alipay: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    auth_headers: Any,
+    monkeypatch: Any,
 ) -> None:
     monkeypatch.setenv("API_BASE_URL", "https://api.example.com/api/")
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     _, params = pay_url_params(client, order_id, auth_headers(buyer))
     assert params["notify_url"] == "https://api.example.com/api/payments/alipay/notify/"
     assert params["return_url"] == "https://api.example.com/api/payments/alipay/return/"
 
 
 def test_less_than_a_minute_left_is_too_late_to_pay(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku(), expires_in=timedelta(seconds=40))
+    order_id = make_order(buyer.id, make_sku(), expires_in=timedelta(seconds=40))
     response = client.http.post(f"/orders/{order_id}/payment/", headers=auth_headers(buyer))
     assert response.status_code == 409
     assert response.json_body["code"] == "invalid_status"

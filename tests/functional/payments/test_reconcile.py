@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib import resources
+from chalicelib.clock import utcnow
 from chalicelib.jobs import JOBS
 from chalicelib.services import payments
 
@@ -65,22 +66,24 @@ def test_close_raises_when_alipay_is_down(fake_alipay: Any, db: Any) -> None:
 
 
 def test_reconcile_settles_paid_trades_and_leaves_expiry_to_the_expiry_job(
-    fake_alipay: Any, shop: Any, buyer: Any, client: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any, client: Any
 ) -> None:
-    sku_id = shop.sku(stock=10)
+    sku_id, now = make_sku(stock=10), utcnow()
     # paid at Alipay, notify lost, not expired yet
-    paid = shop.order(buyer, sku_id, created_ago=timedelta(minutes=10))
+    paid = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=10))
     fake_alipay.paid(paid, "5999.00", trade_no="T900")
     # not expired, cashier opened but not paid
-    waiting = shop.order(buyer, sku_id, created_ago=timedelta(minutes=12))
+    waiting = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=12))
     fake_alipay.waiting(waiting, "5999.00")
     # expired (paid at Alipay or not): the expiry job's, not reconciliation's
-    expired = shop.order(buyer, sku_id, count=2, created_ago=timedelta(minutes=40))
-    expired_paid = shop.order(buyer, sku_id, created_ago=timedelta(minutes=45))
+    expired = make_order(buyer.id, sku_id, count=2, create_time=now - timedelta(minutes=40))
+    expired_paid = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=45))
     fake_alipay.paid(expired_paid, "5999.00", trade_no="T901")
     # too young to look at; and a balance order
-    young = shop.order(buyer, sku_id, created_ago=timedelta(minutes=1))
-    balance = shop.order(buyer, sku_id, pay_method="balance", created_ago=timedelta(minutes=10))
+    young = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=1))
+    balance = make_order(
+        buyer.id, sku_id, pay_method="balance", create_time=now - timedelta(minutes=10)
+    )
 
     # when the job runs (as EventBridge runs it)
     result = client.lambda_.invoke(
@@ -105,19 +108,19 @@ def test_reconcile_settles_paid_trades_and_leaves_expiry_to_the_expiry_job(
 
 
 def test_the_expiry_job_closes_trades_before_cancelling_and_settles_paid_ones(
-    fake_alipay: Any, shop: Any, buyer: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    sku_id = shop.sku(stock=10)
+    sku_id, now = make_sku(stock=10), utcnow()
     # expired, the buyer never reached the cashier
-    expired = shop.order(buyer, sku_id, count=2, created_ago=timedelta(minutes=40))
+    expired = make_order(buyer.id, sku_id, count=2, create_time=now - timedelta(minutes=40))
     # expired, cashier opened but not paid
-    expired_open = shop.order(buyer, sku_id, created_ago=timedelta(minutes=35))
+    expired_open = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=35))
     fake_alipay.waiting(expired_open, "5999.00")
     # expired but paid at Alipay: settled, not cancelled
-    expired_paid = shop.order(buyer, sku_id, created_ago=timedelta(minutes=45))
+    expired_paid = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=45))
     fake_alipay.paid(expired_paid, "5999.00", trade_no="T901")
     # not expired
-    young = shop.order(buyer, sku_id, created_ago=timedelta(minutes=1))
+    young = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=1))
 
     result = JOBS["expire-orders"]()
 
@@ -138,10 +141,10 @@ def test_the_expiry_job_closes_trades_before_cancelling_and_settles_paid_ones(
 
 
 def test_reconcile_stops_when_alipay_is_down_and_changes_nothing(
-    fake_alipay: Any, shop: Any, buyer: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    sku_id = shop.sku(stock=10)
-    unsettled = shop.order(buyer, sku_id, created_ago=timedelta(minutes=10))
+    sku_id, now = make_sku(stock=10), utcnow()
+    unsettled = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=10))
     before = shop.snapshot(unsettled, sku_id)
     fake_alipay.mode = "garbage"
 
@@ -154,12 +157,14 @@ def test_reconcile_stops_when_alipay_is_down_and_changes_nothing(
 
 
 def test_expiry_leaves_alipay_orders_waiting_while_alipay_is_down_and_expires_the_rest(
-    fake_alipay: Any, shop: Any, buyer: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    sku_id = shop.sku(stock=10)
-    first = shop.order(buyer, sku_id, created_ago=timedelta(minutes=41))
-    second = shop.order(buyer, sku_id, created_ago=timedelta(minutes=40))
-    balance = shop.order(buyer, sku_id, pay_method="balance", created_ago=timedelta(minutes=39))
+    sku_id, now = make_sku(stock=10), utcnow()
+    first = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=41))
+    second = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=40))
+    balance = make_order(
+        buyer.id, sku_id, pay_method="balance", create_time=now - timedelta(minutes=39)
+    )
     before = shop.snapshot(first, sku_id)
     fake_alipay.mode = "garbage"
 
@@ -182,13 +187,13 @@ def test_the_job_is_scheduled_every_five_minutes() -> None:
 
 
 def test_the_settled_payment_keeps_alipays_answer(
-    fake_alipay: Any, shop: Any, buyer: Any, db: Any
+    fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any, db: Any
 ) -> None:
     from sqlalchemy import select
 
     from chalicelib.db.tables import payments as payments_table
 
-    order_id = shop.order(buyer, shop.sku(), created_ago=timedelta(minutes=5))
+    order_id = make_order(buyer.id, make_sku(), create_time=utcnow() - timedelta(minutes=5))
     fake_alipay.paid(order_id, "5999.00", trade_no="T902")
     JOBS["reconcile-payments"]()
     with db.connect() as conn:

@@ -24,9 +24,9 @@ def get_return(client: Any, fields: dict[str, str]) -> Any:
 
 
 def test_a_signed_return_for_a_paid_order_shows_its_status(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     assert post_notify(client, fake_alipay.notify(order_id, "5999.00")).body == b"success"
 
     response = get_return(client, fake_alipay.return_query(order_id, "5999.00"))
@@ -37,10 +37,16 @@ def test_a_signed_return_for_a_paid_order_shows_its_status(
 
 
 def test_with_frontend_url_the_buyer_is_redirected_there(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, monkeypatch: Any
+    client: Any,
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    monkeypatch: Any,
 ) -> None:
     monkeypatch.setenv("FRONTEND_URL", "https://shop.example.com/pay_success.html?from=alipay")
-    order_id = shop.order(buyer, shop.sku(), status=2)
+    order_id = make_order(buyer.id, make_sku(), status=2)
 
     response = get_return(client, fake_alipay.return_query(order_id, "5999.00"))
 
@@ -51,9 +57,9 @@ def test_with_frontend_url_the_buyer_is_redirected_there(
 
 
 def test_a_return_signed_by_another_key_is_400_and_changes_nothing(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fake_alipay.paid(order_id, "5999.00")  # even though Alipay would say it is paid
     before = shop.snapshot(order_id)
 
@@ -67,9 +73,9 @@ def test_a_return_signed_by_another_key_is_400_and_changes_nothing(
 
 
 def test_a_tampered_or_unsigned_return_is_400(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     tampered = fake_alipay.return_query(order_id, "5999.00")
     tampered["total_amount"] = "0.01"
     assert get_return(client, tampered).status_code == 400
@@ -78,9 +84,9 @@ def test_a_tampered_or_unsigned_return_is_400(
 
 
 def test_a_return_for_another_app_is_400(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fields = fake_alipay.return_query(order_id, "5999.00")
     fields.pop("sign")
     fields.pop("sign_type")
@@ -102,11 +108,11 @@ def test_a_signed_return_for_an_unknown_order_is_404(
 
 
 def test_a_return_before_the_notify_settles_through_alipays_answer(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
     # given an unpaid order that Alipay says is paid (the notify has not come yet)
-    sku_id = shop.sku(stock=2)
-    order_id = shop.order(buyer, sku_id)
+    sku_id = make_sku(stock=2)
+    order_id = make_order(buyer.id, sku_id)
     fake_alipay.paid(order_id, "5999.00", trade_no="T700")
     # when the buyer comes back
     response = get_return(client, fake_alipay.return_query(order_id, "5999.00"))
@@ -125,9 +131,9 @@ def test_a_return_before_the_notify_settles_through_alipays_answer(
 
 
 def test_the_return_query_alone_never_marks_an_order_paid(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fake_alipay.waiting(order_id, "5999.00")  # Alipay: not paid
 
     response = get_return(client, fake_alipay.return_query(order_id, "5999.00"))
@@ -137,9 +143,9 @@ def test_the_return_query_alone_never_marks_an_order_paid(
 
 
 def test_a_return_while_alipay_is_down_shows_the_order_as_it_is(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any
+    client: Any, fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fake_alipay.mode = "garbage"
 
     response = get_return(client, fake_alipay.return_query(order_id, "5999.00"))
@@ -156,9 +162,15 @@ def status_of(client: Any, order_id: str, headers: dict[str, str]) -> Any:
 
 
 def test_status_asks_alipay_while_unpaid_and_settles(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any,
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    auth_headers: Any,
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     headers = auth_headers(buyer)
     fake_alipay.waiting(order_id, "5999.00")
     assert status_of(client, order_id, headers).json_body == {
@@ -175,24 +187,31 @@ def test_status_asks_alipay_while_unpaid_and_settles(
 
 
 def test_status_of_a_trade_alipay_does_not_know_is_unpaid(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     assert status_of(client, order_id, auth_headers(buyer)).json_body["status"] == 1
 
 
 def test_status_of_a_balance_order_does_not_ask_alipay(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku(), pay_method="balance")
+    order_id = make_order(buyer.id, make_sku(), pay_method="balance")
     assert status_of(client, order_id, auth_headers(buyer)).json_body["status"] == 1
     assert fake_alipay.methods_called() == []
 
 
 def test_status_is_404_for_other_users_and_unknown_orders(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, make_user: Any, auth_headers: Any
+    client: Any,
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    make_user: Any,
+    auth_headers: Any,
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fake_alipay.paid(order_id, "5999.00")
     other = auth_headers(make_user("other11"))
     assert status_of(client, order_id, other).status_code == 404
@@ -205,9 +224,16 @@ def test_status_is_404_for_other_users_and_unknown_orders(
 
 @pytest.mark.parametrize("mode", ["garbage", "unsigned", "wrong_key"])
 def test_status_is_503_when_alipays_answer_cannot_be_trusted(
-    mode: str, client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any
+    mode: str,
+    client: Any,
+    fake_alipay: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    auth_headers: Any,
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fake_alipay.paid(order_id, "5999.00")
     fake_alipay.mode = mode
 
@@ -219,9 +245,9 @@ def test_status_is_503_when_alipays_answer_cannot_be_trusted(
 
 
 def test_status_is_503_when_alipay_is_unreachable(
-    client: Any, fake_alipay: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, fake_alipay: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     fake_alipay.stop()
 
     response = status_of(client, order_id, auth_headers(buyer))

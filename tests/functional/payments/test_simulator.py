@@ -75,9 +75,9 @@ def open_cashier(client: Any, buyer: Any, order_id: str, auth_headers: Any) -> A
 
 
 def test_the_cashier_shows_the_order_and_the_amount(
-    client: Any, simulator: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, simulator: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku(), freight=1000)
+    order_id = make_order(buyer.id, make_sku(), freight=1000)
     page = open_cashier(client, buyer, order_id, auth_headers)
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
@@ -93,9 +93,9 @@ def test_the_cashier_shows_the_order_and_the_amount(
 
 
 def test_a_tampered_page_pay_request_is_refused(
-    client: Any, simulator: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, simulator: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     pay_url = client.http.post(
         f"/orders/{order_id}/payment/", headers=auth_headers(buyer)
     ).json_body["pay_url"]
@@ -111,13 +111,19 @@ def test_a_tampered_page_pay_request_is_refused(
 
 
 def test_pay_redirects_with_a_signed_return_and_its_notify_pays_the_order(
-    client: Any, simulator: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any,
+    simulator: Any,
+    shop: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    auth_headers: Any,
 ) -> None:
     from chalicelib import config, resources
     from chalicelib.adapters import alipay_simulator
     from chalicelib.adapters.alipay import simulator_keys
 
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     open_cashier(client, buyer, order_id, auth_headers)
 
     paid = client.http.post(
@@ -149,9 +155,9 @@ def test_pay_redirects_with_a_signed_return_and_its_notify_pays_the_order(
 
 
 def test_close_then_pay_is_refused(
-    client: Any, simulator: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, simulator: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     open_cashier(client, buyer, order_id, auth_headers)
 
     closed = answer(client, simulator, "alipay.trade.close", order_id)
@@ -171,11 +177,11 @@ def test_close_then_pay_is_refused(
 
 
 def test_close_of_an_unknown_trade_and_a_paid_one(
-    client: Any, simulator: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, simulator: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
     unknown = answer(client, simulator, "alipay.trade.close", "20990101000000000000000000000009")
     assert (unknown["code"], unknown["sub_code"]) == ("40004", "ACQ.TRADE_NOT_EXIST")
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     open_cashier(client, buyer, order_id, auth_headers)
     client.http.post(
         f"/alipay-sim/trades/{order_id}/pay/",
@@ -186,9 +192,9 @@ def test_close_of_an_unknown_trade_and_a_paid_one(
 
 
 def test_an_unpaid_trade_closes_at_its_time_expire(
-    client: Any, simulator: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, simulator: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku(), expires_in=timedelta(minutes=2))
+    order_id = make_order(buyer.id, make_sku(), expires_in=timedelta(minutes=2))
     open_cashier(client, buyer, order_id, auth_headers)
     from chalicelib import resources
     from chalicelib.adapters import alipay_simulator
@@ -229,9 +235,9 @@ def test_a_request_signed_by_another_key_is_refused(
 
 
 def test_cancel_leaves_the_trade_open(
-    client: Any, simulator: Any, shop: Any, buyer: Any, auth_headers: Any
+    client: Any, simulator: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
 ) -> None:
-    order_id = shop.order(buyer, shop.sku())
+    order_id = make_order(buyer.id, make_sku())
     open_cashier(client, buyer, order_id, auth_headers)
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     page = client.http.post(f"/alipay-sim/trades/{order_id}/cancel/", headers=form)
