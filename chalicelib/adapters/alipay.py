@@ -10,7 +10,7 @@ itself (chalicelib/api/dev.py), and the keys are RSA2 pairs generated into
 var/alipay-simulator/: the app's pair and the simulator's own "Alipay" pair, whose
 public half the app trusts exactly as it trusts Alipay's real public key.
 
-What the SDK leaves to us (measured, see FACTS.md):
+What the SDK leaves to us (measured; docs/ARCHITECTURE.md, "Outside systems as measured"):
 - it stamps requests with the process's naive local time; Alipay reads every
   timestamp as Beijing time and Lambda runs in UTC, so we pass `timestamp` ourselves;
 - its HTTP calls (urllib) only bound each socket operation, so a gateway trickling

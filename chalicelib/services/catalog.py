@@ -37,7 +37,7 @@ from chalicelib.services import search_terms
 if TYPE_CHECKING:
     from redis import Redis
 
-# GET /skus/ orderings (API.md). Every ordering ends with the id, so that pages of
+# GET /skus/ orderings (docs/openapi.yaml). Every ordering ends with the id, so that pages of
 # equal prices or sales never repeat or skip a SKU.
 ORDERINGS = {
     "price": (skus.c.price.asc(), skus.c.id.asc()),
@@ -57,7 +57,7 @@ CATEGORY_LIST_HINT = (
     "ix_skus_create_time_is_launched, ix_skus_comments_is_launched)"
 )
 
-# The list item every storefront list shows (API.md's `sku`).
+# The list item every storefront list shows (`SkuItem` in docs/openapi.yaml).
 SKU_ITEM_COLUMNS = (
     skus.c.id,
     skus.c.name,

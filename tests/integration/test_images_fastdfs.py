@@ -52,7 +52,7 @@ def tracker_dict(fake: FakeFastDFS, timeout: float = 1) -> dict[str, Any]:
     return {"host_tuple": ("127.0.0.1",), "port": fake.tracker.port, "timeout": timeout}
 
 
-# --- py3Fdfs as it is (FACTS.md) -------------------------------------------------------
+# --- py3Fdfs as it is (docs/ARCHITECTURE.md, "Outside systems as measured") -------------
 
 
 def test_py3fdfs_works_from_a_tracker_dict_and_returns_bytes_ids(fake: FakeFastDFS) -> None:
