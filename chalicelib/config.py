@@ -71,8 +71,10 @@ def _int(name: str, default: int, *, minimum: int = 0) -> int:
     raw = _env(name)
     if raw is None:
         return default
+    from chalicelib.api.fields import ascii_int  # the one strict parser of integers
+
     try:
-        value = int(raw)
+        value = ascii_int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if value < minimum:

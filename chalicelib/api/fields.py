@@ -1,17 +1,49 @@
-"""Field types shared by request models (pydantic), with the messages clients see."""
+"""Field types shared by request models (pydantic), with the messages clients see.
+
+Query strings are read into models too (`routing.parse_query`): `PageQuery` and the
+per-route models that extend it hold every query parameter and its limits.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from chalicelib.pagination import DEFAULT_PAGESIZE, MAX_PAGE, MAX_PAGESIZE, PageRequest
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$", re.ASCII)
 MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is
 # proven by the verification mail, not by a regex.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# ASCII digits only: int() and str.isdigit() also take "²", "①", "１２", " 1", "+1", "1_0".
+ASCII_INT_RE = re.compile(r"[0-9]{1,20}")
+INVALID_INTEGER = "A valid integer is required."
+MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
+
+
+def ascii_int(value: object) -> int:
+    """The one parser of integers written as text: query strings, paths, forms, settings."""
+    if not isinstance(value, str) or not ASCII_INT_RE.fullmatch(value):
+        raise ValueError(INVALID_INTEGER)
+    return int(value)
+
+
+def id_number(value: object) -> int:
+    """An id (1..MAX_ID) written in ASCII digits; anything else is INVALID_INTEGER."""
+    number = ascii_int(value)
+    if not 1 <= number <= MAX_ID:
+        raise ValueError(INVALID_INTEGER)
+    return number
 
 
 def _username(value: str) -> str:
@@ -63,6 +95,10 @@ Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # A password as typed at login: not re-validated against today's rules, only bounded.
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# An id in a JSON body (a JSON number); QueryInt is an integer in a query string.
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+QueryInt = Annotated[int, BeforeValidator(ascii_int)]
+QueryId = Annotated[QueryInt, Field(ge=1, le=MAX_ID)]
 
 
 class RequestModel(BaseModel):
@@ -70,3 +106,16 @@ class RequestModel(BaseModel):
     built on first use (defer_build) to keep them out of cold start."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+
+class PageQuery(RequestModel):
+    """`?page=1&pagesize=10`: page 1..MAX_PAGE (else 400); pagesize >= 1, capped at 100."""
+
+    page: Annotated[QueryInt, Field(ge=1, le=MAX_PAGE)] = 1
+    pagesize: Annotated[QueryInt, Field(ge=1), AfterValidator(lambda n: min(n, MAX_PAGESIZE))] = (
+        DEFAULT_PAGESIZE
+    )
+
+    @property
+    def paging(self) -> PageRequest:
+        return PageRequest(self.page, self.pagesize)

@@ -6,21 +6,24 @@ serializer returned it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Response
+from pydantic import StringConstraints
 
 from chalicelib import auth
-from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Username
-from chalicelib.api.routing import ApiBlueprint, parse, query
+from chalicelib.api.fields import Email, Mobile, PageQuery, Password, RequestModel, Username
+from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.db.engine import transaction
-from chalicelib.errors import ValidationError
-from chalicelib.pagination import page_body, page_request
+from chalicelib.pagination import page_body
 from chalicelib.services import accounts, admin_users
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
-MAX_KEYWORD_LENGTH = 20  # a username is at most 20 characters
+
+class UsersQuery(PageQuery):
+    # Part of a username, which is at most 20 characters.
+    keyword: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
 
 
 class NewUser(RequestModel):
@@ -39,16 +42,10 @@ def user_body(row: Any) -> dict[str, Any]:
 @bp.route("/users/", methods=["GET"])
 @auth.staff_required
 def list_users(user: auth.CurrentUser) -> dict[str, Any]:
-    params = query(bp.current_request)
-    page = page_request(params)
-    keyword = params.get("keyword", "").strip()
-    if len(keyword) > MAX_KEYWORD_LENGTH:
-        raise ValidationError(
-            f"Must be at most {MAX_KEYWORD_LENGTH} characters (a username's length).",
-            field="keyword",
-        )
+    params = parse_query(UsersQuery, bp.current_request)
+    page = params.paging
     with transaction() as conn:
-        rows, count = admin_users.find_users(conn, keyword=keyword, page=page)
+        rows, count = admin_users.find_users(conn, keyword=params.keyword, page=page)
     return page_body([user_body(row) for row in rows], count, page)
 
 

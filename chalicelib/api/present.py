@@ -1,0 +1,32 @@
+"""Response shapes more than one route module shows: image URLs, cart items, addresses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import resources
+from chalicelib.money import format_yuan
+from chalicelib.services import addresses, cart
+
+
+def image_url(file_id: str | None) -> str | None:
+    """A stored file's absolute URL (API.md: images are absolute URLs); None stays None."""
+    return resources.storage().url(file_id) if file_id else None
+
+
+def address_body(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in ("id", *addresses.ADDRESS_FIELDS)}
+
+
+def item_body(line: cart.CartLine) -> dict[str, Any]:
+    """A cart line, as the cart and the checkout's settlement show it."""
+    return {
+        "sku_id": line.sku.id,
+        "name": line.sku.name,
+        "image": image_url(line.sku.default_image),
+        "price": format_yuan(line.sku.price),
+        "count": line.count,
+        "selected": line.selected,
+        "amount": format_yuan(line.amount),
+        "stock": line.stock,
+    }
