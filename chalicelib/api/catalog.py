@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice import Response
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field
 
 from chalicelib import auth, clock, config, resources
 from chalicelib.api.fields import Id, PageQuery, QueryId, RequestModel
@@ -25,21 +25,13 @@ def _ordering(value: str) -> str:
     return value
 
 
-def _search_terms(value: str) -> str:
-    if len(value) > search.QUERY_MAX_LENGTH:
-        raise ValueError(f"Use at most {search.QUERY_MAX_LENGTH} characters.")
-    return value
-
-
 class SkuQuery(PageQuery):
     category: QueryId | None = None
     ordering: Annotated[str, AfterValidator(_ordering)] | None = None
 
 
 class SearchQuery(PageQuery):
-    q: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_search_terms)
-    ]
+    q: str = Field(min_length=1, max_length=50)
 
 
 def sku_item_body(item: catalog.SkuItem) -> dict[str, Any]:

@@ -109,13 +109,13 @@ class RequestModel(BaseModel):
 
 
 class PageQuery(RequestModel):
-    """`?page=1&pagesize=10`: page 1..MAX_PAGE (else 400); pagesize >= 1, capped at 100."""
+    """`?page=1&pagesize=10`: page 1..MAX_PAGE (else 400); pagesize >= 1, capped at 100.
+    Query models extend it; their text parameters lose surrounding spaces."""
 
+    model_config = ConfigDict(str_strip_whitespace=True)
     page: Annotated[QueryInt, Field(ge=1, le=MAX_PAGE)] = 1
-    pagesize: Annotated[QueryInt, Field(ge=1), AfterValidator(lambda n: min(n, MAX_PAGESIZE))] = (
-        DEFAULT_PAGESIZE
-    )
+    pagesize: Annotated[QueryInt, Field(ge=1)] = DEFAULT_PAGESIZE
 
     @property
     def paging(self) -> PageRequest:
-        return PageRequest(self.page, self.pagesize)
+        return PageRequest(self.page, min(self.pagesize, MAX_PAGESIZE))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field
 
 from chalicelib import auth
 from chalicelib.api.fields import PageQuery, RequestModel
@@ -24,9 +24,7 @@ class NewStatus(RequestModel):
 
 class OrdersQuery(PageQuery):
     # An order id, or its start; longer keywords are cut to an order id's 32 digits.
-    keyword: Annotated[
-        str, StringConstraints(strip_whitespace=True), AfterValidator(lambda s: s[:32])
-    ] = ""
+    keyword: Annotated[str, AfterValidator(lambda s: s[:32])] = ""
 
 
 def admin_order_body(detail: orders.OrderDetail) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class SkuIn(RequestModel):
 
 class SkusQuery(PageQuery):
     # Part of a SKU's name, which is at most 100 characters.
-    keyword: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    keyword: str = Field("", max_length=100)
 
 
 def admin_sku_body(sku: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,10 @@ serializer returned it).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import StringConstraints
+from pydantic import Field
 
 from chalicelib import auth
 from chalicelib.api.fields import Email, Mobile, PageQuery, Password, RequestModel, Username
@@ -23,7 +23,7 @@ bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
 class UsersQuery(PageQuery):
     # Part of a username, which is at most 20 characters.
-    keyword: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
+    keyword: str = Field("", max_length=20)
 
 
 class NewUser(RequestModel):
