@@ -8,7 +8,7 @@ from chalice import Response
 from pydantic import Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import RequestModel
+from chalicelib.api.fields import Id, RequestModel
 from chalicelib.api.present import item_body
 from chalicelib.api.routing import ApiBlueprint, parse, path_id
 from chalicelib.db.engine import transaction
@@ -21,7 +21,7 @@ LineCount = Annotated[int, Field(strict=True, ge=1, le=cart.MAX_LINE_COUNT)]
 
 
 class AddToCart(RequestModel):
-    sku_id: Annotated[int, Field(strict=True, ge=1)]
+    sku_id: Id
     count: LineCount = 1
     selected: Annotated[bool, Field(strict=True)] = True
 

@@ -9,7 +9,7 @@ from chalice import Response
 from pydantic import Field, StringConstraints
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import PageQuery, QueryInt, RequestModel
+from chalicelib.api.fields import Id, PageQuery, QueryInt, RequestModel
 from chalicelib.api.present import address_body, image_url, item_body
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.clock import isoformat
@@ -28,12 +28,12 @@ ORDER_ID_RE = re.compile(r"[0-9]{1,32}")
 
 
 class PlaceOrder(RequestModel):
-    address_id: Annotated[int, Field(strict=True, ge=1)]
+    address_id: Id
     pay_method: Literal["alipay", "balance"]
 
 
 class CommentIn(RequestModel):
-    sku_id: Annotated[int, Field(strict=True, ge=1)]
+    sku_id: Id
     score: Annotated[int, Field(strict=True, ge=1, le=5)]
     content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     anonymous: Annotated[bool, Field(strict=True)] = False

@@ -100,3 +100,20 @@ def test_path_ids_that_are_not_ascii_integers_are_404(
     assert (
         client.http.get(f"/meiduo_admin/skus/images/{segment}/", headers=staff).status_code == 404
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/cart/", {"sku_id": 10**20}, "sku_id"),
+        ("/orders/", {"address_id": 10**20, "pay_method": "balance"}, "address_id"),
+        ("/browse_histories/", {"sku_id": 10**20}, "sku_id"),
+    ],
+)
+def test_ids_in_bodies_past_any_id_are_400(
+    client: Any, shopper: dict[str, str], path: str, body: dict[str, Any], field: str
+) -> None:
+    response = client.http.post(path, body=json.dumps(body), headers=shopper)
+
+    assert response.status_code == 400  # the first two were 500s (past the database's BIGINT)
+    assert list(json.loads(response.body)) == [field]
