@@ -1,6 +1,4 @@
-"""`?page=1&pagesize=10` -> `{"count", "lists", "page", "pages", "pagesize"}` (API.md).
-
-The query parameters are read by `api.fields.PageQuery`, with the limits below."""
+"""`?page=1&pagesize=10` (api.fields.PageQuery) -> `{"count", "lists", "page", "pages", ...}`."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BeforeValidator
 
 from chalicelib import config
-from chalicelib.api.fields import id_number
+from chalicelib.api.fields import MAX_ID, ascii_int
 from chalicelib.errors import PayloadTooLarge, ValidationError
 
 if TYPE_CHECKING:
@@ -146,4 +146,4 @@ def _too_large_message() -> str:
 
 # Field types for pydantic models of forms.
 Image = Annotated[ImageUpload, BeforeValidator(image_from_part)]
-FormId = Annotated[int, BeforeValidator(lambda value: id_number(_text(value)))]
+FormId = Annotated[int, BeforeValidator(lambda value: ascii_int(_text(value), 1, MAX_ID))]

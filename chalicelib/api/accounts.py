@@ -8,7 +8,7 @@ from chalice import Response
 
 from chalicelib import auth, resources
 from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Secret, Text100, Username
-from chalicelib.api.present import image_url
+from chalicelib.api.present import image_url, user_body
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
@@ -60,16 +60,7 @@ def sign_up() -> Response:
             email=body.email,
             mobile=body.mobile,
         )
-    return Response(
-        body={
-            "id": row.id,
-            "username": row.username,
-            "email": row.email,
-            "mobile": row.mobile,
-            "token": accounts.token_for(row),
-        },
-        status_code=201,
-    )
+    return Response(body={**user_body(row), "token": accounts.token_for(row)}, status_code=201)
 
 
 @bp.route("/usernames/{username}/count/", methods=["GET"])

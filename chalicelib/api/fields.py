@@ -1,8 +1,4 @@
-"""Field types shared by request models (pydantic), with the messages clients see.
-
-Query strings are read into models too (`routing.parse_query`): `PageQuery` and the
-per-route models that extend it hold every query parameter and its limits.
-"""
+"""Field types shared by request models (pydantic), with the messages clients see."""
 
 from __future__ import annotations
 
@@ -31,17 +27,11 @@ INVALID_INTEGER = "A valid integer is required."
 MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
 
 
-def ascii_int(value: object) -> int:
-    """The one parser of integers written as text: query strings, paths, forms, settings."""
-    if not isinstance(value, str) or not ASCII_INT_RE.fullmatch(value):
-        raise ValueError(INVALID_INTEGER)
-    return int(value)
-
-
-def id_number(value: object) -> int:
-    """An id (1..MAX_ID) written in ASCII digits; anything else is INVALID_INTEGER."""
-    number = ascii_int(value)
-    if not 1 <= number <= MAX_ID:
+def ascii_int(value: object, minimum: int = 0, maximum: int = 10**20) -> int:
+    """The one parser of integers written as text (query strings, paths, forms, settings):
+    ValueError(INVALID_INTEGER) unless ASCII digits within [minimum, maximum]."""
+    number = int(value) if isinstance(value, str) and ASCII_INT_RE.fullmatch(value) else -1
+    if not 0 <= minimum <= number <= maximum:
         raise ValueError(INVALID_INTEGER)
     return number
 
@@ -109,8 +99,8 @@ class RequestModel(BaseModel):
 
 
 class PageQuery(RequestModel):
-    """`?page=1&pagesize=10`: page 1..MAX_PAGE (else 400); pagesize >= 1, capped at 100.
-    Query models extend it; their text parameters lose surrounding spaces."""
+    """`?page=1&pagesize=10` (routing.parse_query): page 1..MAX_PAGE, pagesize capped at 100.
+    Every list's query model extends it; its text parameters lose surrounding spaces."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
     page: Annotated[QueryInt, Field(ge=1, le=MAX_PAGE)] = 1

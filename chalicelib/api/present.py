@@ -1,4 +1,4 @@
-"""Response shapes more than one route module shows: image URLs, cart items, addresses."""
+"""Response shapes more than one route module shows: image URLs, users, addresses, cart items."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from chalicelib.services import addresses, cart
 def image_url(file_id: str | None) -> str | None:
     """A stored file's absolute URL (API.md: images are absolute URLs); None stays None."""
     return resources.storage().url(file_id) if file_id else None
+
+
+def user_body(row: Any) -> dict[str, Any]:
+    """A user as sign-up and the admin's user list show it: never the password hash."""
+    return {"id": row.id, "username": row.username, "mobile": row.mobile, "email": row.email}
 
 
 def address_body(row: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib import auth
-from chalicelib.api.fields import id_number
+from chalicelib.api.fields import MAX_ID, ascii_int
 from chalicelib.config import ConfigError
 from chalicelib.errors import (
     ApiError,
@@ -210,7 +210,7 @@ def parse_query(model: type[Model], request: Request) -> Model:
 def path_id(raw: str, *, what: str = "Not found.") -> int:
     """An id in the path (ASCII digits, 1..MAX_ID); anything else is simply not found."""
     try:
-        return id_number(raw)
+        return ascii_int(raw, 1, MAX_ID)
     except ValueError:
         raise NotFound(what) from None
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib import config
-from chalicelib.api.fields import INVALID_INTEGER, MAX_ID, PageQuery, ascii_int, id_number
+from chalicelib.api.fields import INVALID_INTEGER, MAX_ID, PageQuery, ascii_int
 from chalicelib.api.routing import parse_query, path_id
 from chalicelib.config import ConfigError
 from chalicelib.errors import NotFound, ValidationError
@@ -57,10 +57,10 @@ def test_huge_numbers_are_refused_before_int_reads_them() -> None:
 @pytest.mark.parametrize("text", ["0", str(MAX_ID + 1), "²", "１２"])
 def test_an_id_is_1_to_max_id(text: str) -> None:
     with pytest.raises(ValueError, match=INVALID_INTEGER):
-        id_number(text)
+        ascii_int(text, 1, MAX_ID)
     with pytest.raises(NotFound):
         path_id(text)
-    assert id_number(str(MAX_ID)) == path_id(str(MAX_ID)) == MAX_ID
+    assert ascii_int(str(MAX_ID), 1, MAX_ID) == path_id(str(MAX_ID)) == MAX_ID
 
 
 def test_page_query_defaults_and_cap() -> None:

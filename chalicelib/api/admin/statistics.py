@@ -21,8 +21,6 @@ from chalicelib.services import statistics
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
-DEFAULT_SALES_DAYS = 30
-
 
 def _report_days(days: int) -> int:
     if days > statistics.MAX_REPORT_DAYS:
@@ -31,7 +29,7 @@ def _report_days(days: int) -> int:
 
 
 class SalesQuery(RequestModel):
-    days: Annotated[QueryInt, Field(ge=1), AfterValidator(_report_days)] = DEFAULT_SALES_DAYS
+    days: Annotated[QueryInt, Field(ge=1), AfterValidator(_report_days)] = 30
 
 
 def day_count_body(figure: statistics.DayCount) -> dict[str, Any]:

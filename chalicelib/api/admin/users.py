@@ -13,6 +13,7 @@ from pydantic import Field
 
 from chalicelib import auth
 from chalicelib.api.fields import Email, Mobile, PageQuery, Password, RequestModel, Username
+from chalicelib.api.present import user_body
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.db.engine import transaction
 from chalicelib.pagination import page_body
@@ -33,10 +34,6 @@ class NewUser(RequestModel):
     mobile: Mobile
     password: Password
     email: Email = ""
-
-
-def user_body(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "username": row.username, "mobile": row.mobile, "email": row.email}
 
 
 @bp.route("/users/", methods=["GET"])
