@@ -5,15 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_PAGESIZE = 10
-MAX_PAGESIZE = 100
-MAX_PAGE = 1_000_000
-
 
 @dataclass(frozen=True)
 class PageRequest:
     page: int = 1
-    pagesize: int = DEFAULT_PAGESIZE
+    pagesize: int = 10
 
     @property
     def offset(self) -> int:

@@ -8,7 +8,7 @@ from chalice import Response
 from pydantic import AfterValidator, Field
 
 from chalicelib import auth, clock, config, resources
-from chalicelib.api.fields import Id, PageQuery, QueryId, RequestModel
+from chalicelib.api.fields import MAX_ID, Id, PageQuery, QueryInt, RequestModel
 from chalicelib.api.present import image_url
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id
 from chalicelib.db.engine import transaction
@@ -26,8 +26,8 @@ def _ordering(value: str) -> str:
 
 
 class SkuQuery(PageQuery):
-    category: QueryId | None = None
-    ordering: Annotated[str, AfterValidator(_ordering)] | None = None
+    category: Annotated[QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+    ordering: Annotated[str, AfterValidator(_ordering)] = "-create_time"
 
 
 class SearchQuery(PageQuery):
@@ -76,17 +76,15 @@ def home() -> dict[str, Any]:
 @bp.route("/skus/", methods=["GET"])
 def list_skus() -> dict[str, Any]:
     params = parse_query(SkuQuery, bp.current_request)
-    category_id, page = params.category, params.paging
-    ordering = params.ordering or catalog.DEFAULT_ORDERING
     with transaction() as conn:
         items, count = catalog.list_skus(
-            conn, category_id=category_id, ordering=ordering, page=page
+            conn, category_id=params.category, ordering=params.ordering, page=params.paging
         )
-    if category_id is not None:
+    if params.category is not None:
         catalog.record_category_view(
-            resources.redis(), category_id, config.settings().shop_timezone
+            resources.redis(), params.category, config.settings().shop_timezone
         )
-    return page_body([sku_item_body(item) for item in items], count, page)
+    return page_body([sku_item_body(item) for item in items], count, params.paging)
 
 
 @bp.route("/skus/{sku_id}/", methods=["GET"])
@@ -134,10 +132,9 @@ def sku_comments(sku_id: str) -> dict[str, Any]:
 @bp.route("/search/", methods=["GET"])
 def search_skus() -> dict[str, Any]:
     params = parse_query(SearchQuery, bp.current_request)
-    page = params.paging
     with transaction() as conn:
-        items, count = search.search_skus(conn, params.q, page)
-    return page_body([sku_item_body(item) for item in items], count, page)
+        items, count = search.search_skus(conn, params.q, params.paging)
+    return page_body([sku_item_body(item) for item in items], count, params.paging)
 
 
 class HistoryIn(RequestModel):

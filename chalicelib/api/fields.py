@@ -5,16 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic.fields import Field
 
-from chalicelib.pagination import DEFAULT_PAGESIZE, MAX_PAGE, MAX_PAGESIZE, PageRequest
+from chalicelib.pagination import PageRequest
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$", re.ASCII)
 MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -88,7 +82,6 @@ Secret = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 # An id in a JSON body (a JSON number); QueryInt is an integer in a query string.
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 QueryInt = Annotated[int, BeforeValidator(ascii_int)]
-QueryId = Annotated[QueryInt, Field(ge=1, le=MAX_ID)]
 
 
 class RequestModel(BaseModel):
@@ -99,13 +92,13 @@ class RequestModel(BaseModel):
 
 
 class PageQuery(RequestModel):
-    """`?page=1&pagesize=10` (routing.parse_query): page 1..MAX_PAGE, pagesize capped at 100.
-    Every list's query model extends it; its text parameters lose surrounding spaces."""
+    """`?page=1&pagesize=10`: page 1..1000000 (else 400), pagesize capped at 100 (not refused).
+    Each list's query model (routing.parse_query) extends it; text values lose outer spaces."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
-    page: Annotated[QueryInt, Field(ge=1, le=MAX_PAGE)] = 1
-    pagesize: Annotated[QueryInt, Field(ge=1)] = DEFAULT_PAGESIZE
+    page: Annotated[QueryInt, Field(ge=1, le=1_000_000)] = 1
+    pagesize: Annotated[QueryInt, Field(ge=1)] = 10
 
     @property
     def paging(self) -> PageRequest:
-        return PageRequest(self.page, min(self.pagesize, MAX_PAGESIZE))
+        return PageRequest(self.page, min(self.pagesize, 100))

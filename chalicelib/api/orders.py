@@ -141,9 +141,9 @@ def place_order(user: auth.CurrentUser) -> Response:
 @auth.login_required
 def list_orders(user: auth.CurrentUser) -> dict[str, Any]:
     params = parse_query(OrdersQuery, bp.current_request)
-    page = params.paging
+    page, status = params.paging, params.status
     with transaction() as conn:
-        found, count = orders.page(conn, page, user_id=user.id, status=params.status)
+        found, count = orders.page(conn, page, user_id=user.id, status=status)
     return page_body([order_body(detail) for detail in found], count, page)
 
 

@@ -10,7 +10,6 @@ from chalicelib.services import addresses, cart
 
 
 def image_url(file_id: str | None) -> str | None:
-    """A stored file's absolute URL (API.md: images are absolute URLs); None stays None."""
     return resources.storage().url(file_id) if file_id else None
 
 
@@ -24,7 +23,6 @@ def address_body(row: Any) -> dict[str, Any]:
 
 
 def item_body(line: cart.CartLine) -> dict[str, Any]:
-    """A cart line, as the cart and the checkout's settlement show it."""
     return {
         "sku_id": line.sku.id,
         "name": line.sku.name,

@@ -112,5 +112,7 @@ def test_every_query_model_is_documented_with_its_limits() -> None:
             assert param.get("required", False) == field.is_required(), f"{where} {name}"
             if "enum" in schema:
                 schema = {"minimum": min(schema["enum"]), "maximum": max(schema["enum"]), **schema}
+            if "default" in schema:
+                assert schema["default"] == field.default, f"{where} {name}: default differs"
             for key, value in _bounds(field).items():
                 assert schema.get(key) == value, f"{where} {name}: {key} is {value} in the model"

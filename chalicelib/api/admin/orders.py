@@ -40,9 +40,9 @@ def admin_order_body(detail: orders.OrderDetail) -> dict[str, Any]:
 @auth.staff_required
 def list_orders(user: auth.CurrentUser) -> dict[str, Any]:
     params = parse_query(OrdersQuery, bp.current_request)
-    page = params.paging
+    page, keyword = params.paging, params.keyword
     with transaction() as conn:
-        found, count = orders.page(conn, page, keyword=params.keyword or None)
+        found, count = orders.page(conn, page, keyword=keyword or None)
     return page_body([admin_order_body(detail) for detail in found], count, page)
 
 

@@ -98,9 +98,9 @@ def sku_categories(user: auth.CurrentUser) -> list[dict[str, Any]]:
 @auth.staff_required
 def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
     params = parse_query(SkusQuery, bp.current_request)
-    page = params.paging
+    page, keyword = params.paging, params.keyword
     with transaction() as conn:
-        found, count = catalog.admin_list_skus(conn, keyword=params.keyword, page=page)
+        found, count = catalog.admin_list_skus(conn, keyword=keyword, page=page)
     return page_body([admin_sku_body(sku) for sku in found], count, page)
 
 

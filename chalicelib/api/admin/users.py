@@ -40,10 +40,9 @@ class NewUser(RequestModel):
 @auth.staff_required
 def list_users(user: auth.CurrentUser) -> dict[str, Any]:
     params = parse_query(UsersQuery, bp.current_request)
-    page = params.paging
     with transaction() as conn:
-        rows, count = admin_users.find_users(conn, keyword=params.keyword, page=page)
-    return page_body([user_body(row) for row in rows], count, page)
+        rows, count = admin_users.find_users(conn, keyword=params.keyword, page=params.paging)
+    return page_body([user_body(row) for row in rows], count, params.paging)
 
 
 @bp.route("/users/", methods=["POST"])
