@@ -24,8 +24,8 @@ MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
 def ascii_int(value: object, minimum: int = 0, maximum: int = 10**20) -> int:
     """The one parser of integers written as text (query strings, paths, forms, settings):
     ValueError(INVALID_INTEGER) unless ASCII digits within [minimum, maximum]."""
-    number = int(value) if isinstance(value, str) and ASCII_INT_RE.fullmatch(value) else -1
-    if not 0 <= minimum <= number <= maximum:
+    number = int(value) if isinstance(value, str) and ASCII_INT_RE.fullmatch(value) else None
+    if number is None or not minimum <= number <= maximum:
         raise ValueError(INVALID_INTEGER)
     return number
 
