@@ -138,7 +138,7 @@ def decode_token(token: str) -> dict[str, Any]:
         raise NotAuthenticated("The token has expired.", code="token_expired") from None
     except jwt.PyJWTError:
         raise NotAuthenticated("The token is not valid.", code="token_invalid") from None
-    if not str(claims["sub"]).isdigit() or not isinstance(claims["ver"], int):
+    if not str(claims["sub"]).isdecimal() or not isinstance(claims["ver"], int):
         raise NotAuthenticated("The token is not valid.", code="token_invalid")
     return claims
 

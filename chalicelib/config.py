@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from chalicelib.integers import ascii_int
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_STAGES = frozenset({"local"})
 MIN_JWT_SECRET_BYTES = 32
@@ -72,7 +74,7 @@ def _int(name: str, default: int, *, minimum: int = 0) -> int:
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value = ascii_int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if value < minimum:

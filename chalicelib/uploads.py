@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BeforeValidator
 
 from chalicelib import config
+from chalicelib.api.fields import MAX_ID
 from chalicelib.errors import PayloadTooLarge, ValidationError
+from chalicelib.integers import ascii_int
 
 if TYPE_CHECKING:
     from chalice.app import Request
@@ -138,13 +140,6 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _positive_id(value: object) -> int:
-    text = _text(value)
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
-        raise ValueError("A valid integer is required.")
-    return int(text)
-
-
 def _too_large_message() -> str:
     limit = max_upload_bytes()
     return f"The file is too large: at most {limit} bytes ({limit / 1024 / 1024:g} MiB)."
@@ -152,4 +147,4 @@ def _too_large_message() -> str:
 
 # Field types for pydantic models of forms.
 Image = Annotated[ImageUpload, BeforeValidator(image_from_part)]
-FormId = Annotated[int, BeforeValidator(_positive_id)]
+FormId = Annotated[int, BeforeValidator(lambda value: ascii_int(_text(value), 1, MAX_ID))]

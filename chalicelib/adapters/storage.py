@@ -166,7 +166,7 @@ def parse_fastdfs_url(url: str) -> FastdfsSettings:
     trackers: list[tuple[str, int]] = []
     for item in location.split(","):
         host, sep, port = item.strip().rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536:
             raise ConfigError(f"STORAGE_URL: {item!r} is not host:port (in {url!r})")
         trackers.append((host.strip("[]"), int(port)))
     timeout = DEFAULT_FASTDFS_TIMEOUT_SECONDS

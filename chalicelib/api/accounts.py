@@ -8,6 +8,7 @@ from chalice import Response
 
 from chalicelib import auth, resources
 from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Secret, Text100, Username
+from chalicelib.api.present import image_url, user_body
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
@@ -35,10 +36,6 @@ class NewPassword(RequestModel):
     new_password: Password
 
 
-def avatar_url(file_id: str | None) -> str | None:
-    return resources.storage().url(file_id) if file_id else None
-
-
 def profile_body(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -47,7 +44,7 @@ def profile_body(row: Any) -> dict[str, Any]:
         "email_active": bool(row.email_active),
         "mobile": row.mobile,
         "balance": format_yuan(row.balance),
-        "avatar": avatar_url(row.avatar),
+        "avatar": image_url(row.avatar),
         "date_joined": isoformat(row.date_joined, settings().shop_timezone),
     }
 
@@ -63,16 +60,7 @@ def sign_up() -> Response:
             email=body.email,
             mobile=body.mobile,
         )
-    return Response(
-        body={
-            "id": row.id,
-            "username": row.username,
-            "email": row.email,
-            "mobile": row.mobile,
-            "token": accounts.token_for(row),
-        },
-        status_code=201,
-    )
+    return Response(body={**user_body(row), "token": accounts.token_for(row)}, status_code=201)
 
 
 @bp.route("/usernames/{username}/count/", methods=["GET"])

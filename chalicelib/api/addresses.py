@@ -9,6 +9,7 @@ from pydantic import StringConstraints
 
 from chalicelib import auth
 from chalicelib.api.fields import Mobile, RequestModel, Text20, Text50
+from chalicelib.api.present import address_body
 from chalicelib.api.routing import ApiBlueprint, parse, path_id
 from chalicelib.resources import transaction
 from chalicelib.services import addresses
@@ -27,10 +28,6 @@ class AddressIn(RequestModel):
 
     def fields(self) -> dict[str, Any]:
         return self.model_dump()
-
-
-def address_body(row: Any) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in ("id", *addresses.ADDRESS_FIELDS)}
 
 
 @bp.route("/addresses/", methods=["GET"])

@@ -8,7 +8,8 @@ from chalice import Response
 from pydantic import Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import RequestModel
+from chalicelib.api.fields import Id, RequestModel
+from chalicelib.api.present import item_body
 from chalicelib.api.routing import ApiBlueprint, parse, path_id
 from chalicelib.money import format_yuan
 from chalicelib.resources import transaction
@@ -20,7 +21,7 @@ LineCount = Annotated[int, Field(strict=True, ge=1, le=cart.MAX_LINE_COUNT)]
 
 
 class AddToCart(RequestModel):
-    sku_id: Annotated[int, Field(strict=True, ge=1)]
+    sku_id: Id
     count: LineCount = 1
     selected: Annotated[bool, Field(strict=True)] = True
 
@@ -32,23 +33,6 @@ class ChangeLine(RequestModel):
 
 class Selection(RequestModel):
     selected: Annotated[bool, Field(strict=True)]
-
-
-def image_url(file_id: str | None) -> str | None:
-    return resources.storage().url(file_id) if file_id else None
-
-
-def item_body(line: cart.CartLine) -> dict[str, Any]:
-    return {
-        "sku_id": line.sku.id,
-        "name": line.sku.name,
-        "image": image_url(line.sku.default_image),
-        "price": format_yuan(line.sku.price),
-        "count": line.count,
-        "selected": line.selected,
-        "amount": format_yuan(line.amount),
-        "stock": line.stock,
-    }
 
 
 @bp.route("/cart/", methods=["GET"])

@@ -5,24 +5,33 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice import Response
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from chalicelib import auth, clock, config, resources
-from chalicelib.api.fields import RequestModel
-from chalicelib.api.routing import ApiBlueprint, int_param, parse, path_id, query
-from chalicelib.errors import ValidationError
+from chalicelib.api.fields import MAX_ID, Id, PageQuery, QueryInt, RequestModel
+from chalicelib.api.present import image_url
+from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id
 from chalicelib.money import format_yuan
-from chalicelib.pagination import page_body, page_request
+from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import catalog, history, search
 
 bp = ApiBlueprint(__name__)
 
-MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
+
+def _ordering(value: str) -> str:
+    if value not in catalog.ORDERINGS:
+        raise ValueError(f"Must be one of: {', '.join(catalog.ORDERINGS)}.")
+    return value
 
 
-def image_url(file_id: str | None) -> str | None:
-    return resources.storage().url(file_id) if file_id else None
+class SkuQuery(PageQuery):
+    category: Annotated[QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+    ordering: Annotated[str, AfterValidator(_ordering)] = "-create_time"
+
+
+class SearchQuery(PageQuery):
+    q: str = Field(min_length=1, max_length=50)
 
 
 def sku_item_body(item: catalog.SkuItem) -> dict[str, Any]:
@@ -66,21 +75,16 @@ def home() -> dict[str, Any]:
 
 @bp.route("/skus/", methods=["GET"])
 def list_skus() -> dict[str, Any]:
-    params = query(bp.current_request)
-    category_id = int_param(params, "category")
-    ordering = params.get("ordering") or catalog.DEFAULT_ORDERING
-    if ordering not in catalog.ORDERINGS:
-        raise ValidationError(f"Must be one of: {', '.join(catalog.ORDERINGS)}.", field="ordering")
-    page = page_request(params)
+    params = parse_query(SkuQuery, bp.current_request)
     with transaction() as conn:
         items, count = catalog.list_skus(
-            conn, category_id=category_id, ordering=ordering, page=page
+            conn, category_id=params.category, ordering=params.ordering, page=params.paging
         )
-    if category_id is not None:
+    if params.category is not None:
         catalog.record_category_view(
-            resources.redis(), category_id, config.settings().shop_timezone
+            resources.redis(), params.category, config.settings().shop_timezone
         )
-    return page_body([sku_item_body(item) for item in items], count, page)
+    return page_body([sku_item_body(item) for item in items], count, params.paging)
 
 
 @bp.route("/skus/{sku_id}/", methods=["GET"])
@@ -106,7 +110,7 @@ def sku_detail(sku_id: str) -> dict[str, Any]:
 
 @bp.route("/skus/{sku_id}/comments/", methods=["GET"])
 def sku_comments(sku_id: str) -> dict[str, Any]:
-    page = page_request(query(bp.current_request))
+    page = parse_query(PageQuery, bp.current_request).paging
     tz = config.settings().shop_timezone
     with transaction() as conn:
         comments, count = catalog.sku_comments(conn, path_id(sku_id), page)
@@ -127,20 +131,14 @@ def sku_comments(sku_id: str) -> dict[str, Any]:
 
 @bp.route("/search/", methods=["GET"])
 def search_skus() -> dict[str, Any]:
-    params = query(bp.current_request)
-    q = (params.get("q") or "").strip()
-    if not q:
-        raise ValidationError("This field is required.", field="q")
-    if len(q) > search.QUERY_MAX_LENGTH:
-        raise ValidationError(f"Use at most {search.QUERY_MAX_LENGTH} characters.", field="q")
-    page = page_request(params)
+    params = parse_query(SearchQuery, bp.current_request)
     with transaction() as conn:
-        items, count = search.search_skus(conn, q, page)
-    return page_body([sku_item_body(item) for item in items], count, page)
+        items, count = search.search_skus(conn, params.q, params.paging)
+    return page_body([sku_item_body(item) for item in items], count, params.paging)
 
 
 class HistoryIn(RequestModel):
-    sku_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+    sku_id: Id
 
 
 @bp.route("/browse_histories/", methods=["POST"])

@@ -6,12 +6,17 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic.fields import Field
+
+from chalicelib.integers import ascii_int
+from chalicelib.pagination import PageRequest
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$", re.ASCII)
 MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is
 # proven by the verification mail, not by a regex.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
 
 
 def _username(value: str) -> str:
@@ -63,6 +68,9 @@ Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # A password as typed at login: not re-validated against today's rules, only bounded.
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# An id in a JSON body (a JSON number); QueryInt is an integer in a query string.
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+QueryInt = Annotated[int, BeforeValidator(ascii_int)]
 
 
 class RequestModel(BaseModel):
@@ -70,3 +78,16 @@ class RequestModel(BaseModel):
     built on first use (defer_build) to keep them out of cold start."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+
+class PageQuery(RequestModel):
+    """`?page=1&pagesize=10`: page 1..1000000 (else 400), pagesize capped at 100 (not refused).
+    Each list's query model (routing.parse_query) extends it; text values lose outer spaces."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+    page: Annotated[QueryInt, Field(ge=1, le=1_000_000)] = 1
+    pagesize: Annotated[QueryInt, Field(ge=1)] = 10
+
+    @property
+    def paging(self) -> PageRequest:
+        return PageRequest(self.page, min(self.pagesize, 100))

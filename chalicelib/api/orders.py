@@ -9,15 +9,14 @@ from chalice import Response
 from pydantic import Field, StringConstraints
 
 from chalicelib import auth, resources
-from chalicelib.api.addresses import address_body
-from chalicelib.api.cart import image_url, item_body
-from chalicelib.api.fields import RequestModel
-from chalicelib.api.routing import ApiBlueprint, int_param, parse, query
+from chalicelib.api.fields import Id, PageQuery, QueryInt, RequestModel
+from chalicelib.api.present import address_body, image_url, item_body
+from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.money import format_yuan
-from chalicelib.pagination import page_body, page_request
+from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import orders, payments
 from chalicelib.services.order_states import Status, status_name
@@ -29,12 +28,12 @@ ORDER_ID_RE = re.compile(r"[0-9]{1,32}")
 
 
 class PlaceOrder(RequestModel):
-    address_id: Annotated[int, Field(strict=True, ge=1)]
+    address_id: Id
     pay_method: Literal["alipay", "balance"]
 
 
 class CommentIn(RequestModel):
-    sku_id: Annotated[int, Field(strict=True, ge=1)]
+    sku_id: Id
     score: Annotated[int, Field(strict=True, ge=1, le=5)]
     content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     anonymous: Annotated[bool, Field(strict=True)] = False
@@ -42,6 +41,10 @@ class CommentIn(RequestModel):
 
 class Comments(RequestModel):
     comments: Annotated[list[CommentIn], Field(min_length=1, max_length=100)]
+
+
+class OrdersQuery(PageQuery):
+    status: Annotated[QueryInt, Field(ge=Status.UNPAID, le=Status.CANCELLED)] | None = None
 
 
 def order_id_param(raw: str) -> str:
@@ -133,11 +136,8 @@ def place_order(user: auth.CurrentUser) -> Response:
 @bp.route("/orders/", methods=["GET"])
 @auth.login_required
 def list_orders(user: auth.CurrentUser) -> dict[str, Any]:
-    params = query(bp.current_request)
-    page = page_request(params)
-    status = int_param(params, "status")
-    if status is not None and status not in set(Status):
-        raise ValidationError("Must be an order status, 1-6.", field="status")
+    params = parse_query(OrdersQuery, bp.current_request)
+    page, status = params.paging, params.status
     with transaction() as conn:
         found, count = orders.page(conn, page, user_id=user.id, status=status)
     return page_body([order_body(detail) for detail in found], count, page)

@@ -7,7 +7,8 @@
   `@staff_required` marks), and turns what a view raises into API errors: a backing
   service that is down becomes a 503, anything unexpected a logged 500 whose body
   says nothing about internals.
-- parse() reads a JSON body into a pydantic model, with DRF-style 400s.
+- parse() reads a JSON body, parse_query() a query string, into a pydantic model,
+  with DRF-style 400s.
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib import auth, resources
+from chalicelib.api.fields import MAX_ID
 from chalicelib.config import ConfigError
 from chalicelib.errors import (
     ApiError,
     BadRequest,
     InternalError,
+    NotFound,
     ServiceUnavailable,
     ValidationError,
 )
+from chalicelib.integers import ascii_int
 
 log = logging.getLogger("shop.api")
 
@@ -178,33 +182,26 @@ def query(request: Request) -> dict[str, str]:
     return dict(request.query_params or {})
 
 
-def int_param(
-    params: dict[str, str], name: str, default: int | None = None, *, minimum: int = 1
-) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or len(raw) > 9 or int(raw) < minimum:
-        raise ValidationError(f"Must be an integer of at least {minimum}.", field=name)
-    return int(raw)
+def parse_query(model: type[Model], request: Request) -> Model:
+    """The query string read into a model (an empty value, `?page=`, counts as absent)."""
+    return validate(model, {k: v for k, v in query(request).items() if v != ""})
 
 
 def path_id(raw: str, *, what: str = "Not found.") -> int:
-    """A numeric path parameter; anything else is simply not found."""
-    from chalicelib.errors import NotFound
-
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(what)
-    return int(raw)
+    """An id in the path (ASCII digits, 1..MAX_ID); anything else is simply not found."""
+    try:
+        return ascii_int(raw, 1, MAX_ID)
+    except ValueError:
+        raise NotFound(what) from None
 
 
 __all__ = [
     "ApiBlueprint",
     "BadRequest",
     "ShopApp",
-    "int_param",
     "json_object",
     "parse",
+    "parse_query",
     "path_id",
     "query",
     "validate",

@@ -7,12 +7,12 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import RequestModel, Secret, Text100, Yuan
-from chalicelib.api.routing import ApiBlueprint, parse, query
+from chalicelib.api.fields import PageQuery, RequestModel, Secret, Text100, Yuan
+from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
 from chalicelib.money import format_yuan
-from chalicelib.pagination import page_body, page_request
+from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import wallet
 
@@ -44,7 +44,7 @@ def recharge(user: auth.CurrentUser) -> Response:
 @bp.route("/user/balance/records/", methods=["GET"])
 @auth.login_required
 def balance_records(user: auth.CurrentUser) -> dict[str, Any]:
-    page = page_request(query(bp.current_request))
+    page = parse_query(PageQuery, bp.current_request).paging
     with transaction() as conn:
         rows, count = wallet.records(conn, user.id, page)
     tz = settings().shop_timezone

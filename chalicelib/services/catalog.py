@@ -46,7 +46,6 @@ ORDERINGS = {
     "-create_time": (skus.c.create_time.desc(), skus.c.id.desc()),
     "-comments": (skus.c.comments.desc(), skus.c.id.desc()),
 }
-DEFAULT_ORDERING = "-create_time"
 
 # MySQL only: a category's SKUs are found through skus(category_id, is_launched) and
 # sorted, never by walking an ordering index (tables.py) hoping to meet the category's

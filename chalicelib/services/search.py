@@ -44,7 +44,6 @@ from chalicelib.pagination import PageRequest
 from chalicelib.services.catalog import SKU_ITEM_COLUMNS, SkuItem, sku_item
 from chalicelib.services.search_terms import fold, query_terms
 
-QUERY_MAX_LENGTH = 50
 # Posting lists are counted up to this many entries (~0.5 ms each on MariaDB): enough to
 # tell a rare bigram from a common one.
 PROBE_LIMIT = 2000

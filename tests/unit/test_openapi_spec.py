@@ -1,10 +1,17 @@
-"""docs/openapi.yaml is a valid OpenAPI 3.1 document and lists exactly the app's routes."""
+"""docs/openapi.yaml is a valid OpenAPI 3.1 document and lists exactly the app's routes,
+with every query parameter a route reads and its limits."""
 
 from __future__ import annotations
 
-from openapi_spec_validator import validate
+import inspect
+import re
+import typing
+from typing import Any
 
-from tests.openapi_check import spec, spec_path
+from openapi_spec_validator import validate
+from pydantic.fields import FieldInfo
+
+from tests.openapi_check import _resolve, spec, spec_path
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 
@@ -48,3 +55,64 @@ def test_every_path_answers_preflights() -> None:
     from app import app
 
     assert all("OPTIONS" in methods for methods in app.routes.values())
+
+
+def _query_models() -> list[tuple[str, str, Any]]:
+    """(path, method, model) for every view that reads its query string with parse_query."""
+    from app import app
+
+    found = []
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            view = inspect.unwrap(entry.view_function)
+            for name in re.findall(r"parse_query\((\w+)", inspect.getsource(view)):
+                found.append((spec_path(path), method.lower(), view.__globals__[name]))
+    return found
+
+
+def _documented_query(path: str, method: str) -> dict[str, dict[str, Any]]:
+    item = spec()["paths"][path]
+    params = [_resolve(p) for p in item.get("parameters", []) + item[method].get("parameters", [])]
+    return {p["name"]: p for p in params if p["in"] == "query"}
+
+
+def _constraints(field: Any) -> list[Any]:
+    """The field's constraint objects, also those of `X | None` and nested Field(...)s."""
+    found = list(field.metadata)
+    for member in typing.get_args(field.annotation):
+        found += getattr(member, "__metadata__", ())
+    while any(isinstance(meta, FieldInfo) for meta in found):
+        found = [
+            m for meta in found for m in (meta.metadata if isinstance(meta, FieldInfo) else [meta])
+        ]
+    return found
+
+
+def _bounds(field: Any) -> dict[str, Any]:
+    names = {"ge": "minimum", "le": "maximum", "min_length": "minLength", "max_length": "maxLength"}
+    return {
+        key: getattr(meta, attr)
+        for meta in _constraints(field)
+        for attr, key in names.items()
+        if getattr(meta, attr, None) is not None
+    }
+
+
+def test_every_query_model_is_documented_with_its_limits() -> None:
+    models = _query_models()
+    assert len(models) >= 11  # every list, search, the sales report, image removal
+
+    for path, method, model in models:
+        documented = _documented_query(path, method)
+        where = f"{method.upper()} {path}"
+        assert set(documented) == set(model.model_fields), f"{where}: query parameters differ"
+        for name, field in model.model_fields.items():
+            param = documented[name]
+            schema = _resolve(param["schema"])
+            assert param.get("required", False) == field.is_required(), f"{where} {name}"
+            if "enum" in schema:
+                schema = {"minimum": min(schema["enum"]), "maximum": max(schema["enum"]), **schema}
+            if "default" in schema:
+                assert schema["default"] == field.default, f"{where} {name}: default differs"
+            for key, value in _bounds(field).items():
+                assert schema.get(key) == value, f"{where} {name}: {key} is {value} in the model"

@@ -6,16 +6,16 @@ and keeps its file, `?purge=true` removes the image and deletes its file.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Response
-from pydantic import model_validator
+from pydantic import BeforeValidator, model_validator
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import RequestModel
-from chalicelib.api.routing import ApiBlueprint, path_id, query, validate
-from chalicelib.errors import ValidationError
-from chalicelib.pagination import page_body, page_request
+from chalicelib.api.fields import PageQuery, RequestModel
+from chalicelib.api.present import image_url
+from chalicelib.api.routing import ApiBlueprint, parse_query, path_id, validate
+from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import images
 from chalicelib.uploads import FormId, Image, read_form
@@ -40,22 +40,23 @@ class ChangedSkuImage(RequestModel):
 
 
 def image_body(image: images.SkuImage) -> dict[str, Any]:
-    return {"id": image.id, "sku": image.sku_id, "image": resources.storage().url(image.file_id)}
+    return {"id": image.id, "sku": image.sku_id, "image": image_url(image.file_id)}
 
 
-def purge_param(params: dict[str, str]) -> bool:
-    raw = params.get("purge", "").lower()
-    if raw in ("", "false", "0"):
-        return False
-    if raw in ("true", "1"):
-        return True
-    raise ValidationError("Must be true or false.", field="purge")
+def _flag(value: str) -> bool:
+    if value.lower() not in ("true", "1", "false", "0"):
+        raise ValueError("Must be true or false.")
+    return value.lower() in ("true", "1")
+
+
+class RemoveQuery(RequestModel):
+    purge: Annotated[bool, BeforeValidator(_flag)] = False
 
 
 @bp.route("/skus/images/", methods=["GET"])
 @auth.staff_required
 def list_images(user: auth.CurrentUser) -> dict[str, Any]:
-    page = page_request(query(bp.current_request))
+    page = parse_query(PageQuery, bp.current_request).paging
     with transaction() as conn:
         found, count = images.page_sku_images(conn, page)
     return page_body([image_body(image) for image in found], count, page)
@@ -101,7 +102,7 @@ def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
 @auth.staff_required
 def remove_image(user: auth.CurrentUser, image_id: str) -> Response:
     found_id = path_id(image_id)
-    purge = purge_param(query(bp.current_request))
+    purge = parse_query(RemoveQuery, bp.current_request).purge
     with transaction() as conn:
         images.remove_sku_image(conn, resources.storage(), resources.redis(), found_id, purge=purge)
     return Response(body="", status_code=204)

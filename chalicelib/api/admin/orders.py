@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import RequestModel
+from chalicelib.api.fields import PageQuery, RequestModel
 from chalicelib.api.orders import order_body, order_id_param
-from chalicelib.api.routing import ApiBlueprint, parse, query
-from chalicelib.pagination import page_body, page_request
+from chalicelib.api.routing import ApiBlueprint, parse, parse_query
+from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import orders, payments
 from chalicelib.services.order_states import Status
@@ -20,6 +20,11 @@ bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
 class NewStatus(RequestModel):
     status: Annotated[int, Field(strict=True, ge=1, le=6)]
+
+
+class OrdersQuery(PageQuery):
+    # An order id, or its start; longer keywords are cut to an order id's 32 digits.
+    keyword: Annotated[str, AfterValidator(lambda s: s[:32])] = ""
 
 
 def admin_order_body(detail: orders.OrderDetail) -> dict[str, Any]:
@@ -34,9 +39,8 @@ def admin_order_body(detail: orders.OrderDetail) -> dict[str, Any]:
 @bp.route("/orders/", methods=["GET"])
 @auth.staff_required
 def list_orders(user: auth.CurrentUser) -> dict[str, Any]:
-    params = query(bp.current_request)
-    page = page_request(params)
-    keyword = params.get("keyword", "").strip()[:32]
+    params = parse_query(OrdersQuery, bp.current_request)
+    page, keyword = params.paging, params.keyword
     with transaction() as conn:
         found, count = orders.page(conn, page, keyword=keyword or None)
     return page_body([admin_order_body(detail) for detail in found], count, page)

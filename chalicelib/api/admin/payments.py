@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import auth
-from chalicelib.api.routing import ApiBlueprint, query
+from chalicelib.api.fields import PageQuery
+from chalicelib.api.routing import ApiBlueprint, parse_query
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
 from chalicelib.money import format_yuan
-from chalicelib.pagination import page_body, page_request
+from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import payments
 from chalicelib.services.order_states import status_name
@@ -38,7 +39,7 @@ def refund_body(row: Any) -> dict[str, Any]:
 @bp.route("/payments/refunds/", methods=["GET"])
 @auth.staff_required
 def refunds_needed(user: auth.CurrentUser) -> dict[str, Any]:
-    page = page_request(query(bp.current_request))
+    page = parse_query(PageQuery, bp.current_request).paging
     with transaction() as conn:
         rows, count = payments.refunds_needed(conn, page)
     return page_body([refund_body(row) for row in rows], count, page)

@@ -12,20 +12,17 @@ from chalice import Response
 from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import RequestModel, Text20, Text50, Text100, Yuan
-from chalicelib.api.routing import ApiBlueprint, parse, path_id, query
-from chalicelib.errors import ValidationError
+from chalicelib.api.fields import Id, PageQuery, RequestModel, Text20, Text50, Text100, Yuan
+from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id
 from chalicelib.money import MAX_FEN, format_yuan
-from chalicelib.pagination import page_body, page_request
+from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import catalog
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
-MAX_KEYWORD_LENGTH = 100  # a SKU name's length
 MAX_STOCK = 1_000_000_000
 MAX_SPECS = 20
-MAX_ID = 10**15
 
 
 def _price(fen: int) -> int:
@@ -38,9 +35,6 @@ def _specs(specs: dict[str, str]) -> dict[str, str]:
     if len(specs) > MAX_SPECS:
         raise ValueError(f"At most {MAX_SPECS} specs.")
     return specs
-
-
-Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 
 
 class SkuIn(RequestModel):
@@ -64,6 +58,11 @@ class SkuIn(RequestModel):
             specs=dict(self.specs),
             is_launched=self.is_launched,
         )
+
+
+class SkusQuery(PageQuery):
+    # Part of a SKU's name, which is at most 100 characters.
+    keyword: str = Field("", max_length=100)
 
 
 def admin_sku_body(sku: dict[str, Any]) -> dict[str, Any]:
@@ -98,11 +97,8 @@ def sku_categories(user: auth.CurrentUser) -> list[dict[str, Any]]:
 @bp.route("/skus/", methods=["GET"])
 @auth.staff_required
 def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
-    params = query(bp.current_request)
-    page = page_request(params)
-    keyword = (params.get("keyword") or "").strip()
-    if len(keyword) > MAX_KEYWORD_LENGTH:
-        raise ValidationError(f"Must be at most {MAX_KEYWORD_LENGTH} characters.", field="keyword")
+    params = parse_query(SkusQuery, bp.current_request)
+    page, keyword = params.paging, params.keyword
     with transaction() as conn:
         found, count = catalog.admin_list_skus(conn, keyword=keyword, page=page)
     return page_body([admin_sku_body(sku) for sku in found], count, page)

@@ -6,20 +6,30 @@ never read the clock themselves (tests freeze time by passing it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
 
 from chalicelib import auth, resources
-from chalicelib.api.routing import ApiBlueprint, int_param, query
+from chalicelib.api.fields import QueryInt, RequestModel
+from chalicelib.api.routing import ApiBlueprint, parse_query
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
-from chalicelib.errors import ValidationError
 from chalicelib.money import format_yuan
 from chalicelib.resources import transaction
 from chalicelib.services import statistics
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
-DEFAULT_SALES_DAYS = 30
+
+def _report_days(days: int) -> int:
+    if days > statistics.MAX_REPORT_DAYS:
+        raise ValueError(f"Must be at most {statistics.MAX_REPORT_DAYS}.")
+    return days
+
+
+class SalesQuery(RequestModel):
+    days: Annotated[QueryInt, Field(ge=1), AfterValidator(_report_days)] = 30
 
 
 def day_count_body(figure: statistics.DayCount) -> dict[str, Any]:
@@ -79,10 +89,7 @@ def goods_day_views(user: auth.CurrentUser) -> list[dict[str, Any]]:
 @bp.route("/statistical/sales/", methods=["GET"])
 @auth.staff_required
 def sales(user: auth.CurrentUser) -> list[dict[str, Any]]:
-    days = int_param(query(bp.current_request), "days", DEFAULT_SALES_DAYS)
-    assert days is not None
-    if days > statistics.MAX_REPORT_DAYS:
-        raise ValidationError(f"Must be at most {statistics.MAX_REPORT_DAYS}.", field="days")
+    days = parse_query(SalesQuery, bp.current_request).days
     with transaction() as conn:
         series = statistics.sales_by_day(conn, now=utcnow(), tz=settings().shop_timezone, days=days)
     return [

@@ -9,18 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Response
+from pydantic import Field
 
 from chalicelib import auth
-from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Username
-from chalicelib.api.routing import ApiBlueprint, parse, query
-from chalicelib.errors import ValidationError
-from chalicelib.pagination import page_body, page_request
+from chalicelib.api.fields import Email, Mobile, PageQuery, Password, RequestModel, Username
+from chalicelib.api.present import user_body
+from chalicelib.api.routing import ApiBlueprint, parse, parse_query
+from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import accounts, admin_users
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
-MAX_KEYWORD_LENGTH = 20  # a username is at most 20 characters
+
+class UsersQuery(PageQuery):
+    # Part of a username, which is at most 20 characters.
+    keyword: str = Field("", max_length=20)
 
 
 class NewUser(RequestModel):
@@ -32,24 +36,13 @@ class NewUser(RequestModel):
     email: Email = ""
 
 
-def user_body(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "username": row.username, "mobile": row.mobile, "email": row.email}
-
-
 @bp.route("/users/", methods=["GET"])
 @auth.staff_required
 def list_users(user: auth.CurrentUser) -> dict[str, Any]:
-    params = query(bp.current_request)
-    page = page_request(params)
-    keyword = params.get("keyword", "").strip()
-    if len(keyword) > MAX_KEYWORD_LENGTH:
-        raise ValidationError(
-            f"Must be at most {MAX_KEYWORD_LENGTH} characters (a username's length).",
-            field="keyword",
-        )
+    params = parse_query(UsersQuery, bp.current_request)
     with transaction() as conn:
-        rows, count = admin_users.find_users(conn, keyword=keyword, page=page)
-    return page_body([user_body(row) for row in rows], count, page)
+        rows, count = admin_users.find_users(conn, keyword=params.keyword, page=params.paging)
+    return page_body([user_body(row) for row in rows], count, params.paging)
 
 
 @bp.route("/users/", methods=["POST"])
