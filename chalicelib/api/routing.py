@@ -194,15 +194,3 @@ def path_id(raw: str, *, what: str = "Not found.") -> int:
     except ValueError:
         raise NotFound(what) from None
 
-
-__all__ = [
-    "ApiBlueprint",
-    "BadRequest",
-    "ShopApp",
-    "json_object",
-    "parse",
-    "parse_query",
-    "path_id",
-    "query",
-    "validate",
-]
