@@ -118,10 +118,16 @@ def test_reconcile_stops_when_alipay_is_down_and_changes_nothing(
 
 
 def test_the_job_is_scheduled_every_five_minutes() -> None:
-    from chalicelib.jobs import JOBS, SCHEDULES
+    from app import app
+    from chalicelib.jobs import JOBS
 
-    assert SCHEDULES["reconcile-payments"] == "rate(5 minutes)"
-    assert JOBS["reconcile-payments"].__name__ == "reconcile_payments"
+    schedules = {s.name: (s.schedule_expression, s.handler_string) for s in app.event_sources}
+
+    assert schedules["job_reconcile_payments"] == (
+        "rate(5 minutes)",
+        "chalicelib.jobs.job_reconcile_payments",
+    )
+    assert JOBS["reconcile-payments"].func.__name__ == "job_reconcile_payments"
 
 
 def test_the_settled_payment_keeps_alipays_answer(
