@@ -127,7 +127,7 @@ def main() -> None:
         f"{sys.version.split()[0]}, 2 cores) with only the package and the standard library "
         "on sys.path, dev stage on MariaDB + Redis; the first request is "
         "GET /usernames/{username}/count/ through the API handler (`app.app`). "
-        "Median (min-max).",
+        f"Median (min-max); load average {os.getloadavg()[0]:.1f} at the end.",
         "",
         "| package | import app | first request | whole cold start (process start to answer) |",
         "|---|---|---|---|",
