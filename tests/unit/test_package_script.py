@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from importlib.machinery import SourceFileLoader
 from importlib.util import module_from_spec, spec_from_loader
 from types import ModuleType
@@ -18,6 +19,8 @@ def package_script() -> ModuleType:
     spec = spec_from_loader("package_script", loader)
     assert spec is not None
     module = module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class is created
+    sys.modules["package_script"] = module
     loader.exec_module(module)
     return module
 
