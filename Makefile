@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 export PORT ?= 8000
+STAGE ?= dev
 
-.PHONY: install run migrate seed lint format test test-fast test-real bench clean
+.PHONY: install run migrate seed lint format test test-fast test-real bench bench-packaged package clean
 
 install: $(VENV)/.installed
 
@@ -33,7 +34,8 @@ format: install
 test-fast: install
 	$(PYTEST)
 
-# The same suite on real MariaDB and Redis servers started for this run only.
+# The same suite on real MariaDB and Redis servers started for this run only; it includes
+# the smoke test of the built package (tests/integration/test_package_artifact.py).
 test-real: install
 	scripts/with-test-servers $(PYTEST)
 
@@ -42,6 +44,14 @@ test: lint test-fast test-real
 # The cold-start benchmark; the database benchmarks are listed in bench/README.md.
 bench: install
 	$(PY) -m bench.coldstart.run --write
+
+# The same cold start measured on the built package (needs MariaDB + Redis: started here).
+bench-packaged: install
+	scripts/with-test-servers $(PY) -m bench.coldstart.packaged --write
+
+# The Lambda deployment package and its template: build/$(STAGE)/{deployment.zip,sam.json}.
+package: install
+	$(PY) scripts/package --stage $(STAGE)
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache

@@ -41,4 +41,5 @@ if os.environ.get("SHOP_STAGE", "local") == "local":
     app.register_blueprint(dev.bp)
 
 register_preflight_routes(app)
-jobs.register(app)
+# Scheduled jobs and the migrate function (Lambda imports them from chalicelib.jobs).
+app.register_blueprint(jobs.bp)

@@ -1,28 +1,37 @@
-"""Non-HTTP entry points: scheduled jobs and queue workers, thin.
+"""Non-HTTP entry points: the scheduled jobs and the `migrate` function, thin.
 
-JOBS maps a job's name to a plain function (also run by `manage.py runjob NAME`);
-register() declares their schedules on the Chalice app.
+They are module-level functions on a Blueprint, so the handler strings Chalice writes
+into the package's template (`chalicelib.jobs.job_rollup_stats`, ...) name attributes
+this module really has: Lambda imports this module and looks the name up. (Closures
+registered in a loop gave `app.job_...` strings that Lambda could not find.) Lambda
+imports only this module for them, not app.py and its blueprints.
+
+Each job is an entry point: it opens the unit of work (or hands `transaction`, the
+unit-of-work factory, to a service whose rule needs one unit per item) and passes in
+the clients its service uses. It imports its service module when it runs, not at
+cold start, and calls one service function. JOBS maps a job's name to its handler for
+`manage.py runjob NAME`, which runs it the way EventBridge does (`run_now`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from chalice import Chalice
+from chalice import Blueprint
+from chalice.app import CloudWatchEvent
 
 from chalicelib import resources
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
-from chalicelib.db.engine import transaction
+from chalicelib.resources import transaction
 
-# Each job is an entry point: it opens the units of work (or hands `transaction`, the
-# unit-of-work factory, to a service that needs one unit per item) and passes in the
-# clients its service uses. Service modules are imported when the job runs, not at
-# cold start.
+bp = Blueprint(__name__)
 
 
-def rollup_stats() -> str:
+# Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
+@bp.schedule("cron(5 * * * ? *)")
+def job_rollup_stats(event: CloudWatchEvent) -> str:
     from chalicelib.services import statistics
 
     with transaction() as conn:
@@ -31,50 +40,67 @@ def rollup_stats() -> str:
         )
 
 
-def expire_orders() -> str:
+# Closes and cancels what nobody paid in time (an Alipay trade is closed first).
+@bp.schedule("rate(5 minutes)")
+def job_expire_orders(event: CloudWatchEvent) -> str:
     from chalicelib.services import orders
 
     return orders.expire_unpaid_orders(transaction, resources.alipay(), utcnow())
 
 
-def reconcile_payments() -> str:
+# Settles what Alipay's notify missed while the order can still be paid.
+@bp.schedule("rate(5 minutes)")
+def job_reconcile_payments(event: CloudWatchEvent) -> str:
     from chalicelib.services import payments
 
     return payments.reconcile_payments(transaction, resources.alipay(), utcnow())
 
 
-def retry_file_deletions() -> str:
+# Files whose deletion failed after their commit (storage was down): try again.
+@bp.schedule("rate(30 minutes)")
+def job_retry_file_deletions(event: CloudWatchEvent) -> str:
     from chalicelib.services import images
 
     return images.retry_file_deletions(transaction, resources.storage())
 
 
-# name -> the function that does the job (also run by `manage.py runjob NAME`)
-JOBS: dict[str, Callable[[], Any]] = {
-    "rollup-stats": rollup_stats,
-    "expire-orders": expire_orders,
-    "reconcile-payments": reconcile_payments,
-    "retry-file-deletions": retry_file_deletions,
+# A pure Lambda function (no trigger): the deployment invokes it once per release,
+# before traffic moves, so the schema is upgraded from inside the VPC with the stage's
+# own DATABASE_URL. Its name is part of the infrastructure's contract.
+@bp.lambda_function(name="migrate")
+def migrate(event: Any, context: Any) -> dict[str, str | None]:
+    from chalicelib.config import settings
+    from chalicelib.migrations import upgrade_to_head
+
+    before, after = upgrade_to_head(settings().database_url)
+    return {"before": before, "after": after}
+
+
+# name -> the scheduled handler (`manage.py runjob NAME`); the single list of job names.
+JOBS: dict[str, Any] = {
+    "rollup-stats": job_rollup_stats,
+    "expire-orders": job_expire_orders,
+    "reconcile-payments": job_reconcile_payments,
+    "retry-file-deletions": job_retry_file_deletions,
 }
-# name -> schedule expression, e.g. "rate(5 minutes)" or "cron(5 * * * ? *)"
-SCHEDULES: dict[str, str] = {
-    # Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
-    "rollup-stats": "cron(5 * * * ? *)",
-    # Closes and cancels what nobody paid in time (an Alipay trade is closed first).
-    "expire-orders": "rate(5 minutes)",
-    # Settles what Alipay's notify missed while the order can still be paid.
-    "reconcile-payments": "rate(5 minutes)",
-    # Files whose deletion failed after their commit (storage was down): try again.
-    "retry-file-deletions": "rate(30 minutes)",
-}
 
 
-def register(app: Chalice) -> None:
-    for name, expression in SCHEDULES.items():
-        job = JOBS[name]
+def scheduled_event(now: datetime | None = None) -> dict[str, Any]:
+    """An EventBridge "Scheduled Event", as Lambda receives it from a schedule rule."""
+    time = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": "00000000-0000-0000-0000-000000000000",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": time,
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
 
-        def handler(event: Any, _job: Callable[[], Any] = job) -> Any:
-            return _job()
 
-        handler.__name__ = "job_" + name.replace("-", "_")
-        app.schedule(expression, name=handler.__name__)(handler)
+def run_now(name: str) -> Any:
+    """Run the job NAME in this process through the same handler Lambda calls."""
+    return JOBS[name](scheduled_event(), None)

@@ -201,9 +201,9 @@ def test_a_file_that_cannot_be_deleted_after_a_failed_transaction_is_queued(
     assert len(fastdfs.files()) == 1
 
     fastdfs.fake.heal()
-    from chalicelib.jobs import JOBS
+    from chalicelib.jobs import run_now
 
-    assert JOBS["retry-file-deletions"]() == "deleted 1, still used 0"
+    assert run_now("retry-file-deletions") == "deleted 1, still used 0"
     assert fastdfs.files() == {}
     assert pending_deletions(db) == []
 
@@ -216,7 +216,7 @@ def test_the_retry_job_stops_at_a_storage_failure_and_counts_the_attempt(
     from chalicelib import resources
     from chalicelib.clock import utcnow
     from chalicelib.db.tables import pending_file_deletions as pending
-    from chalicelib.jobs import JOBS
+    from chalicelib.jobs import run_now
 
     stored = [resources.storage().save(image_bytes("PNG"), "png") for _ in range(2)]
     with db.begin() as conn:
@@ -224,7 +224,7 @@ def test_the_retry_job_stops_at_a_storage_failure_and_counts_the_attempt(
             conn.execute(insert(pending).values(file_id=file_id, create_time=utcnow()))
     fastdfs.fake.refuse("storage")
 
-    outcome = JOBS["retry-file-deletions"]()
+    outcome = run_now("retry-file-deletions")
 
     assert outcome.startswith("deleted 0, still used 0; storage failed")
     with db.connect() as conn:

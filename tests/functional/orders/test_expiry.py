@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import transaction
 from chalicelib.db.tables import order_status_history, orders
-from chalicelib.jobs import JOBS, SCHEDULES
+from chalicelib.jobs import run_now
 from tests.functional.orders.conftest import add_to_cart, place_order, stock_and_sales
 
 
@@ -51,8 +51,8 @@ def test_overdue_unpaid_orders_are_cancelled_once_and_others_are_left(
         conn.execute(text("UPDATE orders SET status = 2 WHERE order_id = :id"), {"id": paid})
 
     # when the job runs, twice
-    first = JOBS["expire-orders"]()
-    second = JOBS["expire-orders"]()
+    first = run_now("expire-orders")
+    second = run_now("expire-orders")
 
     # then only the overdue unpaid order is cancelled, its unit returned once
     assert first.startswith("1 unpaid orders cancelled")
@@ -66,7 +66,14 @@ def test_overdue_unpaid_orders_are_cancelled_once_and_others_are_left(
             )
         )
     assert actor == "system"
-    assert SCHEDULES["expire-orders"] == "rate(5 minutes)"
+
+
+def test_the_job_is_scheduled_every_five_minutes() -> None:
+    from app import app
+
+    schedules = {s.name: s.schedule_expression for s in app.event_sources}
+
+    assert schedules["job_expire_orders"] == "rate(5 minutes)"
 
 
 def test_two_runs_at_once_cancel_each_order_once(
@@ -82,7 +89,7 @@ def test_two_runs_at_once_cancel_each_order_once(
 
     def run() -> None:
         barrier.wait()
-        results.append(JOBS["expire-orders"]())
+        results.append(run_now("expire-orders"))
 
     # when two runs start at the same moment
     threads = [threading.Thread(target=run) for _ in range(2)]

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib import resources
 from chalicelib.clock import utcnow
-from chalicelib.jobs import JOBS
+from chalicelib.jobs import run_now
 from chalicelib.services import payments
 
 
@@ -104,7 +104,7 @@ def test_reconcile_settles_paid_trades_and_leaves_expiry_to_the_expiry_job(
         [paid, waiting]
     )
     # a second run asks about the one still waiting only
-    assert JOBS["reconcile-payments"]() == "1 of 1 unpaid Alipay orders checked: 0 settled as paid"
+    assert run_now("reconcile-payments") == "1 of 1 unpaid Alipay orders checked: 0 settled as paid"
 
 
 def test_the_expiry_job_closes_trades_before_cancelling_and_settles_paid_ones(
@@ -122,7 +122,7 @@ def test_the_expiry_job_closes_trades_before_cancelling_and_settles_paid_ones(
     # not expired
     young = make_order(buyer.id, sku_id, create_time=now - timedelta(minutes=1))
 
-    result = JOBS["expire-orders"]()
+    result = run_now("expire-orders")
 
     assert result == (
         "2 unpaid orders cancelled, 1 paid at Alipay and settled, 0 waiting for Alipay, 0 failed"
@@ -135,7 +135,7 @@ def test_the_expiry_job_closes_trades_before_cancelling_and_settles_paid_ones(
     assert [p[1] for p in shop.snapshot(expired_paid)["payments"]] == ["T901"]
     assert shop.snapshot(young)["status"] == 1
     assert shop.snapshot(young, sku_id)["stock"] == 13  # 2 + 1 units of the cancelled orders back
-    assert JOBS["expire-orders"]() == (
+    assert run_now("expire-orders") == (
         "0 unpaid orders cancelled, 0 paid at Alipay and settled, 0 waiting for Alipay, 0 failed"
     )
 
@@ -148,7 +148,7 @@ def test_reconcile_stops_when_alipay_is_down_and_changes_nothing(
     before = shop.snapshot(unsettled, sku_id)
     fake_alipay.mode = "garbage"
 
-    result = JOBS["reconcile-payments"]()
+    result = run_now("reconcile-payments")
 
     assert result == (
         "1 of 1 unpaid Alipay orders checked: 0 settled as paid; stopped: Alipay unavailable"
@@ -168,7 +168,7 @@ def test_expiry_leaves_alipay_orders_waiting_while_alipay_is_down_and_expires_th
     before = shop.snapshot(first, sku_id)
     fake_alipay.mode = "garbage"
 
-    result = JOBS["expire-orders"]()
+    result = run_now("expire-orders")
 
     assert result == (
         "1 unpaid orders cancelled, 0 paid at Alipay and settled, 2 waiting for Alipay, 0 failed"
@@ -180,10 +180,16 @@ def test_expiry_leaves_alipay_orders_waiting_while_alipay_is_down_and_expires_th
 
 
 def test_the_job_is_scheduled_every_five_minutes() -> None:
-    from chalicelib.jobs import SCHEDULES
+    from app import app
+    from chalicelib.jobs import JOBS
 
-    assert SCHEDULES["reconcile-payments"] == "rate(5 minutes)"
-    assert JOBS["reconcile-payments"].__name__ == "reconcile_payments"
+    schedules = {s.name: (s.schedule_expression, s.handler_string) for s in app.event_sources}
+
+    assert schedules["job_reconcile_payments"] == (
+        "rate(5 minutes)",
+        "chalicelib.jobs.job_reconcile_payments",
+    )
+    assert JOBS["reconcile-payments"].func.__name__ == "job_reconcile_payments"
 
 
 def test_the_settled_payment_keeps_alipays_answer(
@@ -195,7 +201,7 @@ def test_the_settled_payment_keeps_alipays_answer(
 
     order_id = make_order(buyer.id, make_sku(), create_time=utcnow() - timedelta(minutes=5))
     fake_alipay.paid(order_id, "5999.00", trade_no="T902")
-    JOBS["reconcile-payments"]()
+    run_now("reconcile-payments")
     with db.connect() as conn:
         raw = conn.scalar(select(payments_table.c.raw))
     assert json.loads(raw)["trade_no"] == "T902"

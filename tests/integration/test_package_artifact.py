@@ -1,0 +1,427 @@
+"""The built deployment package, run as Lambda runs it, against the real servers of this run.
+
+build/dev/deployment.zip (built by scripts/package, or reused when newer than its
+inputs) is unpacked into an empty folder. Each function of the generated template gets
+its own clean interpreter ("container") with sys.path = that folder + the standard
+library: no venv, no project checkout. The dev stage's settings point at this run's
+MariaDB (a database of its own), Redis, a FastDFS protocol server and a fake Alipay.
+`migrate` runs first on the empty database; the API handler then gets API Gateway
+REST proxy events, each job an EventBridge scheduled event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from chalicelib.jobs import scheduled_event
+from tests.fakes.alipay import FakeAlipay, KeyPair
+from tests.fakes.fastdfs_server import FakeFastDFS
+from tests.packaged import (
+    LambdaProcess,
+    api_event,
+    child_environment,
+    ensure_package,
+    template_handlers,
+    unpack,
+)
+
+SERVER = os.environ.get("TEST_DATABASE_URL")
+REDIS = os.environ.get("TEST_REDIS_URL")
+pytestmark = pytest.mark.skipif(
+    not (SERVER and REDIS), reason="runs in the real pass (TEST_DATABASE_URL, TEST_REDIS_URL)"
+)
+
+APP_ID = "2021004100000077"
+JWT_SECRET = "package-smoke-" + "s" * 40
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
+HANDLERS = {
+    "APIHandler": "app.app",
+    "Migrate": "chalicelib.jobs.migrate",
+    "JobRollupStats": "chalicelib.jobs.job_rollup_stats",
+    "JobExpireOrders": "chalicelib.jobs.job_expire_orders",
+    "JobReconcilePayments": "chalicelib.jobs.job_reconcile_payments",
+    "JobRetryFileDeletions": "chalicelib.jobs.job_retry_file_deletions",
+}
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    out = ensure_package("dev")
+    folder = unpack(out / "deployment.zip", tmp_path_factory.mktemp("task") / "task")
+    return folder, template_handlers(out)
+
+
+@pytest.fixture(scope="module")
+def package_database() -> Iterator[str]:
+    assert SERVER
+    name = f"shop_package_{uuid.uuid4().hex[:8]}"
+    server = create_engine(SERVER)
+    with server.begin() as conn:
+        conn.execute(
+            text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        )
+    try:
+        yield SERVER.rstrip("/") + "/" + name + "?charset=utf8mb4"
+    finally:
+        with server.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        server.dispose()
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    import redis
+
+    assert REDIS
+    # A Redis database of its own: the other tests of the pass flush database 0.
+    url = REDIS.rsplit("/", 1)[0] + "/9"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def alipay() -> Iterator[FakeAlipay]:
+    fake = FakeAlipay(
+        app_id=APP_ID,
+        app_keys=KeyPair.generate(),
+        alipay_keys=KeyPair.generate(),
+        wrong_keys=KeyPair.generate(),
+    ).serve()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def fastdfs() -> Iterator[FakeFastDFS]:
+    with FakeFastDFS() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def stage_settings(
+    package_database: str, redis_url: str, alipay: FakeAlipay, fastdfs: FakeFastDFS
+) -> dict[str, str]:
+    """Every setting the dev stage requires (chalicelib/config.py), as the stack sets them."""
+    return {
+        "SHOP_STAGE": "dev",
+        "DATABASE_URL": package_database,
+        "REDIS_URL": redis_url,
+        "STORAGE_URL": fastdfs.url,
+        "MEDIA_URL": "https://media.example.test/",
+        "MAIL_URL": "sqs://https://sqs.us-east-1.amazonaws.com/000000000000/jiadian-shop-dev-mail",
+        "API_BASE_URL": "https://abc123.execute-api.us-east-1.amazonaws.com/api",
+        "JWT_SECRET": JWT_SECRET,
+        "ALIPAY_APP_ID": APP_ID,
+        "ALIPAY_GATEWAY": alipay.url,
+        "ALIPAY_APP_PRIVATE_KEY": alipay.app_keys.private_pem,
+        "ALIPAY_PUBLIC_KEY": alipay.alipay_keys.public_base64,
+    }
+
+
+@pytest.fixture(scope="module")
+def functions(
+    package: tuple[Path, dict[str, str]], stage_settings: dict[str, str]
+) -> Iterator[dict[str, LambdaProcess]]:
+    """One container per function of the template, each started from the unpacked zip."""
+    folder, handlers = package
+    started = {
+        name: LambdaProcess(
+            folder, handler, child_environment(stage_settings, f"jiadian-shop-dev-{name}")
+        )
+        for name, handler in handlers.items()
+    }
+    yield started
+    for process in started.values():
+        process.close()
+
+
+@pytest.fixture(scope="module")
+def migrations(functions: dict[str, LambdaProcess]) -> list[Any]:
+    """migrate, invoked twice (as a deployment would on a retry), before anything else."""
+    return [functions["Migrate"].invoke({}) for _ in range(2)]
+
+
+@pytest.fixture(scope="module")
+def api(functions: dict[str, LambdaProcess], migrations: list[Any]) -> Any:
+    process = functions["APIHandler"]
+
+    def call(method: str, path: str, resource: str, **kwargs: Any) -> tuple[int, Any]:
+        response = process.invoke(api_event(method, path, resource, **kwargs))
+        body = response["body"]
+        content_type = response["headers"].get("Content-Type", "")
+        return response["statusCode"], (
+            json.loads(body) if content_type.startswith("application/json") and body else body
+        )
+
+    return call
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from chalicelib.migrations import alembic_config
+
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+def bearer(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json", **extra}
+
+
+def add_sku(package_database: str) -> tuple[int, int]:
+    """A launched SKU at 5999.00 with 5 in stock; (category id, sku id)."""
+    from chalicelib.clock import utcnow
+    from chalicelib.db.engine import build_engine, insert_id
+    from chalicelib.db.tables import categories, skus, spus
+
+    engine = build_engine(package_database)
+    now = utcnow()
+    try:
+        with engine.begin() as conn:
+            category = insert_id(conn.execute(categories.insert().values(name="空调")))
+            spu = insert_id(
+                conn.execute(
+                    spus.insert().values(
+                        name="格力空调", desc="", category_id=category, create_time=now
+                    )
+                )
+            )
+            sku = insert_id(
+                conn.execute(
+                    skus.insert().values(
+                        spu_id=spu,
+                        category_id=category,
+                        name="格力 云佳 1.5匹",
+                        caption="新一级能效",
+                        price=599900,
+                        stock=5,
+                        is_launched=True,
+                        create_time=now,
+                        update_time=now,
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+    return category, sku
+
+
+def test_every_function_of_the_template_loads_from_the_package_alone(
+    package: tuple[Path, dict[str, str]], functions: dict[str, LambdaProcess]
+) -> None:
+    _, handlers = package
+
+    assert handlers == HANDLERS
+    for process in functions.values():
+        assert process.loaded["site_packages"] == []
+        assert process.loaded["outside_task"] == []
+
+
+def test_migrate_creates_the_schema_on_an_empty_database_and_then_changes_nothing(
+    migrations: list[Any],
+) -> None:
+    head = head_revision()
+
+    assert migrations == [{"before": None, "after": head}, {"before": head, "after": head}]
+
+
+def test_a_shopper_signs_up_orders_and_pays_with_alipay(
+    api: Any, package_database: str, alipay: FakeAlipay
+) -> None:
+    # given a catalogue with one SKU
+    category, sku = add_sku(package_database)
+
+    # when a shopper goes from sign-up to a paid order through the API handler
+    health = api("GET", "/health/", "/health")
+    signup = api(
+        "POST",
+        "/users/",
+        "/users",
+        body=json.dumps({"username": "zhang_san", "password": "correct-horse-1"}),
+        headers={"Content-Type": "application/json"},
+    )
+    login = api(
+        "POST",
+        "/authorizations/",
+        "/authorizations",
+        body=json.dumps({"username": "zhang_san", "password": "correct-horse-1"}),
+        headers={"Content-Type": "application/json"},
+    )
+    token = login[1]["token"]
+    page = api("GET", "/skus/", "/skus", query={"category": str(category), "page": "1"})
+    added = api(
+        "POST",
+        "/cart/",
+        "/cart",
+        body=json.dumps({"sku_id": sku, "count": 2, "selected": True}),
+        headers=bearer(token),
+    )
+    address = api(
+        "POST",
+        "/addresses/",
+        "/addresses",
+        body=json.dumps(
+            {
+                "title": "家",
+                "receiver": "张三",
+                "province": "北京市",
+                "city": "北京市",
+                "district": "海淀区",
+                "place": "中关村大街1号",
+                "mobile": "13800138000",
+            }
+        ),
+        headers=bearer(token),
+    )
+    order = api(
+        "POST",
+        "/orders/",
+        "/orders",
+        body=json.dumps({"address_id": address[1]["id"], "pay_method": "alipay"}),
+        headers=bearer(token),
+    )
+    order_id = order[1]["order_id"]
+    notify = api(
+        "POST",
+        "/payments/alipay/notify/",
+        "/payments/alipay/notify",
+        body=urlencode(alipay.notify(order_id, order[1]["payment_amount"])),
+        headers={"Content-Type": FORM},
+    )
+    paid = api(
+        "GET",
+        f"/orders/{order_id}/",
+        "/orders/{order_id}",
+        path_parameters={"order_id": order_id},
+        headers=bearer(token),
+    )
+
+    # then every step answers as the contract says, and the order is paid
+    assert health == (
+        200,
+        {"status": "ok", "database": "ok", "redis": "ok", "storage": "ok"},
+    )
+    assert signup[0] == 201
+    assert signup[1]["username"] == "zhang_san"
+    assert login[0] == 200
+    assert login[1]["user_id"] == signup[1]["id"]
+    assert page[0] == 200
+    assert page[1]["count"] == 1
+    assert [(s["id"], s["name"], s["price"]) for s in page[1]["lists"]] == [
+        (sku, "格力 云佳 1.5匹", "5999.00")
+    ]
+    assert added[0] == 201
+    assert address[0] == 201
+    assert order[0] == 201
+    assert (order[1]["status"], order[1]["total_amount"], order[1]["payment_amount"]) == (
+        1,
+        "11998.00",
+        "11998.00",
+    )
+    assert notify == (200, "success")
+    assert paid[0] == 200
+    assert paid[1]["status"] == 2
+
+
+def test_a_staff_member_reads_the_admin_statistics(api: Any, package_database: str) -> None:
+    from chalicelib.db.engine import build_engine
+    from chalicelib.db.tables import users
+    from chalicelib.services import accounts
+
+    # given a staff user (registered with the shop's own rules)
+    engine = build_engine(package_database)
+    try:
+        with engine.begin() as conn:
+            accounts.register(
+                conn,
+                username="admin_li",
+                password="Admin12345",
+                email="",
+                mobile=None,
+                is_staff=True,
+            )
+            user_count = len(conn.execute(select(users.c.id)).all())
+    finally:
+        engine.dispose()
+
+    # when they log in to the admin and ask for the user count
+    login = api(
+        "POST",
+        "/meiduo_admin/authorizations/",
+        "/meiduo_admin/authorizations",
+        body=json.dumps({"username": "admin_li", "password": "Admin12345"}),
+        headers={"Content-Type": "application/json"},
+    )
+    total = api(
+        "GET",
+        "/meiduo_admin/statistical/total_count/",
+        "/meiduo_admin/statistical/total_count",
+        headers=bearer(login[1]["token"]),
+    )
+
+    # then the figure counts every user, dated today in the shop's time zone
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert login[0] == 200
+    assert total == (200, {"count": user_count, "date": today})
+
+
+def test_each_scheduled_job_runs_from_the_package(
+    functions: dict[str, LambdaProcess],
+    migrations: list[Any],
+    package_database: str,
+    fastdfs: FakeFastDFS,
+) -> None:
+    from chalicelib.clock import utcnow
+    from chalicelib.db.engine import build_engine
+    from chalicelib.db.tables import pending_file_deletions
+
+    # given a file whose deletion failed earlier, still on the FastDFS storage server
+    file_id = "group1/M00/00/00/wKgAAWbSmokeTest0001.jpg"
+    fastdfs.files[file_id] = b"\xff\xd8 an old image"
+    engine = build_engine(package_database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                pending_file_deletions.insert().values(file_id=file_id, create_time=utcnow())
+            )
+    finally:
+        engine.dispose()
+
+    # when EventBridge triggers each job
+    results = {
+        name: functions[name].invoke(scheduled_event())
+        for name in (
+            "JobRollupStats",
+            "JobExpireOrders",
+            "JobReconcilePayments",
+            "JobRetryFileDeletions",
+        )
+    }
+
+    # then each does its work and says so (the first roll-up backfills a year of days)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert results["JobRollupStats"] == (
+        f"rolled up 366 day(s), {today - timedelta(days=365)} to {today}"
+    )
+    assert results["JobExpireOrders"] == (
+        "0 unpaid orders cancelled, 0 paid at Alipay left for reconciliation, 0 failed"
+    )
+    assert results["JobReconcilePayments"] == (
+        "0 of 0 unpaid Alipay orders checked: 0 settled as paid, 0 expired and cancelled"
+    )
+    assert results["JobRetryFileDeletions"] == "deleted 1, still used 0"
+    assert file_id not in fastdfs.files
