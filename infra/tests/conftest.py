@@ -2,7 +2,8 @@
 
 `stage_templates`: what `make synth` wrote to infra/cdk.out (the real app, dev and prod).
 `migrate_stack`: the dev stack synthesized here around tests/fixtures/migrate_app, a
-stand-in with a `migrate` function, on MariaDB, with an alarm e-mail.
+stand-in with a `migrate` function, on MariaDB, with an alarm e-mail. Written to
+infra/cdk.out/migrate-fixture/ so that `make test-infra` cfn-lints it too.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ def template(stage_template: tuple[str, dict]) -> Template:
 
 
 @pytest.fixture(scope="session")
-def migrate_stack(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def migrate_stack() -> dict:
     from cdk_app import build_app
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
+    outdir = INFRA / "cdk.out" / "migrate-fixture"
     app = build_app(
         source_dir=FIXTURE_APP,
         stages=("dev",),
