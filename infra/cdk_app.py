@@ -39,9 +39,15 @@ def build_app(
     region = os.environ.get("CDK_DEFAULT_REGION") or DEFAULT_REGION
     # chalice package reads the region from the environment
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    env = cdk.Environment(
-        account=os.environ.get("CDK_DEFAULT_ACCOUNT") or OFFLINE_ACCOUNT, region=region
-    )
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT") or OFFLINE_ACCOUNT
+    env = cdk.Environment(account=account, region=region)
+    if account == OFFLINE_ACCOUNT:
+        # The VPC checks its AZs against the account's, a lookup the cdk CLI makes with
+        # credentials (and caches in cdk.context.json); offline, answer it here.
+        app.node.set_context(
+            f"availability-zones:account={account}:region={region}",
+            [f"{region}{zone}" for zone in "abc"],
+        )
     only = app.node.try_get_context("stage")
     for stage in stages:
         if only and stage != only:
