@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 export PORT ?= 8000
 
-.PHONY: install run migrate seed lint format test test-fast test-real test-infra synth bench clean
+.PHONY: install run migrate seed lint format test test-fast test-real test-infra synth cdk-cli bench clean
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,14 @@ $(INFRA_VENV)/.installed: infra/requirements.txt requirements.txt
 synth: $(INFRA_VENV)/.installed
 	rm -rf infra/cdk.out
 	cd infra && $(INFRA_ENV) .venv/bin/python cdk_app.py
+
+# The cdk CLI for deploys (docs/DEPLOY.md), pinned in infra/package-lock.json; not needed
+# by synth or the tests.
+cdk-cli: infra/node_modules/.installed
+
+infra/node_modules/.installed: infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund
+	touch $@
 
 test-infra: synth
 	cd infra && $(INFRA_ENV) .venv/bin/pytest tests

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Environment, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from shop_infra import alarms, data, network, shop_app
@@ -36,6 +36,22 @@ class ShopStack(Stack):
         self.data = data.build(self, self.network, size, options)
         self.app = shop_app.build(self, stage, source_dir, self.network, self.data, size, options)
         self.alarm_topic = alarms.build(self, self.app, self.data, options)
+        # What the operator needs after a deploy (docs/DEPLOY.md); chalice adds EndpointURL.
+        for name, value in {
+            "AlipayKeysSecretArn": self.data.alipay_secret.secret_arn,
+            "DatabaseSecretArn": self.data.db_secret.secret_arn,
+            "DbProxyEndpoint": self.data.proxy.endpoint,
+            "RedisEndpoint": self.data.redis.attr_primary_end_point_address,
+            "RedisAuthSecretArn": self.data.redis_secret.secret_arn,
+            "JwtSecretArn": self.data.jwt_secret.secret_arn,
+            "MailQueueUrl": self.data.mail_queue.queue_url,
+            "LambdaSecurityGroupId": self.network.lambda_sg.security_group_id,
+            "AppSubnetIds": ",".join(
+                self.network.vpc.select_subnets(subnet_group_name="app").subnet_ids
+            ),
+            "AlarmTopicArn": self.alarm_topic.topic_arn,
+        }.items():
+            CfnOutput(self, name, value=value)
         # The proxy's target group takes no tags (CloudFormation rejects them).
         untaggable = ["AWS::RDS::DBProxyTargetGroup"]
         Tags.of(self).add("app", "jiadian-shop", exclude_resource_types=untaggable)
