@@ -18,6 +18,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import aws_cdk as cdk  # noqa: E402
+
 from shop_infra.settings import DEFAULT_REGION, OFFLINE_ACCOUNT, STAGES, Options  # noqa: E402
 from shop_infra.stack import ShopStack  # noqa: E402
 

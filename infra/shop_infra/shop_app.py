@@ -156,20 +156,24 @@ def build(
         },
     )
 
-    # Log groups owned by the stack (retention, and the notify metric filter needs the
-    # API's group to exist before the first request). Not chalice's log_retention_in_days:
-    # chalice 1.34 names the API's group /aws/lambda/${ApiHandler}, a resource that does
-    # not exist (the function is APIHandler).
-    log_groups = {
-        name: logs.LogGroup(
+    # Log groups owned by the stack: retention, and the notify metric filter needs the API's
+    # group. Each function gets a fixed name and depends on its group, so the group exists
+    # before anything (a schedule, the migrate trigger) can invoke the function; otherwise
+    # Lambda creates the group first and CloudFormation's create fails on it. Not chalice's
+    # log_retention_in_days: chalice 1.34 names the API's group /aws/lambda/${ApiHandler},
+    # a resource that does not exist (the function is APIHandler).
+    log_groups = {}
+    for name, fn in functions.items():
+        function_name = f"{scope.stack_name}-{name}"
+        fn.add_property_override("FunctionName", function_name)
+        log_groups[name] = logs.LogGroup(
             scope,
             f"{name}Logs",
-            log_group_name=f"/aws/lambda/{fn.ref}",
+            log_group_name=f"/aws/lambda/{function_name}",
             retention=logs.RetentionDays[size.log_retention],
             removal_policy=RemovalPolicy.RETAIN if size.protect_data else RemovalPolicy.DESTROY,
         )
-        for name, fn in functions.items()
-    }
+        fn.node.add_dependency(log_groups[name])
 
     trigger = None
     if MIGRATE_FUNCTION in functions:

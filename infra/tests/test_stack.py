@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
+
 from shop_infra.settings import STAGES
 
 SERVERLESS = "AWS::Serverless::Function"
@@ -366,9 +367,26 @@ def test_refused_notifies_are_counted_from_the_api_log(stage_template: tuple[str
             "MetricValue": "1",
         }
     ]
-    assert resources(t, "AWS::Logs::LogGroup")[api_logs]["Properties"]["LogGroupName"] == {
-        "Fn::Join": ["", ["/aws/lambda/", {"Ref": "APIHandler"}]]
-    }
+    assert (
+        resources(t, "AWS::Logs::LogGroup")[api_logs]["Properties"]["LogGroupName"]
+        == f"/aws/lambda/jiadian-shop-{stage}-APIHandler"
+    )
+
+
+def test_each_function_logs_to_a_group_the_stack_made_first(
+    stage_template: tuple[str, dict],
+) -> None:
+    stage, t = stage_template
+    groups = resources(t, "AWS::Logs::LogGroup")
+
+    for name, fn in resources(t, SERVERLESS).items():
+        (group_id,) = [g for g in groups if g.startswith(f"{name}Logs")]
+        assert fn["Properties"]["FunctionName"] == f"jiadian-shop-{stage}-{name}"
+        assert groups[group_id]["Properties"]["LogGroupName"] == (
+            f"/aws/lambda/jiadian-shop-{stage}-{name}"
+        )
+        assert groups[group_id]["Properties"]["RetentionInDays"] == (90 if stage == "prod" else 14)
+        assert group_id in fn["DependsOn"], name
 
 
 def test_alarm_email_is_subscribed_only_when_given(
