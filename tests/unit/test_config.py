@@ -187,9 +187,19 @@ def test_database_credentials_come_from_the_rds_secret(aws_env: pytest.MonkeyPat
         # When the settings are read
         s = config.settings()
 
-    # Then the user and the escaped password are merged into the URL
+    # Then the user and the escaped password are merged into the URL, and PyMySQL gets
+    # the password as the secret holds it
     assert s.database_url == (
         "mysql+pymysql://shop:p%40ss%2Fw0rd%3A%25@proxy.internal:3306/shop?charset=utf8mb4"
+    )
+    from sqlalchemy.engine import make_url
+
+    url = make_url(s.database_url)
+    assert (url.username, url.password, url.host, url.port) == (
+        "shop",
+        "p@ss/w0rd:%",
+        "proxy.internal",
+        3306,
     )
     config._secrets_manager_value.cache_clear()
 
