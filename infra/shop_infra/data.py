@@ -73,6 +73,9 @@ def build(scope: Construct, net: Network, size: StageSize, options: Options) -> 
         parameters={
             **settings,
             "max_connections": str(size.db_max_connections),
+            # What the tests run on (scripts/with-test-servers) and what the search term
+            # index assumes (bench/catalog/collation_check.py); MySQL 8 would otherwise
+            # create the database with utf8mb4_0900_ai_ci, MariaDB 10.11 with latin1.
             "character_set_server": "utf8mb4",
             "collation_server": "utf8mb4_unicode_ci",
         },

@@ -271,6 +271,49 @@ def test_no_secret_value_is_in_an_environment_variable(stage_template: tuple[str
         assert set(variables) >= SECRET_SETTINGS or fn["Type"] == LAMBDA, name
 
 
+def test_secret_references_name_the_stacks_own_secrets(stage_template: tuple[str, dict]) -> None:
+    _, t = stage_template
+    secret = {
+        prefix: logical_id(t, "AWS::SecretsManager::Secret", prefix)
+        for prefix in ("RedisAuth", "JwtSecret", "AlipayKeys")
+    }
+    attachment_id, attachment = one(t, "AWS::SecretsManager::SecretTargetAttachment")
+    db_secret_id = attachment["Properties"]["SecretId"]["Ref"]
+
+    assert re.fullmatch(r"(dev|prod)DatabaseSecret\w+", db_secret_id)
+    assert attachment["Properties"]["TargetId"] == {"Ref": one(t, "AWS::RDS::DBInstance")[0]}
+
+    for fn in resources(t, SERVERLESS).values():
+        env = {k: joined(v) for k, v in fn["Properties"]["Environment"]["Variables"].items()}
+        assert env["DATABASE_SECRET"] == f"secretsmanager:<{attachment_id}>"
+        assert env["REDIS_AUTH_SECRET"] == f"secretsmanager:<{secret['RedisAuth']}>#token"
+        assert env["JWT_SECRET"] == f"secretsmanager:<{secret['JwtSecret']}>#secret"
+        assert env["ALIPAY_APP_PRIVATE_KEY"] == (
+            f"secretsmanager:<{secret['AlipayKeys']}>#app_private_key"
+        )
+        assert env["ALIPAY_PUBLIC_KEY"] == (
+            f"secretsmanager:<{secret['AlipayKeys']}>#alipay_public_key"
+        )
+
+
+def test_the_functions_may_read_exactly_the_shop_secrets(stage_template: tuple[str, dict]) -> None:
+    _, t = stage_template
+    role = logical_id(t, "AWS::IAM::Role", "LambdaRole")
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(t, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role}]
+    ]
+
+    readable = sorted(
+        json.dumps(s["Resource"]) for s in policy if "secretsmanager:GetSecretValue" in s["Action"]
+    )
+
+    assert len(readable) == 4
+    for fn in resources(t, SERVERLESS).values():
+        assert fn["Properties"]["Role"] == {"Fn::GetAtt": [role, "Arn"]}
+
+
 def test_the_secrets_are_generated_or_left_for_the_operator(
     stage_template: tuple[str, dict],
 ) -> None:
