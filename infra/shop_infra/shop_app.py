@@ -165,6 +165,8 @@ def build(
     log_groups = {}
     for name, fn in functions.items():
         function_name = f"{scope.stack_name}-{name}"
+        if len(function_name) > 64:  # Lambda's limit
+            raise ValueError(f"function name {function_name!r} is longer than 64 characters")
         fn.add_property_override("FunctionName", function_name)
         log_groups[name] = logs.LogGroup(
             scope,

@@ -90,6 +90,16 @@ def test_the_lambdas_run_in_private_subnets_with_a_nat(stage_template: tuple[str
         ]
 
 
+def test_the_migrate_trigger_runs_in_the_vpc_too(migrate_stack: dict) -> None:
+    lambda_sg = logical_id(migrate_stack, "AWS::EC2::SecurityGroup", "LambdaSg")
+
+    for name, fn in functions(migrate_stack).items():
+        config = fn["Properties"]["VpcConfig"]
+        assert [s["Ref"][:12] for s in config["SubnetIds"]] == ["VpcappSubnet"] * 2, name
+        assert config["SecurityGroupIds"] == [{"Fn::GetAtt": [lambda_sg, "GroupId"]}], name
+    assert len(resources(migrate_stack, LAMBDA)) == 1
+
+
 # --- database -------------------------------------------------------------------
 
 
