@@ -32,6 +32,10 @@ class StageSize:
     # one at a time, so two runs of the same job never overlap
     job_memory_mb: int
     job_reserved_concurrency: int
+    # a queue worker (the mail worker): SQS's MaximumConcurrency is at least 2, and a
+    # worker reserved below it is throttled, which counts as a receive: mail would reach
+    # the dead-letter queue without ever failing
+    worker_reserved_concurrency: int
     db_instance_class: str
     db_multi_az: bool
     db_max_connections: int
@@ -43,14 +47,15 @@ class StageSize:
 
 
 STAGES: dict[str, StageSize] = {
-    # dev: API 20 + jobs ~6 x 1 = 26 connections at most;
-    # proxy 50% of max_connections 100 = 50 >= 26.
+    # dev: API 20 + 5 jobs and migrate x 1 + mail worker 2 = 27 connections at most;
+    # proxy 50% of max_connections 100 = 50 >= 27.
     "dev": StageSize(
         nat_gateways=1,
         api_memory_mb=1024,
         api_reserved_concurrency=20,
         job_memory_mb=512,
         job_reserved_concurrency=1,
+        worker_reserved_concurrency=2,
         db_instance_class="t4g.small",
         db_multi_az=False,
         db_max_connections=100,
@@ -60,8 +65,8 @@ STAGES: dict[str, StageSize] = {
         log_retention="TWO_WEEKS",
         protect_data=False,
     ),
-    # prod: API 150 + jobs ~6 x 1 = 156 connections at most;
-    # proxy 60% of max_connections 300 = 180 >= 156; the other 120 are for RDS itself,
+    # prod: API 150 + 5 jobs and migrate x 1 + mail worker 2 = 157 connections at most;
+    # proxy 60% of max_connections 300 = 180 >= 157; the other 120 are for RDS itself,
     # the operator's host and a failover's reconnect burst.
     "prod": StageSize(
         nat_gateways=2,
@@ -69,6 +74,7 @@ STAGES: dict[str, StageSize] = {
         api_reserved_concurrency=150,
         job_memory_mb=1024,
         job_reserved_concurrency=1,
+        worker_reserved_concurrency=2,
         db_instance_class="r6g.large",
         db_multi_az=True,
         db_max_connections=300,
@@ -143,13 +149,19 @@ class Options:
         )
 
 
-def budget(size: StageSize, function_count: int) -> tuple[int, int]:
+def budget(size: StageSize, function_count: int, workers: int = 0) -> tuple[int, int]:
     """(connections the Lambdas may hold, connections the proxy may open).
 
     Each Lambda container holds at most one database connection (pool_size=1 on Lambda,
     chalicelib/db/engine.py), so the Lambdas can hold at most the sum of their reserved
     concurrency; the proxy opens at most max_connections_percent of max_connections.
+    `function_count` counts every function: the API, `workers` queue workers, the rest jobs.
     """
-    lambdas = size.api_reserved_concurrency + (function_count - 1) * size.job_reserved_concurrency
+    jobs = function_count - 1 - workers
+    lambdas = (
+        size.api_reserved_concurrency
+        + jobs * size.job_reserved_concurrency
+        + workers * size.worker_reserved_concurrency
+    )
     proxy = size.db_max_connections * size.proxy_max_connections_percent // 100
     return lambdas, proxy

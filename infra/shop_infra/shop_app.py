@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +130,8 @@ def build(
     if MIGRATE_FUNCTION in functions:
         # Alembic on an empty database takes longer than a request may.
         functions[MIGRATE_FUNCTION].add_property_override("Timeout", MIGRATE_TIMEOUT_SECONDS)
-    lambdas, proxy_connections = budget(size, len(functions))
+    workers = wire_queue_workers(chalice, functions, data, size)
+    lambdas, proxy_connections = budget(size, len(functions), len(workers))
     if lambdas > proxy_connections:
         raise ValueError(
             f"{stage}: {len(functions)} functions may hold {lambdas} database connections, "
@@ -191,6 +193,36 @@ def build(
     return ShopApp(
         chalice=chalice, functions=functions, log_groups=log_groups, migrate_trigger=trigger
     )
+
+
+def wire_queue_workers(
+    chalice: Chalice, functions: dict[str, CfnResource], data: Data, size: StageSize
+) -> list[str]:
+    """Point every SQS event source of the app at the stack's mail queue; size the workers.
+
+    `@on_sqs_message(queue=...)` names a queue at import time, the same for every stage;
+    the stack's queue has a generated name, so its ARN replaces whatever the code named.
+    There is one queue: a second worker must get its own queue here first.
+    """
+    # chalice 1.34 keeps the packaged template in _sam_package_dir: the CfnResource
+    # objects of CfnInclude do not expose their properties for reading.
+    sam = json.loads((Path(chalice._sam_package_dir) / "sam.json").read_text())
+    workers = []
+    for name, fn in functions.items():
+        events = sam["Resources"][name]["Properties"].get("Events", {})
+        for event_name, event in events.items():
+            if event["Type"] != "SQS":
+                continue
+            workers.append(name)
+            fn.add_property_override(
+                f"Events.{event_name}.Properties.Queue", data.mail_queue.queue_arn
+            )
+            fn.add_property_override(
+                "ReservedConcurrentExecutions", size.worker_reserved_concurrency
+            )
+    if len(workers) > 1:
+        raise ValueError(f"queue workers {workers}: the stack has one queue (mail)")
+    return workers
 
 
 # Runs in the VPC (the NAT reaches the Lambda API). Fails the deployment, and so rolls it

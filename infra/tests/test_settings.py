@@ -9,19 +9,19 @@ from shop_infra.settings import STAGES, Options, budget
 
 
 @pytest.mark.parametrize(
-    ("stage", "functions", "expected"),
+    ("stage", "functions", "workers", "expected"),
     [
         # API + 4 jobs today; + migrate + the mail worker after the other branches land
-        ("dev", 5, (24, 50)),
-        ("dev", 7, (26, 50)),
-        ("prod", 5, (154, 180)),
-        ("prod", 7, (156, 180)),
+        ("dev", 5, 0, (24, 50)),
+        ("dev", 7, 1, (27, 50)),
+        ("prod", 5, 0, (154, 180)),
+        ("prod", 7, 1, (157, 180)),
     ],
 )
 def test_the_lambdas_fit_in_the_proxy_connections(
-    stage: str, functions: int, expected: tuple[int, int]
+    stage: str, functions: int, workers: int, expected: tuple[int, int]
 ) -> None:
-    lambdas, proxy = budget(STAGES[stage], functions)
+    lambdas, proxy = budget(STAGES[stage], functions, workers)
 
     assert (lambdas, proxy) == expected
     assert lambdas <= proxy

@@ -260,6 +260,18 @@ def test_fastdfs_is_reachable_from_the_lambdas(stage_template: tuple[str, dict])
     assert api_env["STORAGE_URL"] == "fastdfs://10.40.0.10:22122,10.40.0.11:22122"
 
 
+def test_the_mail_worker_consumes_the_stack_queue_without_throttling(migrate_stack: dict) -> None:
+    queue_id = logical_id(migrate_stack, "AWS::SQS::Queue", "MailQueue")
+
+    worker = resources(migrate_stack, SERVERLESS)["SendMail"]["Properties"]
+    (event,) = worker["Events"].values()
+
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == 2
+    assert worker["ReservedConcurrentExecutions"] == 2
+
+
 # --- secrets -------------------------------------------------------------------------
 
 LOOKS_SECRET = re.compile(
