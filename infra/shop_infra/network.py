@@ -28,10 +28,10 @@ class Network:
 
 def build(scope: Construct, size: StageSize, options: Options) -> Network:
     # Private subnets WITH a NAT gateway for the Lambdas, not isolated ones: the
-    # reconciliation job calls Alipay's open API on the internet, and the mail worker
-    # calls SES, which has no VPC endpoint for its API. Secrets Manager, SQS, X-Ray and
-    # Lambda (the migrate trigger) go the same way; endpoints for each would cost more
-    # than the NAT at this size. The data stores sit in isolated subnets (no route out).
+    # reconciliation job calls Alipay's open API on the internet, which no VPC endpoint
+    # reaches. Secrets Manager, SQS, SES, X-Ray and Lambda (the migrate trigger) go the
+    # same way; interface endpoints for each would cost more than the NAT at this size.
+    # The data stores sit in isolated subnets (no route out).
     vpc = ec2.Vpc(
         scope,
         "Vpc",

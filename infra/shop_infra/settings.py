@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # The region `make synth` uses: every service here (RDS Proxy, ElastiCache with TLS, SES,
-# SQS, X-Ray, API Gateway) exists in ap-southeast-1; SES does not exist in ap-east-1
-# (Hong Kong) and the China regions have no SES either. cfn-lint checks resource types
-# against this region.
+# SQS, X-Ray, API Gateway) exists in ap-southeast-1. cfn-lint, which checks resource types
+# per region, refuses AWS::SES::EmailIdentity in ap-east-1 (Hong Kong) and cn-north-1.
 DEFAULT_REGION = "ap-southeast-1"
 # A placeholder account for offline synthesis; `cdk deploy` replaces it with the caller's.
 OFFLINE_ACCOUNT = "123456789012"
