@@ -40,7 +40,7 @@ test: lint test-fast test-real test-infra
 
 # Infrastructure (infra/, CDK via chalice.cdk), checked offline: no AWS account, no
 # credentials. Its own venv: aws-cdk-lib + the app's requirements (chalice package imports
-# app.py), ~670 MB, rebuilt only when infra/requirements.txt or requirements.txt change.
+# app.py), ~750 MB (44 s cold here), rebuilt only when infra/requirements.txt or requirements.txt change.
 INFRA_VENV := infra/.venv
 INFRA_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 	AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=ap-southeast-1 \
