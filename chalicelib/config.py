@@ -106,6 +106,12 @@ def _bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def database_behind_proxy() -> bool:
+    """DATABASE_BEHIND_PROXY: the lock wait and READ COMMITTED are set by the server side
+    (RDS Proxy's init query, the parameter group), not per session by the app."""
+    return _bool("DATABASE_BEHIND_PROXY", False)
+
+
 def current_stage() -> str:
     stage = _env("SHOP_STAGE", "local") or "local"
     if stage in LOCAL_STAGES and _env("AWS_LAMBDA_FUNCTION_NAME"):

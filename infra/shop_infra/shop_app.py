@@ -52,6 +52,9 @@ def environment(stage: str, data: Data, options: Options) -> dict[str, str]:
             f"?charset=utf8mb4&ssl_ca={CA_BUNDLE}"
         ),
         "DATABASE_SECRET": ref(data.db_secret.secret_arn),
+        # The proxy's init query and the parameter group set the session (data.py): the
+        # app must not, or every Lambda's connection is pinned (chalicelib/db/engine.py).
+        "DATABASE_BEHIND_PROXY": "true",
         "REDIS_URL": f"rediss://{data.redis.attr_primary_end_point_address}:{REDIS_PORT}/0",
         "REDIS_AUTH_SECRET": ref(data.redis_secret.secret_arn, "token"),
         "JWT_SECRET": ref(data.jwt_secret.secret_arn, "secret"),

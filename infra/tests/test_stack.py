@@ -126,12 +126,15 @@ def test_the_database_is_reached_only_through_the_proxy(stage_template: tuple[st
     ]
     assert db["Properties"]["Port"] == "3306"
     for fn in functions(t).values():
-        url = joined(fn["Properties"]["Environment"]["Variables"].get("DATABASE_URL", ""))
+        variables = fn["Properties"]["Environment"]["Variables"]
+        url = joined(variables.get("DATABASE_URL", ""))
         assert url in (
             "",
             f"mysql+pymysql://<{proxy_id}.Endpoint>:3306/shop"
             "?charset=utf8mb4&ssl_ca=/etc/pki/tls/certs/ca-bundle.crt",
         )
+        # the proxy's init query sets the session; the app must not (it would pin)
+        assert variables.get("DATABASE_BEHIND_PROXY") == ("true" if url else None)
 
 
 def test_the_proxy_gives_up_before_api_gateway_does(stage_template: tuple[str, dict]) -> None:
