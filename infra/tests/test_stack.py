@@ -126,7 +126,7 @@ def test_the_database_is_reached_only_through_the_proxy(stage_template: tuple[st
     ]
     assert db["Properties"]["Port"] == "3306"
     for fn in functions(t).values():
-        variables = fn["Properties"]["Environment"]["Variables"]
+        variables = fn["Properties"].get("Environment", {}).get("Variables", {})
         url = joined(variables.get("DATABASE_URL", ""))
         assert url in (
             "",
