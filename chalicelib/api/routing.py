@@ -193,4 +193,3 @@ def path_id(raw: str, *, what: str = "Not found.") -> int:
         return ascii_int(raw, 1, MAX_ID)
     except ValueError:
         raise NotFound(what) from None
-
