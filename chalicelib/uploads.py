@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BeforeValidator
 
 from chalicelib import config
-from chalicelib.api.fields import MAX_ID
 from chalicelib.errors import PayloadTooLarge, ValidationError
-from chalicelib.integers import ascii_int
+from chalicelib.integers import MAX_ID, ascii_int
 
 if TYPE_CHECKING:
     from chalice.app import Request

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.fields import Field
 
-from chalicelib.integers import ascii_int
+from chalicelib.integers import MAX_ID, ascii_int
 from chalicelib.pagination import PageRequest
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$", re.ASCII)
@@ -16,7 +16,6 @@ MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is
 # proven by the verification mail, not by a regex.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
 
 
 def _username(value: str) -> str:

@@ -130,8 +130,14 @@ class Settlement:
 
 
 def settlement(conn: Connection, redis: Redis, user_id: int) -> Settlement:
-    """What placing an order now would cost: the selected cart lines at today's prices."""
+    """What placing an order now would cost: the selected cart lines at today's prices.
+
+    409 out_of_stock (0 available) naming the selected lines whose SKU is no longer sold,
+    as placing the order would: the buyer deselects or removes them first.
+    """
     lines = [line for line in cart.lines(conn, redis, user_id) if line.selected]
+    if unsold := cart.unsold(lines):
+        raise cart.out_of_stock(unsold)
     address_rows = conn.execute(
         select(addresses).where(addresses.c.user_id == user_id).order_by(addresses.c.id)
     ).all()

@@ -197,3 +197,22 @@ def test_an_anonymous_upload_is_401(client: Any, media: Media) -> None:
 
     assert response.status_code == 401
     assert media.files() == {}
+
+
+def test_media_files_are_served_with_nosniff(client: Any, shopper: Any) -> None:
+    # given an avatar in the local media folder
+    _user, headers = shopper
+    uploaded = send_form(
+        client, "PUT", "/user/avatar/", {"avatar": ("me.png", image_bytes("PNG"), "x")}, headers
+    )
+    url = json.loads(uploaded.body)["avatar"]
+
+    # when a browser fetches it
+    response = client.http.get(
+        url.removeprefix("http://testserver"), headers={"Accept": "image/avif,image/webp,*/*;q=0.8"}
+    )
+
+    # then it must take the file for the type given, never sniff the bytes
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -344,3 +344,60 @@ def test_a_failure_after_the_stock_update_rolls_everything_back(
     assert stock_and_sales(second) == (5, 0)
     assert row_counts() == NOTHING
     assert cart_of(redis, buyer.id) == cart_before
+
+
+def take_off_sale(sku_id: int) -> None:
+    with transaction() as conn:
+        conn.execute(
+            text("UPDATE skus SET is_launched = :no WHERE id = :id"), {"no": False, "id": sku_id}
+        )
+
+
+def test_settlement_names_selected_lines_no_longer_sold(
+    client: Any, buyer: Any, make_sku: Any, redis: Any
+) -> None:
+    from chalicelib.errors import Conflict
+    from chalicelib.services import orders as orders_service
+
+    # given a selected line taken off sale beside one still sold
+    kept, gone = make_sku(price="50.00"), make_sku(price="80.00")
+    add_to_cart(client, buyer, kept, 1)
+    add_to_cart(client, buyer, gone, 2)
+    take_off_sale(gone)
+
+    # when the settlement is asked for (service, then route)
+    with transaction() as conn, pytest.raises(Conflict) as raised:
+        orders_service.settlement(conn, redis, buyer.id)
+    response = client.http.get("/orders/settlement/", headers=buyer.headers)
+
+    # then it is checkout's 409 out_of_stock, naming that line with 0 available
+    assert (raised.value.code, raised.value.extra) == ("out_of_stock", {"skus": {str(gone): 0}})
+    assert response.status_code == 409
+    assert response.json_body["code"] == "out_of_stock"
+    assert response.json_body["skus"] == {str(gone): 0}
+
+
+def test_a_buyer_deselects_a_line_taken_off_sale_and_buys_the_rest(
+    client: Any, buyer: Any, make_sku: Any
+) -> None:
+    # given a cart of two lines, one then taken off sale
+    kept, gone = make_sku(price="50.00", stock=5), make_sku(price="80.00", stock=5)
+    add_to_cart(client, buyer, kept, 1)
+    add_to_cart(client, buyer, gone, 2)
+    take_off_sale(gone)
+
+    # when the buyer deselects it, settles and places the order
+    deselected = client.http.put(
+        f"/cart/{gone}/", body='{"selected": false}', headers=buyer.headers
+    )
+    settlement = client.http.get("/orders/settlement/", headers=buyer.headers)
+    placed = place_order(client, buyer)
+
+    # then the line stays in the cart unselected with stock 0, and only the rest is bought
+    assert deselected.status_code == 200
+    assert (deselected.json_body["selected"], deselected.json_body["stock"]) == (False, 0)
+    assert settlement.status_code == 200
+    assert [item["sku_id"] for item in settlement.json_body["items"]] == [kept]
+    assert placed.status_code == 201
+    assert [line["sku_id"] for line in placed.json_body["lines"]] == [kept]
+    assert stock_and_sales(gone) == (5, 0)
