@@ -8,7 +8,7 @@ from chalice import Response
 
 from chalicelib import auth, resources
 from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Secret, Text100, Username
-from chalicelib.api.present import image_url, user_body
+from chalicelib.api.present import image_url, private, user_body
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
@@ -60,7 +60,7 @@ def sign_up() -> Response:
             email=body.email,
             mobile=body.mobile,
         )
-    return Response(body={**user_body(row), "token": accounts.token_for(row)}, status_code=201)
+    return private({**user_body(row), "token": accounts.token_for(row)}, status_code=201)
 
 
 @bp.route("/usernames/{username}/count/", methods=["GET"])
@@ -70,13 +70,13 @@ def username_count(username: str) -> dict[str, Any]:
 
 
 @bp.route("/authorizations/", methods=["POST"])
-def log_in() -> dict[str, Any]:
+def log_in() -> Response:
     body = parse(Credentials, bp.current_request)
     with transaction() as conn:
         row = accounts.login(
             conn, resources.redis(), username=body.username, password=body.password
         )
-    return {"token": accounts.token_for(row), "user_id": row.id, "username": row.username}
+    return private({"token": accounts.token_for(row), "user_id": row.id, "username": row.username})
 
 
 @bp.route("/authorizations/", methods=["DELETE"])
@@ -88,9 +88,9 @@ def log_out(user: auth.CurrentUser) -> Response:
 
 @bp.route("/user/", methods=["GET"])
 @auth.login_required
-def profile(user: auth.CurrentUser) -> dict[str, Any]:
+def profile(user: auth.CurrentUser) -> Response:
     with transaction() as conn:
-        return profile_body(accounts.get_user(conn, user.id))
+        return private(profile_body(accounts.get_user(conn, user.id)))
 
 
 @bp.route("/user/password/", methods=["PUT"])
@@ -99,6 +99,10 @@ def change_password(user: auth.CurrentUser) -> Response:
     body = parse(NewPassword, bp.current_request)
     with transaction() as conn:
         accounts.change_password(
-            conn, user.id, old_password=body.old_password, new_password=body.new_password
+            conn,
+            resources.redis(),
+            user.id,
+            old_password=body.old_password,
+            new_password=body.new_password,
         )
     return Response(body="", status_code=204)
