@@ -119,8 +119,12 @@ def _traced_redis_call(original: Callable[..., Any], *, pipeline: bool) -> Calla
         if _invocation.get() is None:
             return original(self, *args, **options)
         # The command's name only: keys and values (tokens' ids, carts) stay out of traces.
-        command = "PIPELINE" if pipeline else str(args[0] if args else "?").upper()
-        with span("redis", command=command):
+        if pipeline:
+            queued = getattr(self, "command_stack", [])
+            command = "PIPELINE " + " ".join(str(c[0][0]).upper() for c in queued if c and c[0])
+        else:
+            command = str(args[0] if args else "?").upper()
+        with span("redis", command=command.strip()):
             return original(self, *args, **options)
 
     call._shop_traced = True  # type: ignore[attr-defined]
