@@ -275,3 +275,25 @@ def test_on_lambda_the_requests_subsegment_hangs_under_the_facade_of_the_trace_h
         "subsegment",
     )
     assert request["annotations"] == {"route": "/usernames/{username}/count", "method": "GET"}
+
+
+def test_a_request_on_the_local_stage_never_imports_the_xray_sdk(database_url: str) -> None:
+    # given the local stage as config.json has it (AWS_XRAY_SDK_ENABLED=false)
+    env = {**os.environ, "SHOP_STAGE": "local", "AWS_XRAY_SDK_ENABLED": "false"}
+
+    # when a fresh process imports app.py and serves a request
+    code = (
+        "import sys, json, app\n"
+        "from tests.packaged import api_event\n"
+        "class C: aws_request_id = 'r'\n"
+        "r = app.app(api_event('GET', '/usernames/a_b/count/', '/usernames/{username}/count',"
+        " path_parameters={'username': 'a_b'}), C())\n"
+        "print(json.dumps([r['statusCode'], 'aws_xray_sdk' in sys.modules]))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    # then the SDK (~0.45 s to import) was never loaded
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, False]
