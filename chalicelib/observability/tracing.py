@@ -95,8 +95,27 @@ def _recorder() -> Any:
         return xray_recorder
 
 
+def install() -> bool:
+    """Import, configure and patch now (else the first traced invocation does); traced?
+
+    Only connections opened after this are traced: a test whose pool already holds
+    connections disposes of them after calling it.
+    """
+    return active() and _guarded("setting up the recorder", _recorder) is not None
+
+
+class _OutsideInvocations(logging.Filter):
+    """Drops the SDK's warning for a patched call made outside an invocation (not traced
+    on purpose: manage.py, tests' fixtures)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No segment found")
+
+
 def _patch_libraries() -> None:
     from aws_xray_sdk.core import patch
+
+    logging.getLogger("aws_xray_sdk.core.recorder").addFilter(_OutsideInvocations())
 
     for library in ("pymysql", "botocore"):
         _guarded(f"patching {library}", functools.partial(patch, [library]))

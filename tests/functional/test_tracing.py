@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,46 +20,27 @@ from typing import Any
 import pytest
 
 from tests.conftest import REAL_DATABASE, ROOT
+from tests.fakes.xray_daemon import XrayDaemon, descendants, flatten
 from tests.packaged import api_event
 
-HEADER = '{"format":"json","version":1}'
-
-
-class Daemon:
-    """Receives what the SDK sends to the X-Ray daemon."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.5)
-        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def received(self) -> list[dict[str, Any]]:
-        """Every document sent so far (segments and streamed subsegments)."""
-        documents = []
-        while True:
-            try:
-                datagram = self.sock.recv(65536).decode()
-            except TimeoutError:
-                return documents
-            header, _, body = datagram.partition("\n")
-            assert header == HEADER
-            documents.append(json.loads(body))
-
 
 @pytest.fixture
-def daemon() -> Iterator[Daemon]:
-    receiver = Daemon()
+def daemon() -> Iterator[XrayDaemon]:
+    receiver = XrayDaemon()
     yield receiver
-    receiver.sock.close()
+    receiver.close()
 
 
 @pytest.fixture
-def traced(daemon: Daemon, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[None]:
+def traced(
+    daemon: XrayDaemon, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> Iterator[None]:
     from chalicelib.db.engine import dispose_all
+    from chalicelib.observability import tracing
 
     monkeypatch.setenv("AWS_XRAY_SDK_ENABLED", "true")
     monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", daemon.address)
+    assert tracing.install()
     dispose_all()  # connections opened before pymysql was patched would not be traced
     yield
     dispose_all()
@@ -83,32 +63,6 @@ def call(method: str, path: str, resource: str, **kwargs: Any) -> tuple[int, Any
     response = app(api_event(method, path, resource, **kwargs), Context(f"req-{path}"))
     body = response["body"]
     return response["statusCode"], json.loads(body) if body else body
-
-
-def flatten(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every entity in the documents, nested ones included."""
-    entities = []
-    stack = list(documents)
-    while stack:
-        entity = stack.pop()
-        entities.append(entity)
-        stack.extend(entity.get("subsegments", []))
-    return entities
-
-
-def descendants(entity: dict[str, Any], everything: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The entity's subsegments at any depth (streamed ones name their parent by id)."""
-    found: list[dict[str, Any]] = []
-    parents = {entity["id"]}
-    changed = True
-    while changed:
-        changed = False
-        for candidate in everything:
-            if candidate.get("parent_id") in parents and candidate["id"] not in parents:
-                parents.add(candidate["id"])
-                found.append(candidate)
-                changed = True
-    return found
 
 
 def checkout(make_sku: Any) -> dict[str, Any]:
@@ -156,7 +110,7 @@ def checkout(make_sku: Any) -> dict[str, Any]:
 
 
 def test_a_traced_checkout_sends_one_segment_per_request_with_redis_sql_and_annotations(
-    traced: None, daemon: Daemon, make_sku: Any
+    traced: None, daemon: XrayDaemon, make_sku: Any
 ) -> None:
     # given tracing on and the daemon's address pointing at our socket
     # when a shopper signs up, logs in, fills the cart and places an order
@@ -230,6 +184,7 @@ LAMBDA_PROBE = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from app import app
+from tests.fakes.xray_daemon import XrayDaemon, descendants, flatten
 from tests.packaged import api_event
 class Context:
     aws_request_id = "lambda-req-1"
@@ -240,7 +195,7 @@ print("@@" + json.dumps(response["statusCode"]))
 
 
 def test_on_lambda_the_requests_subsegment_hangs_under_the_facade_of_the_trace_header(
-    daemon: Daemon, database_url: str
+    daemon: XrayDaemon, database_url: str
 ) -> None:
     # given a fresh interpreter that sees Lambda's environment: task root and trace header
     root, parent = "1-5759e988-bd862e3fe1be46a994272793", "53995c3f42cd8ad8"
