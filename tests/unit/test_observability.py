@@ -71,3 +71,49 @@ def test_fields_named_like_secrets_are_blanked_whatever_their_value() -> None:
         "sign": "[redacted]",
         "n": [1, "a"],
     }
+
+
+LAMBDA_RUNTIME_LOGGING = r"""
+import logging, sys
+# What Lambda's Python runtime does before importing the handler: its own handler on root.
+runtime = logging.StreamHandler(sys.stdout)
+runtime.setFormatter(logging.Formatter("[%(levelname)s]\t%(message)s"))
+logging.getLogger().addHandler(runtime)
+from chalicelib.observability import logs
+logs.configure()
+token = logs.bind(request_id="8f5c-req")
+logging.getLogger("shop.payments").info("alipay notify for %s: %s", "20240501000001", "paid")
+logging.getLogger("shop.payments").debug("not at INFO")
+logs.unbind(token)
+print("handlers", len(logging.getLogger().handlers))
+"""
+
+
+def test_on_lambda_the_runtimes_root_handler_writes_the_shops_info_lines_as_json() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "jiadian-shop-dev", "LOG_LEVEL": "INFO"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", LAMBDA_RUNTIME_LOGGING],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    notify, handlers = result.stdout.splitlines()
+    line = json.loads(notify)
+    del line["timestamp"]
+    assert line == {
+        "level": "INFO",
+        "logger": "shop.payments",
+        "message": "alipay notify for 20240501000001: paid",
+        "request_id": "8f5c-req",
+    }
+    assert handlers == "handlers 1"  # the runtime's, reformatted: no second copy of each line
