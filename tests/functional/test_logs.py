@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import REAL_DATABASE
 from tests.packaged import api_event
 
 
@@ -217,3 +218,39 @@ def test_a_failing_job_logs_its_stack_and_still_fails(
         "outcome": "error",
         "error": {"type": "RuntimeError", "message": "storage index unreadable"},
     }
+
+
+def test_a_database_error_is_logged_without_the_statements_values(
+    database_url: str,
+    make_user: Any,
+    token_for: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    warm_process: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sqlalchemy import text
+
+    from app import app
+    from chalicelib.services import accounts
+
+    # given a service whose statement fails with a secret among its values
+    user = make_user("zhou_jiu")
+    headers = {"Authorization": f"Bearer {token_for(user)}"}
+
+    def failing(conn: Any, *_args: Any) -> Any:
+        conn.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": "Hidden-Value-77"})
+
+    monkeypatch.setattr(accounts, "get_user", failing)
+    capsys.readouterr()
+
+    # when the request runs it
+    response = app(api_event("GET", "/user/", "/user", headers=headers), Context("req-db"))
+
+    # then the error is logged with its statement, and the value is not (SQLite's "no such
+    # table" is an OperationalError, which the API treats as the database being down: 503)
+    assert response["statusCode"] == (500 if REAL_DATABASE else 503)
+    out = capsys.readouterr().out
+    assert [line["logger"] for line in lines(out)] == ["shop.api", "shop.request"]
+    assert "SELECT * FROM no_such_table WHERE x = " in out
+    assert "[SQL parameters hidden due to hide_parameters=True]" in out
+    assert "Hidden-Value-77" not in out
