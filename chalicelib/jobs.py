@@ -18,15 +18,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice import Blueprint
 from chalice.app import CloudWatchEvent
 
 from chalicelib import resources
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
+from chalicelib.observability.entry import JobBlueprint
 from chalicelib.resources import transaction
 
-bp = Blueprint(__name__)
+# Every handler registered on it logs one JSON line and is traced per run (observed_job).
+bp = JobBlueprint(__name__)
 
 
 # Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
