@@ -35,7 +35,7 @@ class SearchQuery(PageQuery):
 
 
 def sku_item_body(item: catalog.SkuItem) -> dict[str, Any]:
-    """API.md's `sku` list item; shared by every list of SKUs (cart and orders may reuse it)."""
+    """The `SkuItem` of docs/openapi.yaml, shared by every list of SKUs."""
     return {
         "id": item.id,
         "name": item.name,

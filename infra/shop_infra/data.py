@@ -42,7 +42,8 @@ def session_settings(engine: str) -> dict[str, str]:
     """Server-side session defaults the app used to SET per connection.
 
     SET SESSION on a proxied connection pins it to one database connection for its life
-    (FACTS.md), so these live in the parameter group and the proxy's init query instead.
+    (docs/ARCHITECTURE.md, "Outside systems as measured"), so these live in the parameter
+    group and the proxy's init query instead.
     MariaDB 10.11 names the isolation variable tx_isolation; MySQL 8 transaction_isolation.
     """
     isolation = "tx_isolation" if engine.startswith("mariadb") else "transaction_isolation"

@@ -114,7 +114,8 @@ def environment(stage: str, data: Data, options: Options) -> dict[str, str]:
         "API_BASE_URL": options.api_base_url,
         "FRONTEND_URL": options.frontend_url,
         "CORS_ALLOWED_ORIGINS": options.cors_allowed_origins,
-        # argon2id's 19 MiB buffers stay in glibc's per-thread arenas otherwise (FACTS.md)
+        # argon2id's 19 MiB buffers stay in glibc's per-thread arenas otherwise
+        # (docs/ARCHITECTURE.md, "Outside systems as measured")
         "MALLOC_ARENA_MAX": "2",
     }
 
