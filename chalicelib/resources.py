@@ -16,12 +16,14 @@ runs get the right one.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import config
-from chalicelib.db.engine import engine, transaction
+from chalicelib.db.engine import engine
+from chalicelib.db.engine import transaction as transaction  # entry points take it from here
 from chalicelib.observability import tracing
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.alipay import AlipayClient
     from chalicelib.adapters.storage import Storage
 
-__all__ = ["alipay", "engine", "is_unavailable", "redis", "reset", "storage", "transaction"]
+log = logging.getLogger("shop.health")
 
 REDIS_TIMEOUT_SECONDS = 2.0
 
@@ -141,6 +143,31 @@ def is_unavailable(exc: BaseException) -> bool:
         if isinstance(exc, RedisConnectionError | RedisTimeout):
             return True
     return False
+
+
+def health() -> dict[str, str]:
+    """Can this container reach what it needs? {"status": "ok"|"unavailable", and each
+    part's "ok"|"unavailable"}; never raises. A client that cannot even be built (a bad
+    URL, a secret that cannot be fetched) counts as its service being down."""
+    from sqlalchemy import text
+
+    def database() -> None:
+        with engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    body = {"status": "ok"}
+    for name, check in (
+        ("database", database),
+        ("redis", lambda: redis().ping()),
+        ("storage", lambda: storage().ping()),
+    ):
+        try:
+            check()
+            body[name] = "ok"
+        except Exception as exc:  # each failure is reported, none is raised
+            log.warning("health check %s failed: %s: %s", name, type(exc).__name__, exc)
+            body[name] = body["status"] = "unavailable"
+    return body
 
 
 def reset() -> None:

@@ -6,14 +6,11 @@ from chalice import Response
 
 from chalicelib import resources
 from chalicelib.api.routing import ApiBlueprint
-from chalicelib.services import health as checks
 
 bp = ApiBlueprint(__name__)
 
 
 @bp.route("/health/", methods=["GET"])
 def health() -> Response:
-    body = checks.report(
-        database=resources.engine, redis=resources.redis, storage=resources.storage
-    )
+    body = resources.health()
     return Response(body=body, status_code=200 if body["status"] == "ok" else 503)
