@@ -15,11 +15,13 @@ cold start, and calls one service function. JOBS maps a job's name to its handle
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Blueprint
-from chalice.app import CloudWatchEvent
+from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import resources
 from chalicelib.clock import utcnow
@@ -27,6 +29,13 @@ from chalicelib.config import settings
 from chalicelib.resources import transaction
 
 bp = Blueprint(__name__)
+log = logging.getLogger("shop.jobs")
+
+# The mail queue the worker reads: `jiadian-shop-<stage>-mail`, the name the stage's IAM
+# policy (.chalice/policy-<stage>.json) and the infrastructure give it. `chalice package
+# --stage S` imports app.py with stage S's environment_variables set (SHOP_STAGE), and so
+# does Lambda, so this decorator argument is per stage although it is evaluated at import.
+MAIL_QUEUE = f"jiadian-shop-{os.environ.get('SHOP_STAGE') or 'local'}-mail"
 
 
 # Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
@@ -62,6 +71,24 @@ def job_retry_file_deletions(event: CloudWatchEvent) -> str:
     from chalicelib.services import images
 
     return images.retry_file_deletions(transaction, resources.storage())
+
+
+# Sends the mails the API queued (MAIL_URL sqs://...) through SES. One record per
+# invocation: Chalice cannot switch on partial batch responses (ReportBatchItemFailures)
+# for its SQS event sources, so a failed send raises, SQS makes the record visible again
+# after the queue's visibility timeout, and after maxReceiveCount it goes to the
+# dead-letter queue. Nothing is dropped, and no sent mail is repeated for a failed one.
+@bp.on_sqs_message(queue=MAIL_QUEUE, batch_size=1)
+def mail_worker(event: SQSEvent) -> list[str]:
+    from chalicelib.adapters.mailer import Mail
+
+    mailer = resources.mailer()
+    sent = []
+    for record in event:
+        message_id = mailer.deliver(Mail.from_json(record.body))
+        log.info("mail sent: %s", message_id)
+        sent.append(message_id)
+    return sent
 
 
 # A pure Lambda function (no trigger): the deployment invokes it once per release,

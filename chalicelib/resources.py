@@ -23,9 +23,19 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from chalicelib.adapters.alipay import AlipayClient
+    from chalicelib.adapters.mailer import Mailer
     from chalicelib.adapters.storage import Storage
 
-__all__ = ["alipay", "engine", "is_unavailable", "redis", "reset", "storage", "transaction"]
+__all__ = [
+    "alipay",
+    "engine",
+    "is_unavailable",
+    "mailer",
+    "redis",
+    "reset",
+    "storage",
+    "transaction",
+]
 
 REDIS_TIMEOUT_SECONDS = 2.0
 
@@ -88,6 +98,18 @@ def alipay() -> AlipayClient:
 
     resolved = alipay_settings()
     return _cached("alipay", resolved.cache_key, lambda: build_client(resolved))
+
+
+def mailer() -> Mailer:
+    """Mail: SQS, whose worker sends by SES (MAIL_URL sqs://...); locally an outbox folder."""
+    s = config.settings()
+
+    def build() -> Mailer:
+        from chalicelib.adapters.mailer import mailer_from_url
+
+        return mailer_from_url(s.mail_url, s.mail_from)
+
+    return _cached("mailer", f"{s.mail_url}|{s.mail_from}", build)
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Response
+from pydantic import StringConstraints
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Secret, Text100, Username
+from chalicelib.api.fields import (
+    Email,
+    Mobile,
+    Password,
+    RequestModel,
+    RequiredEmail,
+    Secret,
+    Text100,
+    Username,
+)
 from chalicelib.api.present import image_url, user_body
 from chalicelib.api.routing import ApiBlueprint, parse
-from chalicelib.clock import isoformat
+from chalicelib.clock import isoformat, utcnow
 from chalicelib.config import settings
 from chalicelib.money import format_yuan
 from chalicelib.resources import transaction
@@ -34,6 +44,14 @@ class Credentials(RequestModel):
 class NewPassword(RequestModel):
     old_password: Secret
     new_password: Password
+
+
+class NewEmail(RequestModel):
+    email: RequiredEmail
+
+
+class EmailVerification(RequestModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 def profile_body(row: Any) -> dict[str, Any]:
@@ -102,3 +120,22 @@ def change_password(user: auth.CurrentUser) -> Response:
             conn, user.id, old_password=body.old_password, new_password=body.new_password
         )
     return Response(body="", status_code=204)
+
+
+@bp.route("/user/email/", methods=["PUT"])
+@auth.login_required
+def change_email(user: auth.CurrentUser) -> dict[str, Any]:
+    body = parse(NewEmail, bp.current_request)
+    with transaction() as conn:
+        row = accounts.change_email(
+            conn, resources.redis(), resources.mailer(), user.id, body.email, now=utcnow()
+        )
+    return {"id": row.id, "email": row.email, "email_active": bool(row.email_active)}
+
+
+@bp.route("/emails/verification/", methods=["PUT"])
+def verify_email() -> dict[str, Any]:
+    body = parse(EmailVerification, bp.current_request)
+    with transaction() as conn:
+        accounts.verify_email(conn, body.token, now=utcnow())
+    return {"email_active": True}
