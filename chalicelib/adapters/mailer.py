@@ -29,6 +29,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -128,38 +129,37 @@ class QueuedSesMailer:
         self.sender = sender
         self.sqs_region = sqs_region
         self.ses_region = ses_region
-        self._clients: dict[str, Any] = {}
 
     def send(self, mail: Mail) -> None:
-        self._client("sqs", self.sqs_region).send_message(
-            QueueUrl=self.queue_url, MessageBody=mail.to_json()
-        )
+        self._sqs.send_message(QueueUrl=self.queue_url, MessageBody=mail.to_json())
 
     def deliver(self, mail: Mail) -> str:
         # Neither Source nor Destinations: SES takes them from the From and To headers, which
         # are encoded properly for non-ASCII names (Source would need it done by hand).
-        reply = self._client("ses", self.ses_region).send_raw_email(
-            RawMessage={"Data": mail.message(self.sender).as_bytes()}
-        )
+        reply = self._ses.send_raw_email(RawMessage={"Data": mail.message(self.sender).as_bytes()})
         return str(reply["MessageId"])
 
-    def _client(self, service: str, region: str | None) -> Any:
-        found = self._clients.get(service)
-        if found is None:
-            import boto3
-            from botocore.config import Config
+    @cached_property
+    def _sqs(self) -> Any:
+        import boto3
 
-            found = boto3.client(
-                service,
-                region_name=region,
-                config=Config(
-                    connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                    read_timeout=READ_TIMEOUT_SECONDS,
-                    retries={"max_attempts": 2},
-                ),
-            )
-            self._clients[service] = found
-        return found
+        return boto3.client("sqs", region_name=self.sqs_region, config=_client_config())
+
+    @cached_property
+    def _ses(self) -> Any:
+        import boto3
+
+        return boto3.client("ses", region_name=self.ses_region, config=_client_config())
+
+
+def _client_config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"max_attempts": 2},
+    )
 
 
 def mailer_from_url(url: str, sender: str) -> Mailer:
