@@ -6,7 +6,8 @@ PYTEST := $(VENV)/bin/pytest
 export PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: install run migrate seed lint format test test-fast test-real bench bench-packaged package clean
+.PHONY: install run migrate seed lint format test test-fast test-real test-infra synth cdk-cli \
+	bench bench-packaged package clean
 
 install: $(VENV)/.installed
 
@@ -39,7 +40,39 @@ test-fast: install
 test-real: install
 	scripts/with-test-servers $(PYTEST)
 
-test: lint test-fast test-real
+test: lint test-fast test-real test-infra
+
+# Infrastructure (infra/, CDK via chalice.cdk), checked offline: no AWS account, no
+# credentials. Its own venv: aws-cdk-lib + the app's requirements (chalice package imports
+# app.py), ~750 MB (44 s cold here), rebuilt only when infra/requirements.txt or requirements.txt change.
+INFRA_VENV := infra/.venv
+INFRA_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+	AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=ap-southeast-1 \
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+$(INFRA_VENV)/.installed: infra/requirements.txt requirements.txt
+	command -v node >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs; }
+	test -x $(INFRA_VENV)/bin/python || python3 -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install -q --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+# CloudFormation templates for every stage: infra/cdk.out/{dev,prod}.template.json
+synth: $(INFRA_VENV)/.installed
+	rm -rf infra/cdk.out
+	cd infra && $(INFRA_ENV) .venv/bin/python cdk_app.py
+
+# The cdk CLI for deploys (docs/DEPLOY.md), pinned in infra/package-lock.json; not needed
+# by synth or the tests.
+cdk-cli: infra/node_modules/.installed
+
+infra/node_modules/.installed: infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund
+	touch $@
+
+test-infra: synth
+	cd infra && $(INFRA_ENV) .venv/bin/pytest tests
+	$(INFRA_VENV)/bin/cfn-lint --config-file infra/.cfnlintrc.yaml -- \
+		infra/cdk.out/*.template.json infra/cdk.out/migrate-fixture/*.template.json
 
 # The cold-start benchmark; the database benchmarks are listed in bench/README.md.
 bench: install
@@ -54,4 +87,4 @@ package: install
 	$(PY) scripts/package --stage $(STAGE)
 
 clean:
-	rm -rf var .mypy_cache .ruff_cache
+	rm -rf var .mypy_cache .ruff_cache infra/cdk.out infra/chalice.out

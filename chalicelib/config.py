@@ -109,6 +109,12 @@ def _bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def database_behind_proxy() -> bool:
+    """DATABASE_BEHIND_PROXY: the lock wait and READ COMMITTED are set by the server side
+    (RDS Proxy's init query, the parameter group), not per session by the app."""
+    return _bool("DATABASE_BEHIND_PROXY", False)
+
+
 def current_stage() -> str:
     stage = _env("SHOP_STAGE", "local") or "local"
     if stage in LOCAL_STAGES and _env("AWS_LAMBDA_FUNCTION_NAME"):
@@ -128,7 +134,9 @@ def settings() -> Settings:
         return value if value is not None else local_default
 
     database_url = required_on_aws("DATABASE_URL", f"sqlite:///{var_dir / 'shop.db'}")
+    database_url = _with_secret_credentials(database_url, "DATABASE_SECRET")
     redis_url = required_on_aws("REDIS_URL", None)
+    redis_url = _with_secret_credentials(redis_url, "REDIS_AUTH_SECRET")
     storage_url = required_on_aws("STORAGE_URL", f"file://{var_dir / 'media'}")
     mail_url = required_on_aws("MAIL_URL", f"file://{var_dir / 'outbox'}")
     mail_from = required_on_aws("MAIL_FROM", DEFAULT_MAIL_FROM)
@@ -223,6 +231,38 @@ def _secrets_manager_value(reference: str) -> str:
     if key:
         value = json.loads(value)[key]
     return str(value)
+
+
+def _with_secret_credentials(url: str | None, secret_name: str) -> str | None:
+    """`url` with the credentials kept in the secret setting `secret_name`, when that is set.
+
+    On AWS the URLs in the environment carry no password. DATABASE_SECRET names the JSON
+    secret RDS/CDK generate (`secretsmanager:<arn>`: {"username", "password", ...}), merged in
+    as `user:password@`; REDIS_AUTH_SECRET names an ElastiCache auth token
+    (`secretsmanager:<arn>#token`), merged in as `:token@`. The fetch is cached per process.
+    """
+    if url is None or _env(secret_name) is None:
+        return url
+    import json
+    from urllib.parse import quote
+
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"{secret_name} is set but the URL it completes has no scheme")
+    if "@" in rest.split("/", 1)[0]:
+        raise ConfigError(f"{secret_name} is set but the URL already carries credentials")
+    value = secret_value(secret_name) or ""
+    try:
+        document = json.loads(value)
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        user, password = str(document.get("username", "")), str(document.get("password", ""))
+    else:
+        user, password = "", value
+    if not password:
+        raise ConfigError(f"{secret_name} holds no password")
+    return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
 
 
 def jwt_secret() -> str:

@@ -91,11 +91,6 @@ class PayloadTooLarge(ApiError):
     detail = "The request body is too large."
 
 
-class UnsupportedMediaType(ApiError):
-    status_code = 415
-    code = "unsupported_media_type"
-
-
 class Throttled(ApiError):
     status_code = 429
     code = "throttled"

@@ -15,3 +15,15 @@ def ascii_int(value: object, minimum: int = 0, maximum: int = 10**20) -> int:
     if number is None or not minimum <= number <= maximum:
         raise ValueError(INVALID_INTEGER)
     return number
+
+
+def positive_counts(raw: dict[str, str]) -> dict[int, int]:
+    """A Redis hash of id -> count as ints; fields we never write (not ASCII integers,
+    counts below 1) are skipped."""
+    counts = {}
+    for field, value in raw.items():
+        try:
+            counts[ascii_int(field)] = ascii_int(value, minimum=1)
+        except ValueError:
+            continue
+    return counts

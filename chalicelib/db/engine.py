@@ -58,23 +58,30 @@ def build_engine(url: str) -> Engine:
 
 def _mysql_engine(url: str) -> Engine:
     on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-    eng = create_engine(
+    # Behind RDS Proxy a SET SESSION (or a session isolation level) pins each client to
+    # one database connection for good, and the proxy then shares nothing: there the
+    # same settings come from the parameter group and the proxy's init query (infra/).
+    session_settings_on_server = config.database_behind_proxy()
+    connect_args: dict[str, Any] = {
+        "charset": "utf8mb4",
+        "connect_timeout": 5,
+        "read_timeout": 25,
+        "write_timeout": 25,
+    }
+    if not session_settings_on_server:
+        connect_args["init_command"] = (
+            f"SET SESSION innodb_lock_wait_timeout={MYSQL_LOCK_WAIT_SECONDS}"
+        )
+    return create_engine(
         url,
         pool_size=1 if on_lambda else 5,
         max_overflow=0 if on_lambda else 10,
         pool_pre_ping=True,
         pool_recycle=280,
         pool_timeout=10,
-        isolation_level="READ COMMITTED",
-        connect_args={
-            "charset": "utf8mb4",
-            "connect_timeout": 5,
-            "read_timeout": 25,
-            "write_timeout": 25,
-            "init_command": f"SET SESSION innodb_lock_wait_timeout={MYSQL_LOCK_WAIT_SECONDS}",
-        },
+        **({} if session_settings_on_server else {"isolation_level": "READ COMMITTED"}),
+        connect_args=connect_args,
     )
-    return eng
 
 
 def _sqlite_engine(url: str) -> Engine:

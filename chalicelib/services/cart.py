@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from chalicelib.db.tables import skus
 from chalicelib.errors import Conflict, NotFound
+from chalicelib.integers import positive_counts
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -67,15 +68,6 @@ def _launched_sku(conn: Connection, sku_id: int) -> Any:
     if row is None:
         raise NotFound("No such SKU.")
     return row
-
-
-def _counts(raw: dict[str, str]) -> dict[int, int]:
-    """Hash fields as ints; anything unreadable (never written by us) is skipped."""
-    counts = {}
-    for field, value in raw.items():
-        if field.isdigit() and value.lstrip("-").isdigit() and int(value) > 0:
-            counts[int(field)] = int(value)
-    return counts
 
 
 def _touch(pipe: Any, user_id: int) -> None:
@@ -167,7 +159,7 @@ def select_all(redis: Redis, user_id: int, selected: bool) -> None:
 
 def unit_count(redis: Redis, user_id: int) -> int:
     """How many units the cart holds (the badge next to the cart icon)."""
-    return sum(_counts(redis.hgetall(_keys(user_id)[0])).values())  # type: ignore[arg-type]
+    return sum(positive_counts(redis.hgetall(_keys(user_id)[0])).values())  # type: ignore[arg-type]
 
 
 def _read(redis: Redis, user_id: int) -> tuple[dict[int, int], set[int]]:
@@ -178,7 +170,9 @@ def _read(redis: Redis, user_id: int) -> tuple[dict[int, int], set[int]]:
     pipe.smembers(selected_key)
     _touch(pipe, user_id)
     raw_lines, raw_selected = pipe.execute()[:2]
-    return _counts(raw_lines), {int(s) for s in raw_selected if s.isdigit()}
+    return positive_counts(raw_lines), {
+        int(s) for s in raw_selected if s.isdecimal() and s.isascii()
+    }
 
 
 def lines(conn: Connection, redis: Redis, user_id: int) -> list[CartLine]:

@@ -54,6 +54,7 @@ from chalicelib.db.tables import categories, daily_category_views, daily_stats, 
 
 # The catalogue increments this hash on every category list view: field str(category_id)
 # -> count, one hash per shop day (YYYY-MM-DD).
+from chalicelib.integers import positive_counts
 from chalicelib.services.catalog import CATEGORY_VIEWS_KEY
 
 if TYPE_CHECKING:
@@ -292,16 +293,7 @@ def category_views_today(
 
 def _category_view_counts(redis: Redis, day: date) -> dict[int, int]:
     raw: dict[str, str] = redis.hgetall(CATEGORY_VIEWS_KEY.format(day=day.isoformat()))  # type: ignore[assignment]
-    return _parse_view_counts(raw)
-
-
-def _parse_view_counts(raw: dict[str, str]) -> dict[int, int]:
-    """Hash fields that are not category ids or counts (never written by us) are skipped."""
-    counts = {}
-    for field, value in raw.items():
-        if field.isdigit() and value.lstrip("-").isdigit() and int(value) > 0:
-            counts[int(field)] = int(value)
-    return counts
+    return positive_counts(raw)
 
 
 # --- the roll-up -------------------------------------------------------------------------
@@ -395,7 +387,7 @@ def _roll_up_category_views(conn: Connection, redis: Redis, days: list[date]) ->
     for day in days:
         pipe.hgetall(CATEGORY_VIEWS_KEY.format(day=day.isoformat()))
     counts_by_day = {
-        day: _parse_view_counts(raw) for day, raw in zip(days, pipe.execute(), strict=True)
+        day: positive_counts(raw) for day, raw in zip(days, pipe.execute(), strict=True)
     }
     counts_by_day = {day: counts for day, counts in counts_by_day.items() if counts}
     if not counts_by_day:

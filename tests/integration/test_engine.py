@@ -47,3 +47,28 @@ def test_a_failed_unit_of_work_leaves_nothing_behind(db: Any) -> None:
 
     with db.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(users)) == 0
+
+
+def test_behind_rds_proxy_the_app_sends_no_session_settings(db: Any, monkeypatch: Any) -> None:
+    """RDS Proxy pins a connection for good on SET SESSION or a session isolation level;
+    there the server side sets both, so the app's engine must leave the session alone."""
+    import pytest
+
+    from chalicelib.db.engine import build_engine
+
+    if db.dialect.name == "sqlite":
+        pytest.skip("a MySQL session setting")
+    monkeypatch.setenv("DATABASE_BEHIND_PROXY", "true")
+    proxied = build_engine(db.url.render_as_string(hide_password=False))
+    try:
+        with proxied.connect() as conn:
+            isolation = conn.get_isolation_level()
+            lock_waits = conn.execute(
+                text("SELECT @@session.innodb_lock_wait_timeout, @@global.innodb_lock_wait_timeout")
+            ).one()
+    finally:
+        proxied.dispose()
+
+    assert proxied.dialect.create_connect_args(proxied.url)[1].get("init_command") is None
+    assert isolation == "REPEATABLE READ"  # the test server's own default, untouched
+    assert lock_waits[0] == lock_waits[1] == 50  # likewise

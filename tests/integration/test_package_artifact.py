@@ -443,10 +443,10 @@ def test_each_scheduled_job_runs_from_the_package(
         f"rolled up 366 day(s), {today - timedelta(days=365)} to {today}"
     )
     assert results["JobExpireOrders"] == (
-        "0 unpaid orders cancelled, 0 paid at Alipay left for reconciliation, 0 failed"
+        "0 unpaid orders cancelled, 0 paid at Alipay and settled, 0 waiting for Alipay, 0 failed"
     )
     assert results["JobReconcilePayments"] == (
-        "0 of 0 unpaid Alipay orders checked: 0 settled as paid, 0 expired and cancelled"
+        "0 of 0 unpaid Alipay orders checked: 0 settled as paid"
     )
     assert results["JobRetryFileDeletions"] == "deleted 1, still used 0"
     assert file_id not in fastdfs.files

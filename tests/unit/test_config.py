@@ -171,3 +171,70 @@ def test_secrets_may_come_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) 
 
         assert config.jwt_secret() == "m" * 40
     config._secrets_manager_value.cache_clear()
+
+
+def test_database_credentials_come_from_the_rds_secret(aws_env: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        # Given the JSON secret CDK generates for RDS and a credential-less URL to the proxy
+        arn = boto3.client("secretsmanager").create_secret(
+            Name="shop/db",
+            SecretString='{"username": "shop", "password": "p@ss/w0rd:%", "port": 3306}',
+        )["ARN"]
+        config._secrets_manager_value.cache_clear()
+        aws_env.setenv("DATABASE_URL", "mysql+pymysql://proxy.internal:3306/shop?charset=utf8mb4")
+        aws_env.setenv("DATABASE_SECRET", f"secretsmanager:{arn}")
+
+        # When the settings are read
+        s = config.settings()
+
+    # Then the user and the escaped password are merged into the URL, and PyMySQL gets
+    # the password as the secret holds it
+    assert s.database_url == (
+        "mysql+pymysql://shop:p%40ss%2Fw0rd%3A%25@proxy.internal:3306/shop?charset=utf8mb4"
+    )
+    from sqlalchemy.engine import make_url
+
+    url = make_url(s.database_url)
+    assert (url.username, url.password, url.host, url.port) == (
+        "shop",
+        "p@ss/w0rd:%",
+        "proxy.internal",
+        3306,
+    )
+    config._secrets_manager_value.cache_clear()
+
+
+def test_the_redis_auth_token_comes_from_its_secret(aws_env: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        arn = boto3.client("secretsmanager").create_secret(
+            Name="shop/redis", SecretString='{"token": "t0ken-of-64-chars"}'
+        )["ARN"]
+        config._secrets_manager_value.cache_clear()
+        aws_env.setenv("REDIS_URL", "rediss://cache.internal:6379/0")
+        aws_env.setenv("REDIS_AUTH_SECRET", f"secretsmanager:{arn}#token")
+
+        s = config.settings()
+
+    assert s.redis_url == "rediss://:t0ken-of-64-chars@cache.internal:6379/0"
+    config._secrets_manager_value.cache_clear()
+
+
+def test_urls_without_a_secret_setting_are_used_as_they_are(aws_env: pytest.MonkeyPatch) -> None:
+    s = config.settings()
+
+    assert s.database_url == AWS_ENV["DATABASE_URL"]
+    assert s.redis_url == AWS_ENV["REDIS_URL"]
+
+
+def test_a_url_with_credentials_and_a_secret_is_refused(aws_env: pytest.MonkeyPatch) -> None:
+    aws_env.setenv("DATABASE_URL", "mysql+pymysql://shop:inline@proxy.internal/shop")
+    aws_env.setenv("DATABASE_SECRET", "secretsmanager:shop/db")
+
+    with pytest.raises(ConfigError, match="DATABASE_SECRET"):
+        config.settings()

@@ -83,6 +83,8 @@ def test_day_ranges_follow_daylight_saving_time() -> None:
 
 
 def test_category_view_counters_skip_fields_that_are_not_ids_or_positive_counts() -> None:
-    raw = {"12": "5", "13": "0", "x": "4", "14": "-2", "15": "many", "16": "7"}
+    from chalicelib.integers import positive_counts
 
-    assert statistics._parse_view_counts(raw) == {12: 5, 16: 7}
+    raw = {"12": "5", "13": "0", "x": "4", "14": "-2", "15": "many", "16": "7", "²": "3", "17": "²"}
+
+    assert positive_counts(raw) == {12: 5, 16: 7}

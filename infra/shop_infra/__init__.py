@@ -1,0 +1,1 @@
+"""The shop's AWS infrastructure: one CDK stack per Chalice stage (dev, prod)."""
