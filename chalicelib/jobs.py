@@ -78,7 +78,10 @@ def job_retry_file_deletions(event: CloudWatchEvent) -> str:
 # for its SQS event sources, so a failed send raises, SQS makes the record visible again
 # after the queue's visibility timeout, and after maxReceiveCount it goes to the
 # dead-letter queue. Nothing is dropped, and no sent mail is repeated for a failed one.
-@bp.on_sqs_message(queue=MAIL_QUEUE, batch_size=1)
+# At most 2 at once (SQS's smallest maximum_concurrency): the stack reserves 2 for the
+# worker, and pollers beyond its reserve would be throttled, and a throttled delivery
+# counts as a receive: mail would reach the dead-letter queue without ever failing.
+@bp.on_sqs_message(queue=MAIL_QUEUE, batch_size=1, maximum_concurrency=2)
 def mail_worker(event: SQSEvent) -> list[str]:
     from chalicelib.adapters.mailer import Mail
 

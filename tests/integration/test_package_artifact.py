@@ -469,6 +469,7 @@ def test_the_mail_worker_reads_the_stages_queue_one_record_at_a_time(
                 },
                 "BatchSize": 1,
                 "MaximumBatchingWindowInSeconds": 0,
+                "ScalingConfig": {"MaximumConcurrency": 2},
             },
         }
     }

@@ -67,7 +67,8 @@ from chalice.cli.factory import CLIFactory
 factory = CLIFactory(project_dir=".", environ=os.environ)  # as chalice's CLI builds it
 app = factory.create_config_obj(chalice_stage_name=sys.argv[1]).chalice_app
 print(json.dumps([
-    [s.name, s.queue, s.batch_size] for s in app.event_sources if isinstance(s, SQSEventConfig)
+    [s.name, s.queue, s.batch_size, s.maximum_concurrency]
+    for s in app.event_sources if isinstance(s, SQSEventConfig)
 ]))
 """
 
@@ -168,5 +169,5 @@ def test_the_mail_worker_reads_its_own_stages_queue_as_chalice_package_sees_it(
 
     # then the worker reads the queue the stage's IAM policy grants, one record at a time
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [
-        ["mail_worker", f"jiadian-shop-{stage}-mail", 1]
+        ["mail_worker", f"jiadian-shop-{stage}-mail", 1, 2]
     ]

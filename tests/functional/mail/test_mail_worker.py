@@ -171,11 +171,11 @@ def test_the_worker_takes_one_record_at_a_time_from_the_stages_mail_queue() -> N
     from app import app
 
     sources = [
-        (s.name, s.queue, s.queue_arn, s.batch_size, s.handler_string)
+        (s.name, s.queue, s.queue_arn, s.batch_size, s.maximum_concurrency, s.handler_string)
         for s in app.event_sources
         if isinstance(s, SQSEventConfig)
     ]
 
     assert sources == [
-        ("mail_worker", "jiadian-shop-local-mail", None, 1, "chalicelib.jobs.mail_worker")
+        ("mail_worker", "jiadian-shop-local-mail", None, 1, 2, "chalicelib.jobs.mail_worker")
     ]
