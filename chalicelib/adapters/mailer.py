@@ -16,8 +16,8 @@ MAIL_URL chooses the implementation:
   SQS is called in the queue's region (read from the URL); SES in the function's own
   region unless the URL ends with `?ses_region=<region>` (SES is not offered in every
   region that Lambda is, e.g. ap-east-1).
-- `file://<folder>`: each mail is an RFC 5322 `.eml` file in that folder and its links are
-  logged (`make run`: var/outbox/). `send` and `deliver` both write it.
+- `file://<folder>`: each mail is an RFC 5322 `<time>-<random>.eml` file in that folder and
+  its links are logged (`make run`: var/outbox/). `send` and `deliver` both write it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
@@ -99,7 +100,8 @@ class OutboxMailer:
 
     def deliver(self, mail: Mail) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{uuid.uuid4().hex}.eml"
+        # named by the time it was written, so a listing is in the order they were sent
+        path = self.folder / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.eml"
         part = path.with_name(path.name + ".part")
         part.write_bytes(mail.message(self.sender).as_bytes())
         part.replace(path)
@@ -112,7 +114,7 @@ class OutboxMailer:
         """Every mail in the outbox, oldest first (tests and `make run` users read them)."""
         from email import message_from_bytes, policy
 
-        paths = sorted(self.folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+        paths = sorted(self.folder.glob("*.eml"))
         return [
             message_from_bytes(p.read_bytes(), _class=EmailMessage, policy=policy.default)
             for p in paths
