@@ -297,3 +297,47 @@ def test_tokens_that_are_not_verification_links_are_refused(
     assert [(a.status_code, a.json_body) for a in answers] == [
         (400, {"token": ["This verification link is not valid."]})
     ] * 3
+
+
+def test_a_unit_of_work_that_rolls_back_sends_nothing_and_gives_the_minute_back(
+    make_user: Any, redis: Any, outbox: OutboxMailer, db: Any
+) -> None:
+    from chalicelib.clock import utcnow
+    from chalicelib.db.engine import transaction
+    from chalicelib.services import accounts
+
+    # given a user
+    user = make_user("zheng_shiyi")
+
+    # when their address change is rolled back after the service ran
+    with pytest.raises(RuntimeError), transaction() as conn:
+        accounts.change_email(conn, redis, outbox, user.id, "zheng@example.com", now=utcnow())
+        raise RuntimeError("something later in the unit failed")
+
+    # then nothing was stored or sent, and the user may ask at once
+    with db.connect() as conn:
+        stored = conn.execute(
+            select(users.c.email, users.c.email_token_version).where(users.c.id == user.id)
+        ).one()
+    assert tuple(stored) == ("", 0)
+    assert outbox.messages() == []
+    assert redis.exists(VERIFICATION_MAIL_KEY.format(user_id=user.id)) == 0
+
+
+def test_a_deactivated_users_link_does_not_verify(
+    client: Any, make_user: Any, auth_headers: Any, outbox: OutboxMailer, db: Any
+) -> None:
+    # given a link sent to a user who was then deactivated
+    user = make_user("wang_shier")
+    set_email(client, auth_headers(user), "wang12@example.com")
+    with db.begin() as conn:
+        conn.execute(users.update().where(users.c.id == user.id).values(is_active=False))
+
+    # when the link is used
+    response = verify(client, token_in(outbox.messages()[0]))
+
+    # then it is refused and the address stays unverified
+    assert response.status_code == 400
+    assert response.json_body == {"token": [LINK_USED]}
+    with db.connect() as conn:
+        assert conn.scalar(select(users.c.email_active).where(users.c.id == user.id)) is False
