@@ -28,6 +28,7 @@ from chalicelib import config, resources
 from chalicelib.db.engine import engine
 from chalicelib.db.tables import users
 from chalicelib.errors import NotAuthenticated, PermissionDenied
+from chalicelib.integers import MAX_ID, ascii_int
 
 JWT_ALGORITHM = "HS256"
 TOKEN_PREFIXES = ("bearer", "jwt")
@@ -138,7 +139,13 @@ def decode_token(token: str) -> dict[str, Any]:
         raise NotAuthenticated("The token has expired.", code="token_expired") from None
     except jwt.PyJWTError:
         raise NotAuthenticated("The token is not valid.", code="token_invalid") from None
-    if not str(claims["sub"]).isdecimal() or not isinstance(claims["ver"], int):
+    # sub is a user id as ASCII digits within our ids: "١٢" or 30 digits are not ours
+    # (str.isdecimal() and int() take both, and a 30-digit id overflows the database).
+    try:
+        claims["sub"] = str(ascii_int(claims["sub"], 1, MAX_ID))
+    except ValueError:
+        raise NotAuthenticated("The token is not valid.", code="token_invalid") from None
+    if not isinstance(claims["ver"], int):
         raise NotAuthenticated("The token is not valid.", code="token_invalid")
     return claims
 

@@ -45,6 +45,8 @@ class Settings:
     jwt_ttl_seconds: int
     shop_timezone: ZoneInfo
     order_payment_timeout_minutes: int
+    # Unpaid orders one account may hold at once (each holds stock until paid or expired).
+    max_unpaid_orders: int
     recharge_enabled: bool
     frontend_url: str | None
     cors_allowed_origins: tuple[str, ...]
@@ -175,6 +177,7 @@ def settings() -> Settings:
         jwt_ttl_seconds=_int("JWT_TTL_SECONDS", 86400, minimum=60),
         shop_timezone=tz,
         order_payment_timeout_minutes=_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30, minimum=1),
+        max_unpaid_orders=_int("MAX_UNPAID_ORDERS", 3, minimum=1),
         recharge_enabled=_bool("RECHARGE_ENABLED", False),
         frontend_url=_env("FRONTEND_URL"),
         cors_allowed_origins=tuple(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),

@@ -7,6 +7,7 @@ import re
 # ASCII digits only: int() and str.isdigit() also take "²", "①", "１２", " 1", "+1", "1_0".
 ASCII_INT_RE = re.compile(r"[0-9]{1,20}")
 INVALID_INTEGER = "A valid integer is required."
+MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
 
 
 def ascii_int(value: object, minimum: int = 0, maximum: int = 10**20) -> int:

@@ -6,10 +6,17 @@ app.py lists multipart/form-data in the API's binary types; Chalice's
 `request.raw_body` decodes it (isBase64Encoded), so the bytes here are the bytes the
 client sent.
 
-An image is judged by its bytes (JPEG, PNG, WebP or GIF signatures), never by the
-file name or the part's Content-Type, and it is stored under a generated name with
-the extension of the type found: a renamed executable is refused, and a client
-cannot choose a stored file's name or type.
+An image is judged by its bytes, never by the file name or the part's Content-Type:
+the signature (JPEG, PNG, WebP or GIF) picks the one Pillow decoder allowed to read
+it; Pillow verifies it, refuses more than MAX_IMAGE_PIXELS (width x height x frames,
+read from the header before anything is decoded), decodes every pixel, and writes the
+image again in its own format. What is stored is that re-encoded image, never the
+client's bytes: a file that starts as an image and goes on as HTML or script is
+refused (it does not decode) or loses the extra bytes (they are not pixels), and
+metadata such as EXIF (a phone photo's GPS position) is dropped; the ICC colour
+profile is kept, and a JPEG's EXIF orientation is applied to the pixels. It is stored
+under a generated name with the extension of the type found, so a client cannot
+choose a stored file's name or type.
 
 Form fields are validated by pydantic models like JSON bodies (`validate(Model,
 read_form(request))`), with `FormId` and `Image` as field types: every
@@ -20,14 +27,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator
 
 from chalicelib import config
-from chalicelib.api.fields import MAX_ID
 from chalicelib.errors import PayloadTooLarge, ValidationError
-from chalicelib.integers import ascii_int
+from chalicelib.integers import MAX_ID, ascii_int
 
 if TYPE_CHECKING:
     from chalice.app import Request
@@ -50,6 +56,14 @@ IMAGE_TYPES: tuple[tuple[tuple[tuple[bytes, int], ...], str], ...] = (
     (((b"RIFF", 0), (b"WEBP", 8)), "webp"),
 )
 SHORTEST_IMAGE = 12  # bytes needed to tell the types apart (WebP: RIFF, size, WEBP)
+PILLOW_FORMATS = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
+# Far beyond an avatar or a product photo (a 12 MP phone photo is 12,192,768 pixels),
+# and a bound on the memory decoding takes (~100 MB of RGB at the limit).
+MAX_IMAGE_PIXELS = 25_000_000
+TOO_MANY_PIXELS = (
+    f"The image is too large: at most {MAX_IMAGE_PIXELS:,} pixels (width x height x frames)."
+)
+EXIF_ORIENTATION = 0x0112
 
 
 @dataclass(frozen=True)
@@ -127,7 +141,58 @@ def image_from_part(value: object) -> ImageUpload:
     ext = image_type(data) if len(data) >= SHORTEST_IMAGE else None
     if ext is None:
         raise ValueError(NOT_AN_IMAGE)
-    return ImageUpload(data, ext)
+    return ImageUpload(reencoded(data, ext), ext)
+
+
+class _TooManyPixels(Exception):
+    pass
+
+
+def reencoded(data: bytes, ext: str) -> bytes:
+    """The image decoded by Pillow (only the decoder of `ext`) and written again.
+
+    ValueError(NOT_AN_IMAGE) when it does not verify or decode (truncated, corrupt, an
+    image signature followed by something else), ValueError(TOO_MANY_PIXELS) past
+    MAX_IMAGE_PIXELS. Pillow is imported here, on first upload: not at cold start.
+    """
+    from PIL import Image
+
+    pillow_format = PILLOW_FORMATS[ext]
+    try:
+        with Image.open(io.BytesIO(data), formats=[pillow_format]) as probe:
+            probe.verify()  # structure and checksums; the image must be opened again after
+        with Image.open(io.BytesIO(data), formats=[pillow_format]) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:  # the header alone
+                raise _TooManyPixels()
+            if image.width * image.height * getattr(image, "n_frames", 1) > MAX_IMAGE_PIXELS:
+                raise _TooManyPixels()
+            image.load()
+            return _written(image, pillow_format)
+    except (_TooManyPixels, Image.DecompressionBombError):
+        raise ValueError(TOO_MANY_PIXELS) from None
+    except Exception:  # hostile input: any decoder failure means "not an image"
+        raise ValueError(NOT_AN_IMAGE) from None
+
+
+def _written(image: Any, pillow_format: str) -> bytes:
+    """Pixels (every frame of an animation), transparency and colour profile; no metadata."""
+    from PIL import ImageOps
+
+    options: dict[str, Any] = {}
+    for key in ("icc_profile", "transparency", "duration", "loop"):
+        if image.info.get(key) is not None:
+            options[key] = image.info[key]
+    if getattr(image, "is_animated", False):
+        options["save_all"] = True
+    if pillow_format == "JPEG":
+        if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+            image = ImageOps.exif_transpose(image)  # upright pixels; EXIF is not kept
+            options["quality"] = 90
+        else:  # the original's quantisation: no further loss from re-encoding
+            options.update(quality="keep", subsampling="keep")
+    out = io.BytesIO()
+    image.save(out, format=pillow_format, **options)
+    return out.getvalue()
 
 
 def _text(value: object) -> str:

@@ -282,19 +282,25 @@ def _refused(method: str, response: Mapping[str, Any]) -> AlipayUnavailable:
 def alipay_settings(s: config.Settings | None = None) -> AlipaySettings:
     """What the client is built from, keys resolved (Secrets Manager is fetched once)."""
     s = s or config.settings()
+    private_key = config.secret_value("ALIPAY_APP_PRIVATE_KEY")
+    public_key = config.secret_value("ALIPAY_PUBLIC_KEY")
     if s.alipay_gateway is None:  # only possible on the local stage (config refuses it on AWS)
+        # A key that is set always wins; the simulator's generated keys only fill in what is
+        # not. The simulator pages still sign as "Alipay" with their own generated pair.
         keys = simulator_keys(s.var_dir)
         return AlipaySettings(
             app_id=s.alipay_app_id,
             gateway=s.api_base_url + SIMULATOR_GATEWAY_PATH,
-            app_private_key=keys.app_private_key,
-            alipay_public_key=keys.alipay_public_key,
+            app_private_key=(
+                pem_key(private_key, "PRIVATE KEY") if private_key else keys.app_private_key
+            ),
+            alipay_public_key=(
+                pem_key(public_key, "PUBLIC KEY") if public_key else keys.alipay_public_key
+            ),
             simulated=True,
         )
     if not s.alipay_app_id:
         raise config.ConfigError("ALIPAY_APP_ID must be set")
-    private_key = config.secret_value("ALIPAY_APP_PRIVATE_KEY")
-    public_key = config.secret_value("ALIPAY_PUBLIC_KEY")
     if private_key is None or public_key is None:
         raise config.ConfigError("ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY must be set")
     return AlipaySettings(

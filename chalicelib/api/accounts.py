@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import StringConstraints
 
 from chalicelib import auth, resources
 from chalicelib.api.fields import (
@@ -16,9 +15,10 @@ from chalicelib.api.fields import (
     RequiredEmail,
     Secret,
     Text100,
+    Token,
     Username,
 )
-from chalicelib.api.present import image_url, user_body
+from chalicelib.api.present import image_url, private, user_body
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.clock import isoformat, utcnow
 from chalicelib.config import settings
@@ -51,7 +51,7 @@ class NewEmail(RequestModel):
 
 
 class EmailVerification(RequestModel):
-    token: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    token: Token
 
 
 def profile_body(row: Any) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def sign_up() -> Response:
             email=body.email,
             mobile=body.mobile,
         )
-    return Response(body={**user_body(row), "token": accounts.token_for(row)}, status_code=201)
+    return private({**user_body(row), "token": accounts.token_for(row)}, status_code=201)
 
 
 @bp.route("/usernames/{username}/count/", methods=["GET"])
@@ -88,13 +88,13 @@ def username_count(username: str) -> dict[str, Any]:
 
 
 @bp.route("/authorizations/", methods=["POST"])
-def log_in() -> dict[str, Any]:
+def log_in() -> Response:
     body = parse(Credentials, bp.current_request)
     with transaction() as conn:
         row = accounts.login(
             conn, resources.redis(), username=body.username, password=body.password
         )
-    return {"token": accounts.token_for(row), "user_id": row.id, "username": row.username}
+    return private({"token": accounts.token_for(row), "user_id": row.id, "username": row.username})
 
 
 @bp.route("/authorizations/", methods=["DELETE"])
@@ -106,9 +106,9 @@ def log_out(user: auth.CurrentUser) -> Response:
 
 @bp.route("/user/", methods=["GET"])
 @auth.login_required
-def profile(user: auth.CurrentUser) -> dict[str, Any]:
+def profile(user: auth.CurrentUser) -> Response:
     with transaction() as conn:
-        return profile_body(accounts.get_user(conn, user.id))
+        return private(profile_body(accounts.get_user(conn, user.id)))
 
 
 @bp.route("/user/password/", methods=["PUT"])
@@ -117,20 +117,24 @@ def change_password(user: auth.CurrentUser) -> Response:
     body = parse(NewPassword, bp.current_request)
     with transaction() as conn:
         accounts.change_password(
-            conn, user.id, old_password=body.old_password, new_password=body.new_password
+            conn,
+            resources.redis(),
+            user.id,
+            old_password=body.old_password,
+            new_password=body.new_password,
         )
     return Response(body="", status_code=204)
 
 
 @bp.route("/user/email/", methods=["PUT"])
 @auth.login_required
-def change_email(user: auth.CurrentUser) -> dict[str, Any]:
+def change_email(user: auth.CurrentUser) -> Response:
     body = parse(NewEmail, bp.current_request)
     with transaction() as conn:
         row = accounts.change_email(
             conn, resources.redis(), resources.mailer(), user.id, body.email, now=utcnow()
         )
-    return {"id": row.id, "email": row.email, "email_active": bool(row.email_active)}
+    return private({"id": row.id, "email": row.email, "email_active": bool(row.email_active)})
 
 
 @bp.route("/emails/verification/", methods=["PUT"])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import StringConstraints
 
 from chalicelib import auth
-from chalicelib.api.fields import Mobile, RequestModel, Text20, Text50
+from chalicelib.api.fields import Mobile, OptionalText20, RequestModel, Text20, Text50
 from chalicelib.api.present import address_body
 from chalicelib.api.routing import ApiBlueprint, parse, path_id
 from chalicelib.resources import transaction
@@ -18,7 +17,7 @@ bp = ApiBlueprint(__name__)
 
 
 class AddressIn(RequestModel):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
+    title: OptionalText20 = ""
     receiver: Text20
     province: Text20
     city: Text20

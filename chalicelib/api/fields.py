@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.fields import Field
 
-from chalicelib.integers import ascii_int
+from chalicelib.integers import MAX_ID, ascii_int
 from chalicelib.pagination import PageRequest
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$", re.ASCII)
@@ -16,7 +16,31 @@ MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is
 # proven by the verification mail, not by a regex.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-MAX_ID = 10**15  # beyond any id we hand out, within every database's BIGINT
+
+
+# C0 controls, DEL and C1 controls (Unicode category Cc): NUL, BEL, ESC, tabs, line breaks.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The same, less tab and line breaks: for the few fields that are free text over lines.
+CONTROL_BUT_LINES_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = "Control characters (such as NUL, ESC, tabs or line breaks) are not allowed."
+
+
+def _one_line(value: str) -> str:
+    """The rule of every text field: printable text on one line (no control characters)."""
+    if CONTROL_RE.search(value):
+        raise ValueError(CONTROL_CHARACTERS)
+    return value
+
+
+def _lines(value: str) -> str:
+    """As _one_line, except that tabs and line breaks may separate lines of free text."""
+    if CONTROL_BUT_LINES_RE.search(value):
+        raise ValueError("Control characters (such as NUL or ESC) are not allowed.")
+    return value
+
+
+OneLine = AfterValidator(_one_line)
+Lines = AfterValidator(_lines)
 
 
 def _username(value: str) -> str:
@@ -49,29 +73,51 @@ def _email(value: str) -> str:
     return value
 
 
-Username = Annotated[str, StringConstraints(max_length=100), AfterValidator(_username)]
+# Every text field a client sends is one of the types below, and each carries OneLine (or
+# Lines): tests/unit/test_text_fields.py checks every request model for it. Passwords
+# (Password, Secret) are exempt: they are hashed or compared, never stored or shown.
+Username = Annotated[str, StringConstraints(max_length=100), OneLine, AfterValidator(_username)]
 Password = Annotated[str, StringConstraints(max_length=100), AfterValidator(_password)]
 Mobile = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=20), AfterValidator(_mobile)
+    str, StringConstraints(strip_whitespace=True, max_length=20), OneLine, AfterValidator(_mobile)
 ]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_email)
+    str, StringConstraints(strip_whitespace=True, max_length=300), OneLine, AfterValidator(_email)
 ]
 
 # An address that must be given (the sign-up's Email may be empty).
 RequiredEmail = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    OneLine,
     AfterValidator(_email),
 ]
+
+# A signed token a client sends back (the email verification link's).
+Token = Annotated[str, StringConstraints(min_length=1, max_length=2000), OneLine]
 
 # A money amount given as a decimal string ("5999.00"), parsed to integer fen.
 Yuan = Annotated[int, BeforeValidator(_yuan)]
 
-Text20 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-Text50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# One line of text, outer spaces stripped: required (TextN) or may be empty (OptionalTextN).
+Text20 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), OneLine
+]
+Text50 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), OneLine
+]
+Text100 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
+]
+Text200 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+]
+OptionalText20 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), OneLine]
+OptionalText200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), OneLine]
+# Free text over lines (a comment): tabs and line breaks allowed, other controls not.
+Lines500 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Lines
+]
 # A password as typed at login: not re-validated against today's rules, only bounded.
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 # An id in a JSON body (a JSON number); QueryInt is an integer in a query string.

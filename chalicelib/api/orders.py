@@ -6,10 +6,10 @@ import re
 from typing import Annotated, Any, Literal
 
 from chalice import Response
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import Id, PageQuery, QueryInt, RequestModel
+from chalicelib.api.fields import Id, Lines500, PageQuery, QueryInt, RequestModel
 from chalicelib.api.present import address_body, image_url, item_body
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.clock import isoformat
@@ -35,7 +35,7 @@ class PlaceOrder(RequestModel):
 class CommentIn(RequestModel):
     sku_id: Id
     score: Annotated[int, Field(strict=True, ge=1, le=5)]
-    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    content: Lines500
     anonymous: Annotated[bool, Field(strict=True)] = False
 
 

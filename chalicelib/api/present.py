@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalice import Response
+
 from chalicelib import resources
 from chalicelib.money import format_yuan
 from chalicelib.services import addresses, cart
+
+# Tokens and a user's own details must not be kept by a browser or a shared cache.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def private(body: dict[str, Any], status_code: int = 200) -> Response:
+    """A response carrying a token or a user's own details: `Cache-Control: no-store`."""
+    return Response(body=body, status_code=status_code, headers=dict(NO_STORE))
 
 
 def image_url(file_id: str | None) -> str | None:

@@ -162,11 +162,15 @@ def token_for(row: Row[Any]) -> str:
 
 
 def change_password(
-    conn: Connection, user_id: int, *, old_password: str, new_password: str
+    conn: Connection, redis: Redis, user_id: int, *, old_password: str, new_password: str
 ) -> None:
-    """Set a new password; every token issued before stops working."""
+    """Set a new password; every token issued before stops working.
+
+    The old password is checked like a login (check_credentials): a wrong one counts as a
+    failed login for the username, and past the limit the answer is 429 whatever is sent.
+    """
     row = get_user(conn, user_id)
-    if not auth.verify_password(old_password, row.password):
+    if check_credentials(conn, redis, username=row.username, password=old_password) is None:
         raise ValidationError("The old password is not correct.", field="old_password")
     if old_password == new_password:
         raise ValidationError(

@@ -54,20 +54,26 @@ def out_of_stock(available: dict[int, int]) -> Conflict:
     )
 
 
-def _launched_sku(conn: Connection, sku_id: int) -> Any:
-    row = conn.execute(
-        select(
-            skus.c.id,
-            skus.c.name,
-            skus.c.price,
-            skus.c.stock,
-            skus.c.default_image,
-            skus.c.is_launched,
-        ).where(skus.c.id == sku_id, skus.c.is_launched.is_(True))
-    ).first()
+def _sku(conn: Connection, sku_id: int, *, launched_only: bool = True) -> Any:
+    query = select(
+        skus.c.id,
+        skus.c.name,
+        skus.c.price,
+        skus.c.stock,
+        skus.c.default_image,
+        skus.c.is_launched,
+    ).where(skus.c.id == sku_id)
+    if launched_only:
+        query = query.where(skus.c.is_launched.is_(True))
+    row = conn.execute(query).first()
     if row is None:
         raise NotFound("No such SKU.")
     return row
+
+
+def unsold(lines: list[CartLine]) -> dict[int, int]:
+    """sku_id -> 0 for the lines whose SKU is no longer sold (taken off sale)."""
+    return {line.sku.id: 0 for line in lines if not line.sku.is_launched}
 
 
 def _touch(pipe: Any, user_id: int) -> None:
@@ -79,7 +85,7 @@ def add(
     conn: Connection, redis: Redis, user_id: int, sku_id: int, count: int, selected: bool
 ) -> CartLine:
     """Add `count` units to what the cart holds; the new total may not pass the stock."""
-    sku = _launched_sku(conn, sku_id)
+    sku = _sku(conn, sku_id)
     lines_key, selected_key = _keys(user_id)
     held = int(redis.hget(lines_key, str(sku_id)) or 0)
     if held + count > sku.stock:
@@ -108,8 +114,12 @@ def update(
     count: int | None,
     selected: bool | None,
 ) -> CartLine:
-    """Set the count and/or the selection of a line already in the cart."""
-    sku = _launched_sku(conn, sku_id)
+    """Set the count and/or the selection of a line already in the cart.
+
+    A line whose SKU was taken off sale stays in the cart: it can always be deselected
+    (or removed), and a count for it is 409 out_of_stock with 0 available.
+    """
+    sku = _sku(conn, sku_id, launched_only=False)
     lines_key, selected_key = _keys(user_id)
     pipe = redis.pipeline()
     pipe.hget(lines_key, str(sku_id))
@@ -117,10 +127,11 @@ def update(
     held, was_selected = pipe.execute()
     if held is None:
         raise NotFound("This SKU is not in the cart.")
-    if count is not None and count > sku.stock:
-        raise out_of_stock({sku_id: sku.stock})
     new_count = int(held) if count is None else count
     new_selected = bool(was_selected) if selected is None else selected
+    line = CartLine(sku, new_count, new_selected)
+    if count is not None and count > line.stock:
+        raise out_of_stock({sku_id: line.stock})
     pipe = redis.pipeline()
     pipe.hset(lines_key, str(sku_id), new_count)
     if new_selected:
@@ -129,7 +140,7 @@ def update(
         pipe.srem(selected_key, str(sku_id))
     _touch(pipe, user_id)
     pipe.execute()
-    return CartLine(sku, new_count, new_selected)
+    return line
 
 
 def remove(redis: Redis, user_id: int, sku_ids: list[int]) -> None:

@@ -130,8 +130,14 @@ class Settlement:
 
 
 def settlement(conn: Connection, redis: Redis, user_id: int) -> Settlement:
-    """What placing an order now would cost: the selected cart lines at today's prices."""
+    """What placing an order now would cost: the selected cart lines at today's prices.
+
+    409 out_of_stock (0 available) naming the selected lines whose SKU is no longer sold,
+    as placing the order would: the buyer deselects or removes them first.
+    """
     lines = [line for line in cart.lines(conn, redis, user_id) if line.selected]
+    if unsold := cart.unsold(lines):
+        raise cart.out_of_stock(unsold)
     address_rows = conn.execute(
         select(addresses).where(addresses.c.user_id == user_id).order_by(addresses.c.id)
     ).all()
@@ -157,16 +163,21 @@ def place(
     """Take stock for the selected cart lines and create an unpaid order.
 
     Raises 400 (nothing selected, not the user's address), 409 out_of_stock (with what
-    is left of each short SKU) or 409 idempotency_conflict; the caller's transaction
-    then rolls back whatever was taken, and the cart stays as it was: the ordered lines
-    leave it only once the unit has committed (an after-commit hook).
+    is left of each short SKU), 409 too_many_unpaid_orders (MAX_UNPAID_ORDERS) or 409
+    idempotency_conflict; the caller's transaction then rolls back whatever was taken,
+    and the cart stays as it was: the ordered lines leave it only once the unit has
+    committed (an after-commit hook).
     """
     now = utcnow()
+    # One checkout per user at a time (the user's row lock, as addresses.add does), so
+    # two concurrent checkouts cannot both pass the unpaid-order limit.
+    conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
     fingerprint = request_fingerprint(address_id, pay_method) if idempotency_key else None
     if idempotency_key:
         earlier = _replay(conn, user_id, idempotency_key, fingerprint, now)
         if earlier is not None:
             return Placement(earlier, replayed=True)
+    _check_unpaid_limit(conn, user_id)
     address = conn.execute(
         select(addresses).where(addresses.c.id == address_id, addresses.c.user_id == user_id)
     ).first()
@@ -258,6 +269,22 @@ def place(
     ordered = [line.sku_id for line in lines]
     after_commit(conn, lambda _begin: cart.remove(redis, user_id, ordered))
     return Placement(OrderDetail(order, list(lines)), replayed=False)
+
+
+def _check_unpaid_limit(conn: Connection, user_id: int) -> None:
+    """409 too_many_unpaid_orders when the user already holds MAX_UNPAID_ORDERS unpaid
+    orders: each holds its stock, so one account could otherwise hold a SKU's whole stock."""
+    limit = settings().max_unpaid_orders
+    unpaid = conn.scalar(
+        select(func.count())
+        .select_from(orders)
+        .where(orders.c.user_id == user_id, orders.c.status == int(Status.UNPAID))
+    )
+    if int(unpaid or 0) >= limit:
+        raise Conflict(
+            f"You have {limit} unpaid orders: pay or cancel one before placing another.",
+            code="too_many_unpaid_orders",
+        )
 
 
 def _record_placement(conn: Connection, order_id: str, user_id: int, now: datetime) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from aws_cdk.assertions import Match, Template
 from shop_infra.settings import STAGES
 
 SERVERLESS = "AWS::Serverless::Function"
+INFRA = Path(__file__).resolve().parent.parent
 LAMBDA = "AWS::Lambda::Function"
 SECRET_SETTINGS = {
     "DATABASE_SECRET",
@@ -519,3 +522,20 @@ def test_the_shop_migrates_before_traffic_once_it_has_a_migrate_function(
         pytest.skip("chalicelib/jobs.py has no migrate function yet (another branch adds it)")
 
     assert_migrations_run_before_traffic(t)
+
+
+def test_the_functions_ship_the_projects_own_package(stage_template: tuple[str, dict]) -> None:
+    """The zip CDK uploads is the one `make package` builds and the real test pass runs:
+    trimmed of the local stage's modules, with unchecked-hash bytecode for Python 3.11."""
+    _, t = stage_template
+    keys = {joined(fn["Properties"]["CodeUri"]["Key"]) for fn in resources(t, SERVERLESS).values()}
+    assert len(keys) == 1, keys  # every function of the app runs the same zip
+    chalice_keys = {key for key in keys if (INFRA / "cdk.out" / f"asset.{key}").is_file()}
+    with zipfile.ZipFile(INFRA / "cdk.out" / f"asset.{chalice_keys.pop()}") as zipped:
+        names = set(zipped.namelist())
+
+    assert "app.py" in names and "chalicelib/jobs.py" in names
+    assert "chalicelib/__pycache__/config.cpython-311.pyc" in names
+    assert "chalicelib/api/dev.py" not in names
+    assert "chalicelib/adapters/alipay_simulator.py" not in names
+    assert not any(name.startswith("botocore/data/ec2/") for name in names)

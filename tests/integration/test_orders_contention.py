@@ -252,8 +252,12 @@ def test_payments_and_cancellations_of_one_order_have_exactly_one_winner(server:
     assert (row.stock, row.sales) == (30 - paid_units, paid_units)
 
 
-def test_concurrent_payments_never_overdraw_the_wallet(server: str) -> None:
-    # given one buyer with 250.00 and five unpaid orders of 100.00 each
+def test_concurrent_payments_never_overdraw_the_wallet(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given one buyer with 250.00 and five unpaid orders of 100.00 each (the default
+    # MAX_UNPAID_ORDERS of 3 would refuse the fourth)
+    monkeypatch.setenv("MAX_UNPAID_ORDERS", "5")
     sku_id = _make_sku(stock=10)
     (buyer,) = _make_buyers(1, sku_id)
     with transaction() as conn:
@@ -328,3 +332,30 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_order(server: str
         row = conn.execute(select(skus.c.stock, skus.c.sales).where(skus.c.id == sku_id)).one()
     assert (row.stock, row.sales) == (8, 2)
     assert resources.redis().hgetall(f"cart:{buyer.id}") == {}
+
+
+def test_concurrent_checkouts_of_one_buyer_cannot_pass_the_unpaid_order_limit(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given MAX_UNPAID_ORDERS=2, a buyer with one unpaid order and a unit in the cart
+    monkeypatch.setenv("MAX_UNPAID_ORDERS", "2")
+    sku_id = _make_sku(stock=10)
+    (buyer,) = _make_buyers(1, sku_id)
+    with transaction() as conn:
+        factories.order(conn, buyer.id, sku_id)
+
+    # when six checkouts are sent at once
+    def send(_: int) -> tuple[int, Any]:
+        body = {"address_id": buyer.address_id, "pay_method": "alipay"}
+        return _http(server, "POST", "/orders/", buyer.token, body)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(send, range(6)))
+
+    # then one gets the second order, every other one is refused for the limit
+    assert sorted(status for status, _ in answers) == [201, 409, 409, 409, 409, 409], answers
+    assert {body["code"] for status, body in answers if status == 409} == {"too_many_unpaid_orders"}
+    with transaction() as conn:
+        assert conn.scalar(select(func.count()).select_from(orders)) == 2
+        row = conn.execute(select(skus.c.stock, skus.c.sales).where(skus.c.id == sku_id)).one()
+    assert (row.stock, row.sales) == (9, 1)

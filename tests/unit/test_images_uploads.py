@@ -11,6 +11,8 @@ from pydantic import ValidationError as PydanticValidationError
 from chalicelib.errors import PayloadTooLarge, ValidationError
 from chalicelib.uploads import (
     FORM_OVERHEAD_BYTES,
+    MAX_IMAGE_PIXELS,
+    TOO_MANY_PIXELS,
     FormPart,
     ImageUpload,
     image_from_part,
@@ -19,9 +21,13 @@ from chalicelib.uploads import (
 )
 from tests.functional.images.forms import (
     ELF_EXECUTABLE,
+    HTML,
+    SIGNATURE_THEN_HTML,
     WINDOWS_EXECUTABLE,
     image_bytes,
     multipart,
+    noise_png,
+    png_declaring,
 )
 
 
@@ -157,3 +163,84 @@ def test_form_models_name_every_bad_field() -> None:
         ).sku
         == 7
     )
+
+
+# --- decoded, bounded and written again (Pillow) ----------------------------------------
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "gif", "webp"])
+def test_an_image_signature_followed_by_html_is_not_an_image(ext: str) -> None:
+    data = SIGNATURE_THEN_HTML[ext]
+    assert image_type(data) == ext  # the signature alone would pass
+
+    with pytest.raises(ValueError, match="Upload a valid image"):
+        image_from_part(FormPart(data, f"a.{ext}"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(60000, 60000), (5001, 5000), (25_000_001, 1)])
+def test_an_image_declaring_too_many_pixels_is_refused(width: int, height: int) -> None:
+    data = png_declaring(width, height)
+    assert len(data) < 200
+
+    with pytest.raises(ValueError) as raised:
+        image_from_part(FormPart(data, "tiny.png"))
+
+    assert str(raised.value) == TOO_MANY_PIXELS
+
+
+def test_an_image_at_the_pixel_limit_is_judged_by_its_pixels_not_its_size() -> None:
+    # 5000 x 5000 is allowed; this header has no pixels behind it, so it does not decode
+    with pytest.raises(ValueError, match="Upload a valid image"):
+        image_from_part(FormPart(png_declaring(5000, 5000)))
+    assert MAX_IMAGE_PIXELS == 5000 * 5000
+
+
+def test_a_truncated_image_is_not_an_image() -> None:
+    png = noise_png((64, 64))
+
+    with pytest.raises(ValueError, match="Upload a valid image"):
+        image_from_part(FormPart(png[: len(png) // 2]))
+
+
+def test_bytes_after_the_image_are_not_kept() -> None:
+    png = image_bytes("PNG")
+
+    upload = image_from_part(FormPart(png + HTML, "a.png"))
+
+    assert upload == ImageUpload(png, "png")
+
+
+def test_metadata_is_dropped_and_a_jpeg_is_stored_upright() -> None:
+    import io
+
+    from PIL import Image
+
+    # given a 4x2 JPEG whose EXIF says "rotate 90°" and holds a description
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010E] = "home address: secret"
+    out = io.BytesIO()
+    Image.new("RGB", (4, 2), "blue").save(out, format="JPEG", exif=exif)
+
+    # when it is uploaded
+    stored = image_from_part(FormPart(out.getvalue())).data
+
+    # then what is stored has no EXIF, and its pixels stand upright (2x4)
+    assert b"secret" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert (image.format, image.size, dict(image.getexif())) == ("JPEG", (2, 4), {})
+
+
+def test_an_animated_gif_keeps_its_frames() -> None:
+    import io
+
+    from PIL import Image
+
+    frames = [Image.new("RGB", (3, 3), color) for color in ("red", "green", "blue")]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+
+    stored = image_from_part(FormPart(out.getvalue())).data
+
+    with Image.open(io.BytesIO(stored)) as image:
+        assert (image.format, image.n_frames, image.info["duration"]) == ("GIF", 3, 100)

@@ -111,3 +111,14 @@ def test_a_header_without_a_bearer_or_jwt_prefix_is_refused(header: str | None) 
 @pytest.mark.parametrize("header", ["Bearer tok", "JWT tok", "bearer tok", "jwt   tok  "])
 def test_bearer_and_jwt_prefixes_are_accepted(header: str) -> None:
     assert auth.token_from_header(header) == "tok"
+
+
+@pytest.mark.parametrize("sub", ["1" * 30, "١٢", "１２", "0", " 7", "+7", "7.0", "", 7])
+def test_a_correctly_signed_token_whose_sub_is_not_one_of_our_ids_is_refused(sub: object) -> None:
+    # given a token signed with our secret whose sub is not ASCII digits within 1..MAX_ID
+    token = jwt.encode(_claims(sub=sub), TEST_JWT_SECRET, algorithm="HS256")
+
+    # when it is verified, then it is refused like any invalid token (never a 500 later)
+    with pytest.raises(NotAuthenticated) as caught:
+        auth.decode_token(token)
+    assert caught.value.code == "token_invalid"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from chalice import Response
 
 from chalicelib import resources
 from chalicelib.api.accounts import Credentials
+from chalicelib.api.present import private
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.resources import transaction
 from chalicelib.services import accounts
@@ -14,16 +15,18 @@ bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
 
 @bp.route("/authorizations/", methods=["POST"])
-def admin_log_in() -> dict[str, Any]:
+def admin_log_in() -> Response:
     body = parse(Credentials, bp.current_request)
     with transaction() as conn:
         row = accounts.login(
             conn, resources.redis(), username=body.username, password=body.password, staff_only=True
         )
     # The meiduo admin front-end reads `id`; `user_id` matches the storefront login.
-    return {
-        "token": accounts.token_for(row),
-        "id": row.id,
-        "user_id": row.id,
-        "username": row.username,
-    }
+    return private(
+        {
+            "token": accounts.token_for(row),
+            "id": row.id,
+            "user_id": row.id,
+            "username": row.username,
+        }
+    )

@@ -9,10 +9,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice import Response
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import Id, PageQuery, RequestModel, Text20, Text50, Text100, Yuan
+from chalicelib.api.fields import (
+    Id,
+    OptionalText200,
+    PageQuery,
+    RequestModel,
+    Text20,
+    Text50,
+    Text100,
+    Yuan,
+)
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id
 from chalicelib.money import MAX_FEN, format_yuan
 from chalicelib.pagination import page_body
@@ -39,7 +48,7 @@ def _specs(specs: dict[str, str]) -> dict[str, str]:
 
 class SkuIn(RequestModel):
     name: Text100
-    caption: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    caption: OptionalText200 = ""
     price: Annotated[Yuan, AfterValidator(_price)]
     stock: Annotated[int, Field(strict=True, ge=0, le=MAX_STOCK)]
     category_id: Id

@@ -155,3 +155,20 @@ def test_bad_addresses_name_the_field_and_write_nothing(
 def test_addresses_need_a_login(client: Any) -> None:
     assert client.http.get("/addresses/").status_code == 401
     assert post_json(client, "/addresses/", HOME).status_code == 401
+
+
+@pytest.mark.parametrize("field", ["receiver", "place"])
+def test_an_address_with_a_control_character_is_400_and_nothing_is_stored(
+    client: Any, db: Any, make_user: Any, auth_headers: Any, field: str
+) -> None:
+    # given a user, when an address with an ESC inside a field is sent
+    response = post_json(
+        client, "/addresses/", {**HOME, field: "科技\x1b[31m园"}, auth_headers(make_user())
+    )
+
+    # then that field is named, and nothing is stored
+    assert response.status_code == 400
+    assert response.json_body == {
+        field: ["Control characters (such as NUL, ESC, tabs or line breaks) are not allowed."]
+    }
+    assert address_rows(db) == []

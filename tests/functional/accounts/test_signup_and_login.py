@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from chalicelib import auth
 from chalicelib.db.tables import users
+from chalicelib.errors import ValidationError
 from tests.conftest import json_headers, post_json, put_json
 
 
@@ -380,6 +381,57 @@ def test_a_token_of_a_deleted_user_is_refused(
     assert client.http.get("/user/", headers=headers).status_code == 401
 
 
+@pytest.mark.parametrize("sub", ["1" * 30, "\u0661\u0662"], ids=["30-digits", "arabic-indic"])
+def test_a_signed_token_whose_sub_is_no_user_id_is_a_401_not_a_500(
+    client: Any, make_user: Any, sub: str
+) -> None:
+    # given a token signed with our secret for user 12's version, but sub is not ASCII digits
+    import jwt
+
+    from tests.conftest import TEST_JWT_SECRET
+
+    for _ in range(12):
+        make_user()
+    claims = {"sub": sub, "username": "x", "iat": 1, "exp": 2**31, "jti": "j", "ver": 0}
+    token = jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
+
+    # when it is used
+    response = client.http.get("/user/", headers={"Authorization": f"Bearer {token}"})
+
+    # then it is refused as an invalid token
+    assert response.status_code == 401
+    assert response.json_body["code"] == "token_invalid"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/users/", {"username": "carol_01", "password": "password123"}, 201),
+        ("/authorizations/", {"username": "alice_01", "password": "password123"}, 200),
+        ("/meiduo_admin/authorizations/", {"username": "boss_001", "password": "password123"}, 200),
+    ],
+)
+def test_responses_carrying_a_token_are_not_stored_by_caches(
+    client: Any, make_user: Any, path: str, body: dict[str, str], status: int
+) -> None:
+    make_user("alice_01", "password123")
+    make_user("boss_001", "password123", is_staff=True)
+
+    response = post_json(client, path, body)
+
+    assert response.status_code == status
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_profile_is_not_stored_by_caches(
+    client: Any, make_user: Any, auth_headers: Any
+) -> None:
+    response = client.http.get("/user/", headers=auth_headers(make_user("alice_01")))
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 # --- password changes ----------------------------------------------------------------------
 
 
@@ -438,6 +490,54 @@ def test_bad_password_changes_change_nothing(
     assert field in response.json_body
     after = stored_user(db, "alice_01")
     assert (after.password, after.token_version) == (before.password, before.token_version)
+
+
+def test_the_old_password_is_throttled_like_a_login(db: Any, redis: Any, make_user: Any) -> None:
+    # given five wrong old passwords for alice within the window
+    from chalicelib.errors import Throttled
+    from chalicelib.services import accounts
+
+    user = make_user("alice_01", "password123")
+    for _ in range(5):
+        with db.begin() as conn, pytest.raises(ValidationError):
+            accounts.change_password(
+                conn, redis, user.id, old_password="guess-guess", new_password="new-password-1"
+            )
+
+    # when the right one is sent, then it is refused as a login would be, and nothing changes
+    with db.begin() as conn, pytest.raises(Throttled):
+        accounts.change_password(
+            conn, redis, user.id, old_password="password123", new_password="new-password-1"
+        )
+    assert stored_user(db, "alice_01").password == user.password
+
+
+def test_wrong_old_passwords_lock_the_login_too(
+    client: Any, make_user: Any, auth_headers: Any
+) -> None:
+    # given five wrong old passwords sent to PUT /user/password/
+    user = make_user("alice_01", "password123")
+    headers = auth_headers(user)
+    wrong = {"old_password": "guess-guess", "new_password": "new-password-1"}
+    assert [put_json(client, "/user/password/", wrong, headers).status_code for _ in range(5)] == [
+        400
+    ] * 5
+
+    # when the right one is sent, or alice logs in
+    changed = put_json(
+        client,
+        "/user/password/",
+        {"old_password": "password123", "new_password": "new-password-1"},
+        headers,
+    )
+    right = {"password": "password123"}
+    login = post_json(client, "/authorizations/", {"username": "alice_01", **right})
+
+    # then both are the login throttle's 429
+    assert changed.status_code == 429
+    assert changed.json_body["code"] == "throttled"
+    assert 1 <= int(changed.headers["Retry-After"]) <= 900
+    assert login.status_code == 429
 
 
 # --- admin login -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.uploads import NOT_AN_IMAGE, TOO_MANY_PIXELS
 from tests.functional.images.conftest import (
     Media,
     image_rows,
@@ -15,7 +16,12 @@ from tests.functional.images.conftest import (
     send_form,
     sku_row,
 )
-from tests.functional.images.forms import ELF_EXECUTABLE, image_bytes
+from tests.functional.images.forms import (
+    ELF_EXECUTABLE,
+    SIGNATURE_THEN_HTML,
+    image_bytes,
+    png_declaring,
+)
 
 IMAGES = "/meiduo_admin/skus/images/"
 
@@ -342,3 +348,31 @@ def test_image_changes_drop_the_cached_home_page(
 
     assert after_add is None
     assert redis.get(catalog.HOME_CACHE_KEY) is None
+
+
+def test_a_sku_image_declaring_60000x60000_pixels_is_refused(
+    client: Any, media: Media, staff: dict[str, str], make_sku: Any, db: Any
+) -> None:
+    # given a 100-byte PNG whose header claims 60000 x 60000 pixels
+    sku_id = make_sku()
+
+    # when staff add it to a SKU
+    response = add(client, staff, sku_id, png_declaring(60000, 60000))
+
+    # then the image field is named, and nothing is written
+    assert response.status_code == 400
+    assert json.loads(response.body) == {"image": [TOO_MANY_PIXELS]}
+    assert image_rows(db) == []
+    assert media.files() == {}
+    assert sku_row(db, sku_id).default_image is None
+
+
+def test_a_sku_image_that_is_a_signature_and_a_script_is_refused(
+    client: Any, media: Media, staff: dict[str, str], make_sku: Any, db: Any
+) -> None:
+    response = add(client, staff, make_sku(), SIGNATURE_THEN_HTML["gif"], name="x.gif")
+
+    assert response.status_code == 400
+    assert json.loads(response.body) == {"image": [NOT_AN_IMAGE]}
+    assert image_rows(db) == []
+    assert media.files() == {}

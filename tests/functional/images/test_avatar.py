@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 
+from chalicelib.uploads import NOT_AN_IMAGE
 from tests.functional.images.conftest import Media, send_form
 from tests.functional.images.forms import (
     ELF_EXECUTABLE,
+    HTML,
+    SIGNATURE_THEN_HTML,
     WINDOWS_EXECUTABLE,
     image_bytes,
     multipart,
@@ -162,7 +165,8 @@ def test_the_default_limit_is_4_mib(client: Any, media: Media, shopper: Any) -> 
 
     assert too_big.status_code == 413
     assert fits.status_code == 200
-    assert list(media.files().values()) == [at_limit]
+    # the zeros after the PNG's end are not pixels: the re-encoded image leaves them out
+    assert list(media.files().values()) == [png]
 
 
 def test_a_body_that_is_not_multipart_is_refused(client: Any, media: Media, shopper: Any) -> None:
@@ -197,3 +201,54 @@ def test_an_anonymous_upload_is_401(client: Any, media: Media) -> None:
 
     assert response.status_code == 401
     assert media.files() == {}
+
+
+def test_media_files_are_served_with_nosniff(client: Any, shopper: Any) -> None:
+    # given an avatar in the local media folder
+    _user, headers = shopper
+    uploaded = send_form(
+        client, "PUT", "/user/avatar/", {"avatar": ("me.png", image_bytes("PNG"), "x")}, headers
+    )
+    url = json.loads(uploaded.body)["avatar"]
+
+    # when a browser fetches it
+    response = client.http.get(
+        url.removeprefix("http://testserver"), headers={"Accept": "image/avif,image/webp,*/*;q=0.8"}
+    )
+
+    # then it must take the file for the type given, never sniff the bytes
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "gif", "webp"])
+def test_an_image_signature_followed_by_html_is_refused_as_an_avatar(
+    client: Any, media: Media, shopper: Any, ext: str
+) -> None:
+    # given bytes that start as an image and go on as a web page
+    _user, headers = shopper
+    part = (f"me.{ext}", SIGNATURE_THEN_HTML[ext], "image/png")
+
+    # when they are sent as an avatar
+    response = send_form(client, "PUT", "/user/avatar/", {"avatar": part}, headers)
+
+    # then the field is named, and nothing is stored
+    assert response.status_code == 400
+    assert json.loads(response.body) == {"avatar": [NOT_AN_IMAGE]}
+    assert avatar_of(client, headers) is None
+    assert media.files() == {}
+
+
+def test_an_image_with_a_page_after_its_end_is_stored_without_it(
+    client: Any, media: Media, shopper: Any
+) -> None:
+    _user, headers = shopper
+    png = image_bytes("PNG")
+
+    response = send_form(
+        client, "PUT", "/user/avatar/", {"avatar": ("me.png", png + HTML, "image/png")}, headers
+    )
+
+    assert response.status_code == 200
+    assert list(media.files().values()) == [png]

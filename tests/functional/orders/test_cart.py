@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from chalicelib.services.cart import CART_TTL_SECONDS
@@ -191,3 +192,31 @@ def test_an_unlaunched_sku_stays_in_the_cart_with_nothing_to_buy(
     assert [(i["sku_id"], i["count"], i["stock"]) for i in body["items"]] == [(sku, 2, 0)]
     assert client.http.delete(f"/cart/{sku}/", headers=buyer.headers).status_code == 204
     assert client.http.get("/cart/count/", headers=buyer.headers).json_body == {"count": 0}
+
+
+def test_a_line_taken_off_sale_can_be_deselected_but_not_recounted(
+    client: Any, buyer: Any, make_sku: Any, db: Any, redis: Any
+) -> None:
+    from sqlalchemy import update
+
+    from chalicelib.db.tables import skus
+    from chalicelib.errors import Conflict
+    from chalicelib.services import cart
+
+    # given a selected line of 2 whose SKU is then taken off sale
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 2)
+    with db.begin() as conn:
+        conn.execute(update(skus).where(skus.c.id == sku).values(is_launched=False))
+
+    # when the buyer deselects it, then tries to change its count
+    with db.begin() as conn:
+        line = cart.update(conn, redis, buyer.id, sku, count=None, selected=False)
+    with db.begin() as conn, pytest.raises(Conflict) as raised:
+        cart.update(conn, redis, buyer.id, sku, count=1, selected=None)
+
+    # then the deselection holds (stock shown as 0) and a count is out_of_stock with 0 left
+    assert (line.count, line.selected, line.stock) == (2, False, 0)
+    assert (raised.value.code, raised.value.extra) == ("out_of_stock", {"skus": {str(sku): 0}})
+    assert cart.selected_counts(redis, buyer.id) == {}
+    assert cart_of(redis, buyer.id)[0] == {str(sku): "2"}

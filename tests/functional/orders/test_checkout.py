@@ -344,3 +344,116 @@ def test_a_failure_after_the_stock_update_rolls_everything_back(
     assert stock_and_sales(second) == (5, 0)
     assert row_counts() == NOTHING
     assert cart_of(redis, buyer.id) == cart_before
+
+
+def take_off_sale(sku_id: int) -> None:
+    with transaction() as conn:
+        conn.execute(
+            text("UPDATE skus SET is_launched = :no WHERE id = :id"), {"no": False, "id": sku_id}
+        )
+
+
+def test_settlement_names_selected_lines_no_longer_sold(
+    client: Any, buyer: Any, make_sku: Any, redis: Any
+) -> None:
+    from chalicelib.errors import Conflict
+    from chalicelib.services import orders as orders_service
+
+    # given a selected line taken off sale beside one still sold
+    kept, gone = make_sku(price="50.00"), make_sku(price="80.00")
+    add_to_cart(client, buyer, kept, 1)
+    add_to_cart(client, buyer, gone, 2)
+    take_off_sale(gone)
+
+    # when the settlement is asked for (service, then route)
+    with transaction() as conn, pytest.raises(Conflict) as raised:
+        orders_service.settlement(conn, redis, buyer.id)
+    response = client.http.get("/orders/settlement/", headers=buyer.headers)
+
+    # then it is checkout's 409 out_of_stock, naming that line with 0 available
+    assert (raised.value.code, raised.value.extra) == ("out_of_stock", {"skus": {str(gone): 0}})
+    assert response.status_code == 409
+    assert response.json_body["code"] == "out_of_stock"
+    assert response.json_body["skus"] == {str(gone): 0}
+
+
+def test_a_buyer_deselects_a_line_taken_off_sale_and_buys_the_rest(
+    client: Any, buyer: Any, make_sku: Any
+) -> None:
+    # given a cart of two lines, one then taken off sale
+    kept, gone = make_sku(price="50.00", stock=5), make_sku(price="80.00", stock=5)
+    add_to_cart(client, buyer, kept, 1)
+    add_to_cart(client, buyer, gone, 2)
+    take_off_sale(gone)
+
+    # when the buyer deselects it, settles and places the order
+    deselected = client.http.put(
+        f"/cart/{gone}/", body='{"selected": false}', headers=buyer.headers
+    )
+    settlement = client.http.get("/orders/settlement/", headers=buyer.headers)
+    placed = place_order(client, buyer)
+
+    # then the line stays in the cart unselected with stock 0, and only the rest is bought
+    assert deselected.status_code == 200
+    assert (deselected.json_body["selected"], deselected.json_body["stock"]) == (False, 0)
+    assert settlement.status_code == 200
+    assert [item["sku_id"] for item in settlement.json_body["items"]] == [kept]
+    assert placed.status_code == 201
+    assert [line["sku_id"] for line in placed.json_body["lines"]] == [kept]
+    assert stock_and_sales(gone) == (5, 0)
+
+
+def test_a_buyer_at_the_unpaid_order_limit_is_refused_and_nothing_is_taken(
+    client: Any, buyer: Any, make_sku: Any, make_order: Any, redis: Any, monkeypatch: Any
+) -> None:
+    from chalicelib.errors import Conflict
+    from chalicelib.services import orders as orders_service
+
+    # given MAX_UNPAID_ORDERS=2, two unpaid orders (and paid and cancelled ones, which
+    # do not count) and a selected cart line
+    monkeypatch.setenv("MAX_UNPAID_ORDERS", "2")
+    sku = make_sku(stock=5)
+    for status in (1, 1, 2, 6):
+        make_order(buyer.id, sku, status=status)
+    add_to_cart(client, buyer, sku, 1)
+    cart_before = cart_of(redis, buyer.id)
+    counts_before = row_counts()
+
+    # when the buyer places another order (service, then route)
+    with transaction() as conn, pytest.raises(Conflict) as raised:
+        orders_service.place(
+            conn, redis, user_id=buyer.id, address_id=buyer.address_id, pay_method="alipay"
+        )
+    response = place_order(client, buyer)
+
+    # then it is 409 too_many_unpaid_orders, and nothing is taken or written
+    assert raised.value.code == "too_many_unpaid_orders"
+    assert response.status_code == 409
+    assert response.json_body == {
+        "detail": "You have 2 unpaid orders: pay or cancel one before placing another.",
+        "code": "too_many_unpaid_orders",
+    }
+    assert stock_and_sales(sku) == (5, 0)
+    assert row_counts() == counts_before
+    assert cart_of(redis, buyer.id) == cart_before
+
+
+def test_the_unpaid_order_limit_is_three_by_default_and_per_buyer(
+    client: Any, make_buyer: Any, make_sku: Any, make_order: Any
+) -> None:
+    # given a buyer with two unpaid orders, and another with three
+    sku = make_sku(stock=10)
+    below, at = make_buyer(), make_buyer()
+    for _ in range(2):
+        make_order(below.id, sku)
+    for _ in range(3):
+        make_order(at.id, sku)
+    add_to_cart(client, below, sku, 1)
+    add_to_cart(client, at, sku, 1)
+
+    # when both place an order
+    placed, refused = place_order(client, below, "alipay"), place_order(client, at, "alipay")
+
+    # then only the one below the limit gets it
+    assert placed.status_code == 201
+    assert (refused.status_code, refused.json_body["code"]) == (409, "too_many_unpaid_orders")

@@ -141,3 +141,42 @@ def test_a_trade_ends_no_later_than_its_order(fake_alipay: Any) -> None:
     assert biz["timeout_express"] == "1m"  # Alipay's minimum
     beijing_end = (now + timedelta(seconds=30)).astimezone(ZoneInfo("Asia/Shanghai"))
     assert biz["time_expire"] == beijing_end.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_configured_keys_win_over_the_simulators_without_a_gateway(
+    fake_alipay: Any, key_pairs: Any, monkeypatch: Any
+) -> None:
+    from chalicelib.adapters.alipay import alipay_settings, simulator_keys
+    from chalicelib.config import settings
+
+    # given both keys set, and no ALIPAY_GATEWAY (the local simulator)
+    monkeypatch.delenv("ALIPAY_GATEWAY")
+
+    # when the client is built
+    used = alipay_settings()
+    alipay = resources.alipay()
+
+    # then it holds the configured keys: a notify signed for them verifies
+    assert used.simulated is True
+    assert used.alipay_public_key.strip() == key_pairs.alipay.public_pem.strip()
+    assert used.app_private_key.strip() == key_pairs.app.private_pem.strip()
+    assert alipay.verify(fake_alipay.notify("20240501000000000000000000000026", "1.00"))
+    simulator = simulator_keys(settings().var_dir)
+    assert used.alipay_public_key != simulator.alipay_public_key
+
+
+def test_without_keys_or_a_gateway_the_simulators_keys_are_used(monkeypatch: Any) -> None:
+    from chalicelib.adapters.alipay import alipay_settings, simulator_keys
+    from chalicelib.config import settings
+
+    # given neither key set and no gateway
+    for name in ("ALIPAY_GATEWAY", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+    # when the settings are resolved, then both keys are the simulator's
+    used = alipay_settings()
+    simulator = simulator_keys(settings().var_dir)
+    assert (used.app_private_key, used.alipay_public_key) == (
+        simulator.app_private_key,
+        simulator.alipay_public_key,
+    )
