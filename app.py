@@ -23,12 +23,15 @@ from chalicelib.api.admin import statistics as admin_statistics
 from chalicelib.api.admin import users as admin_users
 from chalicelib.api.middleware import api_middleware, register_preflight_routes
 from chalicelib.api.routing import ShopApp
+from chalicelib.observability.entry import http_middleware
 
 app = ShopApp(app_name="jiadian-shop")
 # Multipart uploads arrive base64-encoded only if API Gateway treats them as binary;
 # without this entry it mangles them on AWS while local tests still pass.
 app.api.binary_types.append("multipart/form-data")
 app.register_middleware(api_middleware, "http")
+# Inside api_middleware: one JSON log line and one X-Ray trace per request.
+app.register_middleware(http_middleware, "http")
 
 for module in (health, accounts, addresses, avatar, catalog, cart, orders, wallet, payments):
     app.register_blueprint(module.bp)

@@ -2,22 +2,27 @@
 
 Entry points (blueprints, jobs) get everything outside the process from here: the
 database's engine and unit of work (`transaction`, re-exported from db.engine), Redis,
-storage and Alipay; services receive what they use as arguments.
+storage, Alipay and the mailer; services receive what they use as arguments.
 
 Nothing heavy is imported until a client is first asked for (redis, boto3, alipay,
-fdfs_client and aws_xray_sdk stay out of cold start). Clients are cached by the
-setting they were built from, so tests that switch DATABASE_URL/REDIS_URL between
-runs get the right one.
+fdfs_client and aws_xray_sdk stay out of cold start). The Alipay, storage and mailer
+clients' calls are traced as X-Ray subsegments on the stages that trace
+(observability.tracing wraps them here, so the adapters know nothing of it); Redis calls
+are traced by the tracing module itself, pymysql and botocore by the SDK's patches.
+Clients are cached by the setting they were built from, so tests that switch
+DATABASE_URL/REDIS_URL between runs get the right one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import config
 from chalicelib.db.engine import engine, transaction
+from chalicelib.observability import tracing
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -87,7 +92,11 @@ def storage() -> Storage:
     def build() -> Storage:
         from chalicelib.adapters.storage import storage_from_url
 
-        return storage_from_url(s.storage_url, s.media_url)
+        return tracing.trace_methods(
+            storage_from_url(s.storage_url, s.media_url),
+            "storage",
+            ("save", "delete", "read", "ping"),
+        )
 
     return _cached("storage", key, build)
 
@@ -97,7 +106,24 @@ def alipay() -> AlipayClient:
     from chalicelib.adapters.alipay import alipay_settings, build_client
 
     resolved = alipay_settings()
-    return _cached("alipay", resolved.cache_key, lambda: build_client(resolved))
+    return _cached(
+        "alipay",
+        resolved.cache_key,
+        lambda: tracing.trace_methods(
+            build_client(resolved),
+            "alipay",
+            ("page_pay_url", "verify", "query_trade", "close_trade"),
+            order_id=_alipay_order_id,
+        ),
+    )
+
+
+def _alipay_order_id(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The order an Alipay call is about: its out_trade_no (a notify's field, or argument)."""
+    if "out_trade_no" in kwargs:
+        return kwargs["out_trade_no"]
+    first = args[0] if args else None
+    return first.get("out_trade_no") if isinstance(first, Mapping) else first
 
 
 def mailer() -> Mailer:
@@ -107,7 +133,9 @@ def mailer() -> Mailer:
     def build() -> Mailer:
         from chalicelib.adapters.mailer import mailer_from_url
 
-        return mailer_from_url(s.mail_url, s.mail_from)
+        return tracing.trace_methods(
+            mailer_from_url(s.mail_url, s.mail_from), "mailer", ("send", "deliver")
+        )
 
     return _cached("mailer", f"{s.mail_url}|{s.mail_from}", build)
 

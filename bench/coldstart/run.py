@@ -31,7 +31,7 @@ DEPENDENCIES = [
     "boto3",
     "alipay",
     "fdfs_client",
-    "aws_xray_sdk",
+    "aws_xray_sdk.core",
     "multipart",
 ]
 TARGET_IMPORT_SECONDS = 0.5

@@ -37,6 +37,7 @@ from chalicelib.errors import (
     ValidationError,
 )
 from chalicelib.integers import ascii_int
+from chalicelib.observability.entry import note_user
 
 log = logging.getLogger("shop.api")
 
@@ -101,6 +102,7 @@ class ApiBlueprint(Blueprint):
             try:
                 user = auth.check_access(view, request.headers.get("authorization"))
                 if user is not None:
+                    note_user(user.id)
                     return view(user, **path_args)
                 return view(**path_args)
             except ApiError:

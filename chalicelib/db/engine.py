@@ -74,6 +74,8 @@ def _mysql_engine(url: str) -> Engine:
         )
     return create_engine(
         url,
+        # Errors and logs show statements without their values (password hashes, tokens).
+        hide_parameters=True,
         pool_size=1 if on_lambda else 5,
         max_overflow=0 if on_lambda else 10,
         pool_pre_ping=True,
@@ -90,6 +92,7 @@ def _sqlite_engine(url: str) -> Engine:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     eng = create_engine(
         url,
+        hide_parameters=True,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         pool_size=5,
         max_overflow=10,

@@ -35,6 +35,7 @@ SES_NS = "http://ses.amazonaws.com/doc/2010-12-01/"
 class FakeAwsMail:
     queued: list[dict[str, str]] = field(default_factory=list)  # {"QueueUrl", "MessageBody"}
     sent: list[EmailMessage] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)  # SES's answer for each of sent
     reject_sends: bool = False
     url: str = ""
     _server: ThreadingHTTPServer | None = None
@@ -95,6 +96,7 @@ class FakeAwsMail:
         raw = base64.b64decode(form["RawMessage.Data"])
         self.sent.append(message_from_bytes(raw, _class=EmailMessage, policy=policy.default))  # type: ignore[arg-type]
         message_id = f"0100{uuid.uuid4().hex}-000000"
+        self.message_ids.append(message_id)
         return (
             200,
             "text/xml",

@@ -31,6 +31,7 @@ from chalicelib.jobs import scheduled_event
 from tests.fakes.alipay import FakeAlipay, KeyPair
 from tests.fakes.aws_mail import FakeAwsMail
 from tests.fakes.fastdfs_server import FakeFastDFS
+from tests.fakes.xray_daemon import XrayDaemon, descendants, flatten
 from tests.packaged import (
     ROOT,
     LambdaProcess,
@@ -49,6 +50,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 APP_ID = "2021004100000077"
+# What Lambda sets with active tracing: the trace header of the invocation (one per
+# container here) under which the SDK's facade segment hangs our subsegments.
+TRACE_ROOT, TRACE_PARENT = "1-6b0fb22b-00000000000000000000c0de", "53995c3f42cd8ad8"
 JWT_SECRET = "package-smoke-" + "s" * 40
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
 HANDLERS = {
@@ -127,6 +131,13 @@ def aws_mail() -> Iterator[FakeAwsMail]:
 
 
 @pytest.fixture(scope="module")
+def xray_daemon() -> Iterator[XrayDaemon]:
+    daemon = XrayDaemon()
+    yield daemon
+    daemon.close()
+
+
+@pytest.fixture(scope="module")
 def stage_settings(
     package_database: str,
     redis_url: str,
@@ -159,13 +170,25 @@ def stage_settings(
 
 @pytest.fixture(scope="module")
 def functions(
-    package: tuple[Path, dict[str, str]], stage_settings: dict[str, str]
+    package: tuple[Path, dict[str, str]], stage_settings: dict[str, str], xray_daemon: XrayDaemon
 ) -> Iterator[dict[str, LambdaProcess]]:
-    """One container per function of the template, each started from the unpacked zip."""
+    """One container per function of the template, each started from the unpacked zip.
+
+    Traced as on AWS (the dev stage traces): Lambda's task root and trace header are set,
+    and the SDK sends to our daemon socket.
+    """
     folder, handlers = package
+    tracing = {
+        "AWS_XRAY_SDK_ENABLED": "true",
+        "AWS_XRAY_DAEMON_ADDRESS": xray_daemon.address,
+        "LAMBDA_TASK_ROOT": str(folder),
+        "_X_AMZN_TRACE_ID": f"Root={TRACE_ROOT};Parent={TRACE_PARENT};Sampled=1",
+    }
     started = {
         name: LambdaProcess(
-            folder, handler, child_environment(stage_settings, f"jiadian-shop-dev-{name}")
+            folder,
+            handler,
+            child_environment({**stage_settings, **tracing}, f"jiadian-shop-dev-{name}"),
         )
         for name, handler in handlers.items()
     }
@@ -505,9 +528,7 @@ def test_a_shopper_verifies_an_address_through_the_queue_the_worker_and_ses(
         headers=headers,
     )
     (queued,) = aws_mail.queued
-    sent_ids = functions["MailWorker"].invoke(
-        sqs_event("jiadian-shop-dev-mail", queued["MessageBody"])
-    )
+    sent = functions["MailWorker"].invoke(sqs_event("jiadian-shop-dev-mail", queued["MessageBody"]))
     (mail,) = aws_mail.sent
     (link,) = [word for word in mail.get_content().split() if word.startswith("http")]
     token = link.split("?token=", 1)[1]
@@ -523,7 +544,7 @@ def test_a_shopper_verifies_an_address_through_the_queue_the_worker_and_ses(
     # then the mail went from MAIL_FROM through the dev queue and SES, and it verified
     assert changed[0] == 200
     assert queued["QueueUrl"] == MAIL_QUEUE_URL
-    assert len(sent_ids) == 1
+    assert sent == f"sent 1: {aws_mail.message_ids[-1]}"
     assert (mail["From"], mail["To"]) == (MAIL_FROM, "li.mail@example.com")
     assert link.startswith(
         "https://abc123.execute-api.us-east-1.amazonaws.com/api/emails/verification/?token="
@@ -551,3 +572,36 @@ def test_the_mail_worker_fails_the_invocation_when_ses_refuses_so_sqs_retries(
 
     # then the invocation failed (SQS keeps the record) and nothing was sent
     assert len(aws_mail.sent) == sent_before
+
+
+def test_the_packaged_functions_send_their_traces_to_the_daemon(
+    xray_daemon: XrayDaemon, functions: dict[str, LambdaProcess]
+) -> None:
+    # given the tests above ran through the packaged functions, traced as on AWS
+    # when we read what the daemon received
+    everything = flatten(xray_daemon.received())
+
+    # then every entity is a subsegment of Lambda's trace (no segment of our own)
+    assert {(e["trace_id"], e["type"]) for e in everything} == {(TRACE_ROOT, "subsegment")}
+    invocations = {e["name"]: e for e in everything if e["name"].startswith("## ")}
+    # and the order's request is annotated with its user and order, its SQL and Redis traced
+    order = invocations["## POST /orders"]
+    assert sorted(order["annotations"]) == ["method", "order_id", "route", "user_id"]
+    calls = descendants(order, everything)
+    assert {e["sql"]["database_type"] for e in calls if "sql" in e} == {"MySQL"}
+    assert "redis" in {e["name"] for e in calls}
+    # and the Alipay notify names its order; its signature check is a subsegment
+    notify = invocations["## POST /payments/alipay/notify"]
+    assert notify["annotations"]["order_id"] == order["annotations"]["order_id"]
+    assert [
+        e["metadata"]["default"]["operation"]
+        for e in descendants(notify, everything)
+        if e["name"] == "alipay"
+    ] == ["verify"]
+    # and each job run is traced, the file deletion as a storage call
+    for job in ("job_rollup_stats", "job_expire_orders", "job_reconcile_payments"):
+        assert invocations[f"## {job}"]["annotations"] == {"job": job}
+    deletion = descendants(invocations["## job_retry_file_deletions"], everything)
+    assert [e["metadata"]["default"]["operation"] for e in deletion if e["name"] == "storage"] == [
+        "delete"
+    ]

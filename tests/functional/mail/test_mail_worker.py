@@ -42,6 +42,12 @@ class AwsMail:
                     QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
 
+    def sent_ids(self) -> list[str]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        return [sent.id for sent in ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages]
+
     def sent(self) -> list[tuple[list[str], EmailMessage]]:
         """What SES sent (moto's backend): (destinations, message) each."""
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -125,7 +131,7 @@ def test_the_worker_sends_the_queued_mail_through_ses_and_its_link_verifies(
 
     # then SES sent it from MAIL_FROM, and the link in the sent mail verifies the address
     ((destinations, message),) = aws_mail.sent()
-    assert len(result.payload) == 1
+    assert result.payload == f"sent 1: {aws_mail.sent_ids()[0]}"
     assert destinations == ["li@example.com"]
     assert (message["From"], message["To"]) == (SENDER, "li@example.com")
     assert message["Subject"] == "家电之选：请验证您的邮箱 / Verify your email address"
