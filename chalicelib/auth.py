@@ -150,6 +150,78 @@ def decode_token(token: str) -> dict[str, Any]:
     return claims
 
 
+# --- email verification links -----------------------------------------------------
+
+EMAIL_TOKEN_AUDIENCE = "jiadian-shop:email-verification"
+EMAIL_TOKEN_TTL_SECONDS = 24 * 60 * 60
+
+
+class InvalidEmailToken(ValueError):
+    """A verification token that is forged, damaged or expired (the message says which)."""
+
+
+@dataclass(frozen=True)
+class EmailClaims:
+    user_id: int
+    email: str
+    version: int  # the user's email_token_version when the link was sent
+
+
+def _email_token_key() -> bytes:
+    # A key of its own, derived from the JWT secret: a login token never verifies as a
+    # link, nor a link as a login token, even before the audience is compared.
+    return hmac.new(
+        config.jwt_secret().encode(), b"jiadian-shop email verification", hashlib.sha256
+    ).digest()
+
+
+def issue_email_token(user_id: int, email: str, version: int, *, now: float | None = None) -> str:
+    """A signed link token for this address and email_token_version, valid for 24 h."""
+    import jwt
+
+    issued = int(time.time() if now is None else now)
+    claims = {
+        "sub": str(user_id),
+        "email": email,
+        "ver": version,
+        "aud": EMAIL_TOKEN_AUDIENCE,
+        "iat": issued,
+        "exp": issued + EMAIL_TOKEN_TTL_SECONDS,
+    }
+    return jwt.encode(claims, _email_token_key(), algorithm=JWT_ALGORITHM)
+
+
+def decode_email_token(token: str, *, now: float | None = None) -> EmailClaims:
+    """The claims of a verification token this shop signed and that has not expired.
+
+    Whether it still applies (same address, unused) is the database's to say.
+    """
+    import jwt
+
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            _email_token_key(),
+            algorithms=[JWT_ALGORITHM],
+            audience=EMAIL_TOKEN_AUDIENCE,
+            options={"require": ["sub", "email", "ver", "aud", "iat", "exp"], "verify_exp": False},
+        )
+    except jwt.PyJWTError:
+        raise InvalidEmailToken("This verification link is not valid.") from None
+    expires = claims["exp"]
+    sub, email, version = claims["sub"], claims["email"], claims["ver"]
+    if (
+        not isinstance(expires, int)
+        or not (isinstance(sub, str) and sub.isdecimal() and sub.isascii())
+        or not isinstance(email, str)
+        or not isinstance(version, int)
+    ):
+        raise InvalidEmailToken("This verification link is not valid.")
+    if (time.time() if now is None else now) >= expires:
+        raise InvalidEmailToken("This verification link has expired. Ask for a new one.")
+    return EmailClaims(int(sub), email, version)
+
+
 def token_from_header(header: str | None) -> str:
     if not header:
         raise NotAuthenticated()

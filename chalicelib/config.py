@@ -25,6 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_STAGES = frozenset({"local"})
 MIN_JWT_SECRET_BYTES = 32
 DEFAULT_CORS_ORIGINS = "http://127.0.0.1:8080,http://localhost:8080"
+DEFAULT_MAIL_FROM = "家电之选 <no-reply@localhost>"
 
 
 class ConfigError(RuntimeError):
@@ -39,6 +40,8 @@ class Settings:
     storage_url: str
     media_url: str
     mail_url: str
+    # The verification mail's sender (an SES-verified identity on AWS).
+    mail_from: str
     jwt_ttl_seconds: int
     shop_timezone: ZoneInfo
     order_payment_timeout_minutes: int
@@ -138,6 +141,7 @@ def settings() -> Settings:
     redis_url = _with_secret_credentials(redis_url, "REDIS_AUTH_SECRET")
     storage_url = required_on_aws("STORAGE_URL", f"file://{var_dir / 'media'}")
     mail_url = required_on_aws("MAIL_URL", f"file://{var_dir / 'outbox'}")
+    mail_from = required_on_aws("MAIL_FROM", DEFAULT_MAIL_FROM)
     port = _int("PORT", 8000, minimum=1)
     media_url = _env("MEDIA_URL") or (f"http://127.0.0.1:{port}/media/" if local else "")
     if not media_url.endswith("/"):
@@ -148,6 +152,8 @@ def settings() -> Settings:
             raise ConfigError(f"DATABASE_URL on the {stage} stage must be MySQL, not SQLite")
         if storage_url.startswith("file://"):
             raise ConfigError(f"STORAGE_URL on the {stage} stage must be fastdfs://")
+        if mail_url.startswith("file://"):
+            raise ConfigError(f"MAIL_URL on the {stage} stage must be sqs://<queue url>")
         if not media_url.startswith(("http://", "https://")):
             raise ConfigError(f"MEDIA_URL on the {stage} stage must be an absolute URL")
     origins = _env("CORS_ALLOWED_ORIGINS", DEFAULT_CORS_ORIGINS if local else "") or ""
@@ -167,6 +173,7 @@ def settings() -> Settings:
         storage_url=storage_url or "",
         media_url=media_url,
         mail_url=mail_url or "",
+        mail_from=mail_from or DEFAULT_MAIL_FROM,
         jwt_ttl_seconds=_int("JWT_TTL_SECONDS", 86400, minimum=60),
         shop_timezone=tz,
         order_payment_timeout_minutes=_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30, minimum=1),

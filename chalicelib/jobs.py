@@ -15,10 +15,11 @@ cold start, and calls one service function. JOBS maps a job's name to its handle
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice.app import CloudWatchEvent
+from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import resources
 from chalicelib.clock import utcnow
@@ -28,6 +29,12 @@ from chalicelib.resources import transaction
 
 # Every handler registered on it logs one JSON line and is traced per run (observed_job).
 bp = JobBlueprint(__name__)
+
+# The mail queue the worker reads: `jiadian-shop-<stage>-mail`, the name the stage's IAM
+# policy (.chalice/policy-<stage>.json) and the infrastructure give it. `chalice package
+# --stage S` imports app.py with stage S's environment_variables set (SHOP_STAGE), and so
+# does Lambda, so this decorator argument is per stage although it is evaluated at import.
+MAIL_QUEUE = f"jiadian-shop-{os.environ.get('SHOP_STAGE') or 'local'}-mail"
 
 
 # Hourly, 5 minutes past: the run after midnight finalises the day that just ended.
@@ -63,6 +70,23 @@ def job_retry_file_deletions(event: CloudWatchEvent) -> str:
     from chalicelib.services import images
 
     return images.retry_file_deletions(transaction, resources.storage())
+
+
+# Sends the mails the API queued (MAIL_URL sqs://...) through SES. One record per
+# invocation: Chalice cannot switch on partial batch responses (ReportBatchItemFailures)
+# for its SQS event sources, so a failed send raises, SQS makes the record visible again
+# after the queue's visibility timeout, and after maxReceiveCount it goes to the
+# dead-letter queue. Nothing is dropped, and no sent mail is repeated for a failed one.
+# At most 2 at once (SQS's smallest maximum_concurrency): the stack reserves 2 for the
+# worker, and pollers beyond its reserve would be throttled, and a throttled delivery
+# counts as a receive: mail would reach the dead-letter queue without ever failing.
+@bp.on_sqs_message(queue=MAIL_QUEUE, batch_size=1, maximum_concurrency=2)
+def mail_worker(event: SQSEvent) -> str:
+    from chalicelib.adapters.mailer import Mail
+
+    mailer = resources.mailer()
+    sent = [mailer.deliver(Mail.from_json(record.body)) for record in event]
+    return f"sent {len(sent)}: {' '.join(sent)}"
 
 
 # A pure Lambda function (no trigger): the deployment invokes it once per release,

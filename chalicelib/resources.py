@@ -2,15 +2,15 @@
 
 Entry points (blueprints, jobs) get everything outside the process from here: the
 database's engine and unit of work (`transaction`, re-exported from db.engine), Redis,
-storage and Alipay; services receive what they use as arguments.
+storage, Alipay and the mailer; services receive what they use as arguments.
 
 Nothing heavy is imported until a client is first asked for (redis, boto3, alipay,
-fdfs_client and aws_xray_sdk stay out of cold start). The Alipay and storage clients'
-calls are traced as X-Ray subsegments on the stages that trace (observability.tracing
-wraps them here, so the adapters know nothing of it); Redis calls are traced by the
-tracing module itself, pymysql and botocore by the SDK's patches. Clients are cached by the
-setting they were built from, so tests that switch DATABASE_URL/REDIS_URL between
-runs get the right one.
+fdfs_client and aws_xray_sdk stay out of cold start). The Alipay, storage and mailer
+clients' calls are traced as X-Ray subsegments on the stages that trace
+(observability.tracing wraps them here, so the adapters know nothing of it); Redis calls
+are traced by the tracing module itself, pymysql and botocore by the SDK's patches.
+Clients are cached by the setting they were built from, so tests that switch
+DATABASE_URL/REDIS_URL between runs get the right one.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from chalicelib.adapters.alipay import AlipayClient
+    from chalicelib.adapters.mailer import Mailer
     from chalicelib.adapters.storage import Storage
 
 log = logging.getLogger("shop.health")
@@ -116,6 +117,20 @@ def _alipay_order_id(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return kwargs["out_trade_no"]
     first = args[0] if args else None
     return first.get("out_trade_no") if isinstance(first, Mapping) else first
+
+
+def mailer() -> Mailer:
+    """Mail: SQS, whose worker sends by SES (MAIL_URL sqs://...); locally an outbox folder."""
+    s = config.settings()
+
+    def build() -> Mailer:
+        from chalicelib.adapters.mailer import mailer_from_url
+
+        return tracing.trace_methods(
+            mailer_from_url(s.mail_url, s.mail_from), "mailer", ("send", "deliver")
+        )
+
+    return _cached("mailer", f"{s.mail_url}|{s.mail_from}", build)
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -216,6 +216,32 @@ def api_event(
     }
 
 
+def sqs_event(queue_name: str, *bodies: str) -> dict[str, Any]:
+    """An SQS event, as Lambda's event source mapping delivers a queue's messages."""
+    arn = f"arn:aws:sqs:us-east-1:000000000000:{queue_name}"
+    return {
+        "Records": [
+            {
+                "messageId": f"00000000-0000-0000-0000-{n:012d}",
+                "receiptHandle": f"receipt-{n}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1767225600000",
+                    "SenderId": "AROAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1767225600001",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": "us-east-1",
+            }
+            for n, body in enumerate(bodies, 1)
+        ]
+    }
+
+
 def child_environment(settings: dict[str, str], function_name: str) -> dict[str, str]:
     """What Lambda gives a function: its stage's variables and its own, nothing from here."""
     return {

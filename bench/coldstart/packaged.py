@@ -55,6 +55,7 @@ def settings(database_url: str, redis_url: str) -> dict[str, str]:
         "STORAGE_URL": "fastdfs://127.0.0.1:22122",
         "MEDIA_URL": "https://media.example.test/",
         "MAIL_URL": "sqs://https://sqs.us-east-1.amazonaws.com/000000000000/jiadian-shop-dev-mail",
+        "MAIL_FROM": "家电之选 <no-reply@shop.example.test>",
         "API_BASE_URL": "https://abc123.execute-api.us-east-1.amazonaws.com/api",
         "JWT_SECRET": "b" * 48,
         "ALIPAY_APP_ID": "2021000000000000",

@@ -7,10 +7,20 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import Email, Mobile, Password, RequestModel, Secret, Text100, Username
+from chalicelib.api.fields import (
+    Email,
+    Mobile,
+    Password,
+    RequestModel,
+    RequiredEmail,
+    Secret,
+    Text100,
+    Token,
+    Username,
+)
 from chalicelib.api.present import image_url, private, user_body
 from chalicelib.api.routing import ApiBlueprint, parse
-from chalicelib.clock import isoformat
+from chalicelib.clock import isoformat, utcnow
 from chalicelib.config import settings
 from chalicelib.money import format_yuan
 from chalicelib.resources import transaction
@@ -34,6 +44,14 @@ class Credentials(RequestModel):
 class NewPassword(RequestModel):
     old_password: Secret
     new_password: Password
+
+
+class NewEmail(RequestModel):
+    email: RequiredEmail
+
+
+class EmailVerification(RequestModel):
+    token: Token
 
 
 def profile_body(row: Any) -> dict[str, Any]:
@@ -106,3 +124,22 @@ def change_password(user: auth.CurrentUser) -> Response:
             new_password=body.new_password,
         )
     return Response(body="", status_code=204)
+
+
+@bp.route("/user/email/", methods=["PUT"])
+@auth.login_required
+def change_email(user: auth.CurrentUser) -> Response:
+    body = parse(NewEmail, bp.current_request)
+    with transaction() as conn:
+        row = accounts.change_email(
+            conn, resources.redis(), resources.mailer(), user.id, body.email, now=utcnow()
+        )
+    return private({"id": row.id, "email": row.email, "email_active": bool(row.email_active)})
+
+
+@bp.route("/emails/verification/", methods=["PUT"])
+def verify_email() -> dict[str, Any]:
+    body = parse(EmailVerification, bp.current_request)
+    with transaction() as conn:
+        accounts.verify_email(conn, body.token, now=utcnow())
+    return {"email_active": True}

@@ -85,6 +85,16 @@ Email = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=300), OneLine, AfterValidator(_email)
 ]
 
+# An address that must be given (the sign-up's Email may be empty).
+RequiredEmail = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    OneLine,
+    AfterValidator(_email),
+]
+
+# A signed token a client sends back (the email verification link's).
+Token = Annotated[str, StringConstraints(min_length=1, max_length=2000), OneLine]
 
 # A money amount given as a decimal string ("5999.00"), parsed to integer fen.
 Yuan = Annotated[int, BeforeValidator(_yuan)]

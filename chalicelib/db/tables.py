@@ -92,6 +92,9 @@ users = Table(
     Column("is_superuser", Boolean, nullable=False, server_default="0"),
     # Bumped when the password changes: tokens carry it and older ones stop working.
     Column("token_version", Integer, nullable=False, server_default="0"),
+    # Bumped when the address changes and when a verification link is used: a link carries
+    # it, so an older link (another address, or one already used) no longer verifies.
+    Column("email_token_version", Integer, nullable=False, server_default="0"),
     Column("default_address_id", Id, nullable=True),
     Column("date_joined", UtcDateTime, nullable=False),
     Column("last_login", UtcDateTime, nullable=True),

@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urljoin
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from chalicelib import auth
+from chalicelib import auth, config
+from chalicelib.adapters.mailer import Mail
 from chalicelib.clock import utcnow
-from chalicelib.db.engine import insert_id
+from chalicelib.db.engine import UnitOfWork, after_commit, after_rollback, insert_id
 from chalicelib.db.tables import users
 from chalicelib.errors import NON_FIELD, NotFound, Throttled, ValidationError
 
 if TYPE_CHECKING:
     from redis import Redis
 
+    from chalicelib.adapters.mailer import Mailer
+
+log = logging.getLogger("shop.accounts")
+
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
 LOGIN_FAILURES_KEY = "auth:login-failures:{username}"
 BAD_CREDENTIALS = "Unable to log in with the provided credentials."
+VERIFICATION_MAIL_INTERVAL_SECONDS = 60
+VERIFICATION_MAIL_KEY = "mail:verification-sent:{user_id}"
+# The meiduo front-end's page that reads ?token= and calls PUT /emails/verification/.
+FRONTEND_VERIFY_PAGE = "success_verify_email.html"
+LINK_USED = "This link has been used, or the address was changed after it was sent."
 
 
 @functools.cache
@@ -167,3 +181,104 @@ def change_password(
         .where(users.c.id == user_id)
         .values(password=auth.hash_password(new_password), token_version=users.c.token_version + 1)
     )
+
+
+# --- email address and its verification --------------------------------------------
+
+
+def change_email(
+    conn: Connection, redis: Redis, mailer: Mailer, user_id: int, email: str, *, now: datetime
+) -> Row[Any]:
+    """Store a new, unverified address and send a verification link once this commits.
+
+    Every link sent before stops working (the user's email_token_version moves on). At
+    most one mail per user a minute: 429 otherwise, and nothing is changed. The mail is
+    queued after the commit; if queuing fails the address stays saved, the failure is
+    logged and the user may ask again at once (the minute is given back).
+    """
+    throttle_key = VERIFICATION_MAIL_KEY.format(user_id=user_id)
+    if not redis.set(throttle_key, "1", nx=True, ex=VERIFICATION_MAIL_INTERVAL_SECONDS):
+        wait = int(redis.ttl(throttle_key))
+        raise Throttled(
+            "A verification mail was sent less than a minute ago. Try again shortly.",
+            headers={"Retry-After": str(wait if wait > 0 else VERIFICATION_MAIL_INTERVAL_SECONDS)},
+        )
+    after_rollback(conn, partial(_give_back_throttle, redis, throttle_key))
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(
+            email=email,
+            email_active=False,
+            email_token_version=users.c.email_token_version + 1,
+        )
+    )
+    row = get_user(conn, user_id)
+    token = auth.issue_email_token(user_id, email, row.email_token_version, now=now.timestamp())
+    mail = verification_mail(row.username, email, verification_link(token))
+    after_commit(conn, partial(_queue_mail, mailer, redis, throttle_key, mail, user_id))
+    return row
+
+
+def verification_link(token: str) -> str:
+    """FRONTEND_URL's verification page with the token, or the API's own route."""
+    s = config.settings()
+    query = urlencode({"token": token})
+    if s.frontend_url:
+        return f"{urljoin(s.frontend_url, FRONTEND_VERIFY_PAGE)}?{query}"
+    return f"{s.api_base_url}/emails/verification/?{query}"
+
+
+def verification_mail(username: str, email: str, link: str) -> Mail:
+    return Mail(
+        to=email,
+        subject="家电之选：请验证您的邮箱 / Verify your email address",
+        text=(
+            f"{username}，您好！\n\n"
+            f"请打开下面的链接验证您的邮箱 {email}（24 小时内有效，只能使用一次）：\n"
+            f"{link}\n\n"
+            f"Hello {username}, open the link above within 24 hours to verify {email}.\n"
+            "If you did not ask for this, ignore this mail.\n"
+        ),
+    )
+
+
+def _queue_mail(
+    mailer: Mailer, redis: Redis, throttle_key: str, mail: Mail, user_id: int, _: UnitOfWork
+) -> None:
+    try:
+        mailer.send(mail)
+    except Exception:
+        log.exception(
+            "verification mail for user %s not queued; the address is saved and "
+            "PUT /user/email/ again sends a new link",
+            user_id,
+        )
+        _give_back_throttle(redis, throttle_key)
+
+
+def _give_back_throttle(redis: Redis, throttle_key: str, _: UnitOfWork | None = None) -> None:
+    try:
+        redis.delete(throttle_key)
+    except Exception:
+        log.exception("could not clear %s", throttle_key)
+
+
+def verify_email(conn: Connection, token: str, *, now: datetime) -> None:
+    """Mark the address a link was sent to as verified: once, and only while it is current."""
+    try:
+        claims = auth.decode_email_token(token, now=now.timestamp())
+    except auth.InvalidEmailToken as exc:
+        raise ValidationError(str(exc), field="token") from None
+    result = conn.execute(
+        update(users)
+        .where(
+            users.c.id == claims.user_id,
+            users.c.email == claims.email,
+            users.c.email_token_version == claims.version,
+            users.c.is_active,
+        )
+        .values(email_active=True, email_token_version=users.c.email_token_version + 1)
+    )
+    if result.rowcount != 1:
+        raise ValidationError(LINK_USED, field="token")

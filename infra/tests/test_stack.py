@@ -201,7 +201,10 @@ def test_reserved_concurrency_fits_the_proxy_connections(stage_template: tuple[s
 
     assert reserved["APIHandler"] == size.api_reserved_concurrency
     assert resources(t, SERVERLESS)["APIHandler"]["Properties"]["MemorySize"] == size.api_memory_mb
-    assert {v for k, v in reserved.items() if k != "APIHandler"} == {size.job_reserved_concurrency}
+    assert reserved["MailWorker"] == size.worker_reserved_concurrency
+    assert {v for k, v in reserved.items() if k not in {"APIHandler", "MailWorker"}} == {
+        size.job_reserved_concurrency
+    }
     assert sum(reserved.values()) <= proxy_connections
 
 
@@ -276,6 +279,22 @@ def test_the_mail_worker_consumes_the_stack_queue_without_throttling(migrate_sta
     assert event["Properties"]["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == 2
     assert worker["ReservedConcurrentExecutions"] == 2
+
+
+def test_the_shops_mail_worker_reads_the_stack_queue_not_the_name_in_the_code(
+    stage_template: tuple[str, dict],
+) -> None:
+    _, t = stage_template
+    queue_id = logical_id(t, "AWS::SQS::Queue", "MailQueue")
+
+    worker = resources(t, SERVERLESS)["MailWorker"]["Properties"]
+    (event,) = worker["Events"].values()
+
+    assert worker["Handler"] == "chalicelib.jobs.mail_worker"
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == 2
 
 
 # --- secrets -------------------------------------------------------------------------

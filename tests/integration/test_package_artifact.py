@@ -6,7 +6,10 @@ its own clean interpreter ("container") with sys.path = that folder + the standa
 library: no venv, no project checkout. The dev stage's settings point at this run's
 MariaDB (a database of its own), Redis, a FastDFS protocol server and a fake Alipay.
 `migrate` runs first on the empty database; the API handler then gets API Gateway
-REST proxy events, each job an EventBridge scheduled event.
+REST proxy events, each job an EventBridge scheduled event, the mail worker an SQS event.
+Mail goes to a fake SQS/SES endpoint (tests/fakes/aws_mail.py, through boto3's
+AWS_ENDPOINT_URL_SQS/SES): moto cannot reach into the child interpreters, and its
+standalone server needs Flask, which is not installed.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from sqlalchemy import create_engine, select, text
 
 from chalicelib.jobs import scheduled_event
 from tests.fakes.alipay import FakeAlipay, KeyPair
+from tests.fakes.aws_mail import FakeAwsMail
 from tests.fakes.fastdfs_server import FakeFastDFS
 from tests.fakes.xray_daemon import XrayDaemon, descendants, flatten
 from tests.packaged import (
+    ROOT,
     LambdaProcess,
     api_event,
     child_environment,
     ensure_package,
+    sqs_event,
     template_handlers,
     unpack,
 )
@@ -56,7 +62,10 @@ HANDLERS = {
     "JobExpireOrders": "chalicelib.jobs.job_expire_orders",
     "JobReconcilePayments": "chalicelib.jobs.job_reconcile_payments",
     "JobRetryFileDeletions": "chalicelib.jobs.job_retry_file_deletions",
+    "MailWorker": "chalicelib.jobs.mail_worker",
 }
+MAIL_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/jiadian-shop-dev-mail"
+MAIL_FROM = "家电之选 <no-reply@shop.example.test>"
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +125,12 @@ def fastdfs() -> Iterator[FakeFastDFS]:
 
 
 @pytest.fixture(scope="module")
+def aws_mail() -> Iterator[FakeAwsMail]:
+    with FakeAwsMail() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
 def xray_daemon() -> Iterator[XrayDaemon]:
     daemon = XrayDaemon()
     yield daemon
@@ -124,7 +139,11 @@ def xray_daemon() -> Iterator[XrayDaemon]:
 
 @pytest.fixture(scope="module")
 def stage_settings(
-    package_database: str, redis_url: str, alipay: FakeAlipay, fastdfs: FakeFastDFS
+    package_database: str,
+    redis_url: str,
+    alipay: FakeAlipay,
+    fastdfs: FakeFastDFS,
+    aws_mail: FakeAwsMail,
 ) -> dict[str, str]:
     """Every setting the dev stage requires (chalicelib/config.py), as the stack sets them."""
     return {
@@ -133,7 +152,13 @@ def stage_settings(
         "REDIS_URL": redis_url,
         "STORAGE_URL": fastdfs.url,
         "MEDIA_URL": "https://media.example.test/",
-        "MAIL_URL": "sqs://https://sqs.us-east-1.amazonaws.com/000000000000/jiadian-shop-dev-mail",
+        "MAIL_URL": f"sqs://{MAIL_QUEUE_URL}",
+        "MAIL_FROM": MAIL_FROM,
+        # Lambda's role credentials and, for this run only, where SQS and SES answer
+        "AWS_ACCESS_KEY_ID": "AKIAPACKAGESMOKETEST",
+        "AWS_SECRET_ACCESS_KEY": "package-smoke-test",
+        "AWS_ENDPOINT_URL_SQS": aws_mail.url,
+        "AWS_ENDPOINT_URL_SES": aws_mail.url,
         "API_BASE_URL": "https://abc123.execute-api.us-east-1.amazonaws.com/api",
         "JWT_SECRET": JWT_SECRET,
         "ALIPAY_APP_ID": APP_ID,
@@ -448,6 +473,105 @@ def test_each_scheduled_job_runs_from_the_package(
     )
     assert results["JobRetryFileDeletions"] == "deleted 1, still used 0"
     assert file_id not in fastdfs.files
+
+
+def test_the_mail_worker_reads_the_stages_queue_one_record_at_a_time(
+    package: tuple[Path, dict[str, str]],
+) -> None:
+    template = json.loads((ROOT / "build" / "dev" / "sam.json").read_text())
+
+    events = template["Resources"]["MailWorker"]["Properties"]["Events"]
+
+    assert events == {
+        "MailWorkerSqsEventSource": {
+            "Type": "SQS",
+            "Properties": {
+                "Queue": {
+                    "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}"
+                    ":jiadian-shop-dev-mail"
+                },
+                "BatchSize": 1,
+                "MaximumBatchingWindowInSeconds": 0,
+                "ScalingConfig": {"MaximumConcurrency": 2},
+            },
+        }
+    }
+
+
+def test_a_shopper_verifies_an_address_through_the_queue_the_worker_and_ses(
+    api: Any, functions: dict[str, LambdaProcess], aws_mail: FakeAwsMail
+) -> None:
+    # given a signed-up shopper
+    api(
+        "POST",
+        "/users/",
+        "/users",
+        body=json.dumps({"username": "li_mail", "password": "correct-horse-1"}),
+        headers={"Content-Type": "application/json"},
+    )
+    login = api(
+        "POST",
+        "/authorizations/",
+        "/authorizations",
+        body=json.dumps({"username": "li_mail", "password": "correct-horse-1"}),
+        headers={"Content-Type": "application/json"},
+    )
+    headers = bearer(login[1]["token"])
+
+    # when they set an address, SQS hands the queued message to the worker, and the
+    # token from the mail SES sent is put to the verification route
+    changed = api(
+        "PUT",
+        "/user/email/",
+        "/user/email",
+        body=json.dumps({"email": "li.mail@example.com"}),
+        headers=headers,
+    )
+    (queued,) = aws_mail.queued
+    sent = functions["MailWorker"].invoke(sqs_event("jiadian-shop-dev-mail", queued["MessageBody"]))
+    (mail,) = aws_mail.sent
+    (link,) = [word for word in mail.get_content().split() if word.startswith("http")]
+    token = link.split("?token=", 1)[1]
+    verified = api(
+        "PUT",
+        "/emails/verification/",
+        "/emails/verification",
+        body=json.dumps({"token": token}),
+        headers={"Content-Type": "application/json"},
+    )
+    profile = api("GET", "/user/", "/user", headers=headers)
+
+    # then the mail went from MAIL_FROM through the dev queue and SES, and it verified
+    assert changed[0] == 200
+    assert queued["QueueUrl"] == MAIL_QUEUE_URL
+    assert sent == f"sent 1: {aws_mail.message_ids[-1]}"
+    assert (mail["From"], mail["To"]) == (MAIL_FROM, "li.mail@example.com")
+    assert link.startswith(
+        "https://abc123.execute-api.us-east-1.amazonaws.com/api/emails/verification/?token="
+    )
+    assert verified == (200, {"email_active": True})
+    assert (profile[1]["email"], profile[1]["email_active"]) == ("li.mail@example.com", True)
+
+
+def test_the_mail_worker_fails_the_invocation_when_ses_refuses_so_sqs_retries(
+    functions: dict[str, LambdaProcess], aws_mail: FakeAwsMail
+) -> None:
+    # given SES refusing to send
+    aws_mail.reject_sends = True
+    sent_before = len(aws_mail.sent)
+    body = json.dumps(
+        {"version": 1, "to": "x@example.com", "subject": "主题", "text": "https://x.test/"}
+    )
+
+    # when the worker gets the record
+    try:
+        with pytest.raises(AssertionError, match="MessageRejected"):
+            functions["MailWorker"].invoke(sqs_event("jiadian-shop-dev-mail", body))
+    finally:
+        aws_mail.reject_sends = False
+
+    # then the invocation failed (SQS keeps the record) and nothing was sent
+    assert len(aws_mail.sent) == sent_before
 
 
 def test_the_packaged_functions_send_their_traces_to_the_daemon(

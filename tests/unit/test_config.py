@@ -14,6 +14,7 @@ AWS_ENV = {
     "STORAGE_URL": "fastdfs://10.0.0.5:22122",
     "MEDIA_URL": "https://img.example.com/",
     "MAIL_URL": "sqs://https://sqs.us-east-1.amazonaws.com/1/mail",
+    "MAIL_FROM": "家电之选 <no-reply@shop.example.com>",
     "ALIPAY_GATEWAY": "https://openapi.alipay.com/gateway.do",
     "JWT_SECRET": "s" * 40,
     "API_BASE_URL": "https://api.example.com/api",
@@ -62,6 +63,7 @@ def test_a_complete_aws_configuration_is_accepted(aws_env: pytest.MonkeyPatch) -
         "REDIS_URL",
         "STORAGE_URL",
         "MAIL_URL",
+        "MAIL_FROM",
         "ALIPAY_GATEWAY",
         "API_BASE_URL",
         "ALIPAY_APP_ID",
@@ -88,6 +90,7 @@ def test_aws_stages_refuse_a_generated_jwt_secret(aws_env: pytest.MonkeyPatch) -
     [
         ("DATABASE_URL", "sqlite:////tmp/x.db"),
         ("STORAGE_URL", "file:///tmp/media"),
+        ("MAIL_URL", "file:///tmp/outbox"),
         ("MEDIA_URL", "/media/"),
     ],
 )

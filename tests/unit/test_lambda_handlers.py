@@ -57,6 +57,22 @@ print(json.dumps({"found": handler is not None, "callable": callable(handler),
 """
 
 
+# The app as `chalice package --stage S` loads it: CLIFactory imports app.py with stage S's
+# environment_variables put into os.environ first.
+SQS_SOURCES = r"""
+import json, os, sys
+from chalice.app import SQSEventConfig
+from chalice.cli.factory import CLIFactory
+
+factory = CLIFactory(project_dir=".", environ=os.environ)  # as chalice's CLI builds it
+app = factory.create_config_obj(chalice_stage_name=sys.argv[1]).chalice_app
+print(json.dumps([
+    [s.name, s.queue, s.batch_size, s.maximum_concurrency]
+    for s in app.event_sources if isinstance(s, SQSEventConfig)
+]))
+"""
+
+
 def stage_environment(stage: str) -> dict[str, str]:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     return {**os.environ, **config["stages"][stage].get("environment_variables", {})}
@@ -93,7 +109,7 @@ def prod_handlers() -> dict[str, str]:
     return deployed_handlers("prod")
 
 
-def test_the_deployment_declares_the_api_the_jobs_and_migrate(
+def test_the_deployment_declares_the_api_the_jobs_the_mail_worker_and_migrate(
     prod_handlers: dict[str, str],
 ) -> None:
     assert prod_handlers == {
@@ -103,6 +119,7 @@ def test_the_deployment_declares_the_api_the_jobs_and_migrate(
         "job_expire_orders": "chalicelib.jobs.job_expire_orders",
         "job_reconcile_payments": "chalicelib.jobs.job_reconcile_payments",
         "job_retry_file_deletions": "chalicelib.jobs.job_retry_file_deletions",
+        "mail_worker": "chalicelib.jobs.mail_worker",
     }
 
 
@@ -119,9 +136,38 @@ def test_every_handler_string_resolves_in_a_fresh_interpreter(
 
 
 def test_every_scheduled_job_can_be_run_by_name() -> None:
+    from chalice.app import ScheduledEventConfig
+
     from app import app
     from chalicelib.jobs import JOBS
 
-    scheduled = {source.handler_string for source in app.event_sources}
+    scheduled = {
+        source.handler_string
+        for source in app.event_sources
+        if isinstance(source, ScheduledEventConfig)
+    }
 
     assert {f"chalicelib.jobs.{handler.func.__name__}" for handler in JOBS.values()} == scheduled
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_mail_worker_reads_its_own_stages_queue_as_chalice_package_sees_it(
+    stage: str,
+) -> None:
+    # given no SHOP_STAGE in the environment the packager runs in
+    env = {k: v for k, v in os.environ.items() if k != "SHOP_STAGE"}
+
+    # when chalice's CLI loads the app for the stage, as `chalice package --stage` does
+    result = subprocess.run(
+        [sys.executable, "-c", SQS_SOURCES, stage],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    # then the worker reads the queue the stage's IAM policy grants, one record at a time
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        ["mail_worker", f"jiadian-shop-{stage}-mail", 1, 2]
+    ]

@@ -69,9 +69,15 @@ def test_overdue_unpaid_orders_are_cancelled_once_and_others_are_left(
 
 
 def test_the_job_is_scheduled_every_five_minutes() -> None:
+    from chalice.app import ScheduledEventConfig
+
     from app import app
 
-    schedules = {s.name: s.schedule_expression for s in app.event_sources}
+    schedules = {
+        s.name: s.schedule_expression
+        for s in app.event_sources
+        if isinstance(s, ScheduledEventConfig)
+    }
 
     assert schedules["job_expire_orders"] == "rate(5 minutes)"
 

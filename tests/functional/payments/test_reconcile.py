@@ -180,10 +180,16 @@ def test_expiry_leaves_alipay_orders_waiting_while_alipay_is_down_and_expires_th
 
 
 def test_the_job_is_scheduled_every_five_minutes() -> None:
+    from chalice.app import ScheduledEventConfig
+
     from app import app
     from chalicelib.jobs import JOBS
 
-    schedules = {s.name: (s.schedule_expression, s.handler_string) for s in app.event_sources}
+    schedules = {
+        s.name: (s.schedule_expression, s.handler_string)
+        for s in app.event_sources
+        if isinstance(s, ScheduledEventConfig)
+    }
 
     assert schedules["job_reconcile_payments"] == (
         "rate(5 minutes)",
