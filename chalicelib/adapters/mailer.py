@@ -106,8 +106,15 @@ class OutboxMailer:
         part.write_bytes(mail.message(self.sender).as_bytes())
         part.replace(path)
         links = " ".join(_LINK.findall(mail.text))
-        # a warning: shown without any logging set up (`make run`), so the link can be opened
-        log.warning("mail to %s written to %s; links: %s", mail.to, path, links or "none")
+        # a warning: shown without any logging set up (`make run`), so the link can be
+        # opened; marked so the log formatter leaves the link's token readable
+        log.warning(
+            "mail to %s written to %s; links: %s",
+            mail.to,
+            path,
+            links or "none",
+            extra={"shop_local_link": True},
+        )
         return path.name
 
     def messages(self) -> list[EmailMessage]:

@@ -35,18 +35,24 @@ from typing import Any
 
 DEFAULT_LEVEL = "INFO"
 REDACTED = "[redacted]"
+# A record carrying this attribute is written unscrubbed: only the local outbox twin sets
+# it, for the one-time verification link a `make run` user must be able to open (the
+# twin exists on the local stage only; on AWS mail goes through SQS and is never logged).
+LOCAL_LINK = "shop_local_link"
 SECRET_FIELD = re.compile(r"pass(word)?|token|secret|sign|key|authorization", re.IGNORECASE)
 SECRET_TEXT = [
-    # a JWT (header.payload.signature, base64url)
-    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),
-    # a PEM block, or what is left of one
+    # a PEM block, or what is left of one (first: a named key's value must go whole)
     re.compile(r"-----BEGIN [A-Z ]+-----.*?(-----END [A-Z ]+-----|$)", re.DOTALL),
-    # password=..., "sign": "...", token: ... in a message or an exception text
+    # password=..., "sign": "...", token: ... in a message or an exception text; before
+    # the JWT rule, so a named token is blanked whole (and once)
     re.compile(
         r"""(?P<name>["']?\b(?:password|passwd|new_password|old_password|password2|token|sign|"""
-        r"""secret|jwt_secret|private_key)\b["']?\s*[=:]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,&;)}\]]+)""",
+        r"""secret|jwt_secret|private_key)\b["']?\s*[=:]\s*)(?!\[redacted\])"""
+        r"""(?P<value>"[^"]*"|'[^']*'|[^\s,&;)}\]]+)""",
         re.IGNORECASE,
     ),
+    # a JWT (header.payload.signature, base64url)
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),
 ]
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("shop_log_context", default=None)
@@ -88,7 +94,11 @@ class JsonFormatter(logging.Formatter):
             ),
             "level": record.levelname,
             "logger": record.name,
-            "message": scrub(record.getMessage()),
+            "message": (
+                record.getMessage()
+                if getattr(record, LOCAL_LINK, False)
+                else scrub(record.getMessage())
+            ),
         }
         context = _context.get()
         if context:

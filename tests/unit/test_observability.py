@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,29 @@ def test_on_lambda_the_runtimes_root_handler_writes_the_shops_info_lines_as_json
         "request_id": "8f5c-req",
     }
     assert handlers == "handlers 1"  # the runtime's, reformatted: no second copy of each line
+
+
+def test_the_local_outbox_link_is_written_whole_and_nothing_else_is(tmp_path: Any) -> None:
+    """`make run` users verify an address by opening the logged link: the outbox twin's
+    line keeps its token; the same text logged by anyone else is blanked."""
+    from chalicelib.adapters.mailer import Mail, OutboxMailer
+
+    link = "http://127.0.0.1:8000/emails/verification/?token=eyJhbGciOiJI.eyJzdWIiOiI0In0.c2ln"
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    mail_log = logging.getLogger("shop.mail")
+    mail_log.addHandler(handler)
+    try:
+        OutboxMailer(tmp_path, "shop@example.com").send(
+            Mail(to="a@example.com", subject="Verify", text=f"Open {link}\n")
+        )
+    finally:
+        mail_log.removeHandler(handler)
+    formatter = logs.JsonFormatter()
+    elsewhere = logging.LogRecord("shop.api", logging.INFO, __file__, 1, link, None, None)
+
+    assert link in json.loads(formatter.format(records[-1]))["message"]
+    assert json.loads(formatter.format(elsewhere))["message"] == (
+        "http://127.0.0.1:8000/emails/verification/?token=[redacted]"
+    )
