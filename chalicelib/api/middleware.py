@@ -44,9 +44,12 @@ def _normalise_chalice_error(response: Response) -> None:
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = CHALICE_CODES.get(str(body["Code"]), "error")
-        detail = (
-            "An internal error occurred." if response.status_code >= 500 else str(body["Message"])
-        )
+        if response.status_code >= 500:
+            detail = "An internal error occurred."
+        elif response.status_code == 405:  # Chalice's message quotes the request's method
+            detail = "This method is not allowed on this path."
+        else:
+            detail = str(body["Message"])
         response.body = {"detail": detail, "code": code}
 
 

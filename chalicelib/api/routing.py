@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from chalice import Blueprint, Chalice, ChaliceViewError
-from chalice.app import Request
+from chalice.app import Request, Response, RestAPIEventHandler
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
@@ -64,6 +64,28 @@ class ShopApp(Chalice):
     @lambda_context.setter
     def lambda_context(self, value: Any) -> None:
         self._local.lambda_context = value
+
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        # Chalice.__call__ with our handler (below); keep in step with chalice 1.34.
+        self.lambda_context = context
+        handler = _RestHandler(
+            self.routes, self.api, self.log, self.debug,
+            middleware_handlers=self._get_middleware_handlers("http"),
+        )  # fmt: skip
+        self.current_request = handler.create_request_object(event, context)
+        return handler(event, context)
+
+
+class _RestHandler(RestAPIEventHandler):
+    def _main_rest_api_handler(self, event: Any, context: Any) -> Response:
+        # An event for a path no route has (API Gateway never sends one; our local
+        # gateway does, see devtools/local_server.py): Chalice would index its
+        # defaultdict of routes, adding the path, and answer 405. It is a 404, which
+        # repeats nothing the client sent.
+        resource_path = event.get("requestContext", {}).get("resourcePath")
+        if resource_path is not None and resource_path not in self.routes:
+            raise NotFound("No such path.")
+        return super()._main_rest_api_handler(event, context)
 
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -193,4 +215,3 @@ def path_id(raw: str, *, what: str = "Not found.") -> int:
         return ascii_int(raw, 1, MAX_ID)
     except ValueError:
         raise NotFound(what) from None
-

@@ -84,7 +84,7 @@ def test_an_unsupported_method_is_a_405_in_our_error_shape(client: Any) -> None:
 
     assert response.status_code == 405
     assert response.json_body == {
-        "detail": "Unsupported method: PATCH",
+        "detail": "This method is not allowed on this path.",
         "code": "method_not_allowed",
     }
 
