@@ -50,6 +50,7 @@ def profile_body(row: Any) -> dict[str, Any]:
 
 
 @bp.route("/users/", methods=["POST"])
+@auth.public
 def sign_up() -> Response:
     body = parse(SignUp, bp.current_request)
     with transaction() as conn:
@@ -64,12 +65,14 @@ def sign_up() -> Response:
 
 
 @bp.route("/usernames/{username}/count/", methods=["GET"])
+@auth.public
 def username_count(username: str) -> dict[str, Any]:
     with transaction() as conn:
         return {"username": username, "count": accounts.username_count(conn, username[:100])}
 
 
 @bp.route("/authorizations/", methods=["POST"])
+@auth.public
 def log_in() -> dict[str, Any]:
     body = parse(Credentials, bp.current_request)
     with transaction() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib import resources
+from chalicelib import auth, resources
 from chalicelib.api.routing import ApiBlueprint
 from chalicelib.services import health as checks
 
@@ -12,6 +12,7 @@ bp = ApiBlueprint(__name__)
 
 
 @bp.route("/health/", methods=["GET"])
+@auth.public
 def health() -> Response:
     body = checks.report(
         database=resources.engine, redis=resources.redis, storage=resources.storage

@@ -16,7 +16,7 @@ from typing import Any
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from chalicelib import config
+from chalicelib import auth, config
 from chalicelib.api.routing import registered_paths
 from chalicelib.errors import CHALICE_CODES, ApiError
 
@@ -84,6 +84,7 @@ def register_preflight_routes(app: Chalice) -> None:
         app.route(path, methods=["OPTIONS"], name=_preflight_name(path))(_preflight)
 
 
+@auth.public
 def _preflight(**_path_args: Any) -> Response:
     return Response(body="", status_code=204)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import resources
+from chalicelib import auth, resources
 from chalicelib.api.accounts import Credentials
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.resources import transaction
@@ -14,6 +14,7 @@ bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
 
 @bp.route("/authorizations/", methods=["POST"])
+@auth.public
 def admin_log_in() -> dict[str, Any]:
     body = parse(Credentials, bp.current_request)
     with transaction() as conn:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib import auth
 from chalicelib.api.middleware import api_middleware, register_preflight_routes
 from chalicelib.api.routing import ApiBlueprint, ShopApp
 from tests.conftest import ROOT, post_json
@@ -95,6 +96,7 @@ def _throwaway_app(view_error: Exception) -> ShopApp:
     bp = ApiBlueprint(__name__)
 
     @bp.route("/boom/", methods=["GET"])
+    @auth.public
     def boom() -> None:
         raise view_error
 
