@@ -34,6 +34,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self.port = 0
         self.connections = 0
+        self._threads: list[threading.Thread] = []
 
     # --- control ----------------------------------------------------------------------
 
@@ -56,8 +57,11 @@ class TcpProxy:
             self._listen()
 
     def close(self) -> None:
+        """Stop listening, cut every connection and wait for the proxy's threads to end."""
         self._close_listener()
         self._cut_all()
+        for thread in self._threads:
+            thread.join(timeout=self.delay + 5)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -68,7 +72,12 @@ class TcpProxy:
         listener.listen(64)
         self.port = listener.getsockname()[1]
         self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._spawn(self._accept, listener)
+
+    def _spawn(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _close_listener(self) -> None:
         listener, self._listener = self._listener, None
@@ -99,8 +108,8 @@ class TcpProxy:
             with self._lock:
                 self._sockets.update((client, server))
             mode = self._mode
-            threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, mode), daemon=True).start()
+            self._spawn(self._pump, client, server, None)
+            self._spawn(self._pump, server, client, mode)
 
     def _pump(self, source: socket.socket, sink: socket.socket, mode: str | None) -> None:
         """Copy source -> sink; `mode` applies to the service's side (replies)."""
@@ -122,6 +131,8 @@ class TcpProxy:
 
 def _reset(sock: Any) -> None:
     """Close with RST (SO_LINGER 0), as a crashed peer or a middlebox would."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)  # wakes a thread blocked in recv (close does not)
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     with contextlib.suppress(OSError):
