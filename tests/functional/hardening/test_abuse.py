@@ -5,6 +5,7 @@ changed nothing (every table's row count)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import Any
 
@@ -178,9 +179,15 @@ def test_concurrent_address_deletes_succeed_once(
             client.http.delete(f"/addresses/{address_id}/", headers=headers).status_code
         )
 
+    # chalice's test client swaps os.environ for a dict copy during each call; concurrent
+    # calls can leave the copy in place (then putenv, e.g. TZ for time.tzset, is lost).
+    environ = os.environ
     threads = [threading.Thread(target=delete) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        os.environ = environ  # noqa: B003 - putting back the real os._Environ object
     assert sorted(statuses) == [204] + [404] * 5
