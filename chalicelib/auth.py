@@ -264,28 +264,61 @@ def revoke(claims: dict[str, Any]) -> None:
         resources.redis().set(DENYLIST_KEY.format(jti=claims["jti"]), 1, ex=ttl)
 
 
-# --- view marks (ApiBlueprint reads them and authenticates before the view runs) -------
+# --- who may call a view ---------------------------------------------------------------
+#
+# Every route declares it: @public, @login_required or @staff_required (ShopApp refuses
+# to register a route without one). ApiBlueprint authenticates before the view runs and
+# passes the CurrentUser; the two requiring decorators also check it themselves, so a
+# view they guard never runs without a verified user, whatever registered it (before,
+# they only marked the view, and a plain Blueprint let anyone in).
 
 View = TypeVar("View", bound=Callable[..., Any])
+PUBLIC, USER, STAFF = "public", "user", "staff"
+
+
+def public(view: View) -> View:
+    """Anyone may call the view, with or without a token (it is not read)."""
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
 
 
 def login_required(view: View) -> View:
     """The view receives the CurrentUser as its first argument; 401 without a valid token."""
-    view.auth_required = "user"  # type: ignore[attr-defined]
-    return view
+    return _requiring(view, USER)
 
 
 def staff_required(view: View) -> View:
     """As login_required, and 403 unless the user is staff."""
-    view.auth_required = "staff"  # type: ignore[attr-defined]
-    return view
+    return _requiring(view, STAFF)
+
+
+def _requiring(view: View, level: str) -> View:
+    @functools.wraps(view)
+    def enforced(*args: Any, **kwargs: Any) -> Any:
+        user = args[0] if args else None
+        if not isinstance(user, CurrentUser):
+            raise NotAuthenticated()
+        if level == STAFF and not user.is_staff:
+            raise PermissionDenied()
+        return view(*args, **kwargs)
+
+    enforced.access = level  # type: ignore[attr-defined]
+    return enforced  # type: ignore[return-value]
+
+
+def access_of(view: Callable[..., Any]) -> str | None:
+    """public, user or staff; None for a view nobody classified."""
+    level = getattr(view, "access", None)
+    return level if level in (PUBLIC, USER, STAFF) else None
 
 
 def check_access(view: Callable[..., Any], authorization_header: str | None) -> CurrentUser | None:
-    level = getattr(view, "auth_required", None)
+    level = access_of(view)
     if level is None:
+        raise PermissionDenied()  # unclassified: ShopApp refuses to register it anyway
+    if level == PUBLIC:
         return None
     user = authenticate(authorization_header)
-    if level == "staff" and not user.is_staff:
+    if level == STAFF and not user.is_staff:
         raise PermissionDenied()
     return user

@@ -4,17 +4,122 @@
   keep-alive client waits ~44 ms per request (23 req/s); without, ~2,000 req/s.
 - A listen backlog of 128 instead of 5: bursts of new connections otherwise stall
   for ~1 s on SYN retransmits.
+
+and three fixes of chalice's API Gateway imitation (ShopGateway, also used by the test
+client, see tests/conftest.py; ShopRequestHandler):
+
+- An unknown path is a 404 `{detail, code}` from the app, not API Gateway's 403
+  "Missing Authentication Token", whose variant for requests with an Authorization
+  header echoes the whole header, token included. (On AWS the gateway answers unknown
+  paths itself; its responses are mapped in infra.)
+- A HEAD answer has headers only: chalice local wrote the body, which the client reads
+  as the start of the next keep-alive response.
+- A method no handler exists for (TRACE, PROPFIND, ...) reaches the app, which answers
+  405 `{detail, code}`, instead of http.server's 501 HTML page; http.server's other
+  error pages (a malformed request line, too long headers) are JSON too.
 """
 
 from __future__ import annotations
 
+import http
+import json
 import os
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
 
+from chalice import Chalice
 from chalice.cli.factory import CLIFactory
-from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    LambdaEventConverter,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayAuthorizer,
+    MatchResult,
+    RouteMatcher,
+    ThreadedHTTPServer,
+)
 
 STAGE = "local"
+# The resource path of a request no route matches: no route has it, so the app's
+# ShopApp answers 404 (chalicelib/api/routing.py).
+UNMATCHED_RESOURCE = "/{unmatched+}"
+
+
+class _MatchAnything(RouteMatcher):
+    def match_route(self, url: str) -> MatchResult:
+        try:
+            return super().match_route(url)
+        except ValueError:
+            query = parse_qs(urlparse(url).query, keep_blank_values=True)
+            return MatchResult(UNMATCHED_RESOURCE, {}, query)
+
+
+class ShopGateway(LocalGateway):
+    """chalice's LocalGateway, but unknown paths go to the app (which answers 404)."""
+
+    def __init__(self, app_object: Chalice, config: Config) -> None:
+        super().__init__(app_object, config)
+        self.event_converter = LambdaEventConverter(
+            _MatchAnything(list(app_object.routes)), app_object.api.binary_types
+        )
+
+        self._authorizer = _KnownRoutesAuthorizer(app_object)
+
+    def _has_user_defined_options_method(self, lambda_event: Any) -> bool:
+        # Every path has an OPTIONS route (middleware.register_preflight_routes), and
+        # `routes[key]` on Chalice's defaultdict would add an unmatched path to it.
+        return True
+
+
+class _KnownRoutesAuthorizer(LocalGatewayAuthorizer):
+    def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
+        # Its route look-up indexes the defaultdict of routes too.
+        if lambda_event["requestContext"]["resourcePath"] not in self._app_object.routes:
+            return lambda_event, lambda_context
+        return super().authorize(raw_path, lambda_event, lambda_context)
+
+
+class ShopRequestHandler(ChaliceRequestHandler):
+    def __init__(self, request: Any, client_address: Any, server: Any, **kwargs: Any) -> None:
+        self.local_gateway = ShopGateway(kwargs["app_object"], kwargs["config"])
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 for any method without a do_<METHOD>: let the app say 405.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    def _send_http_response_with_body(self, code: int, headers: Any, body: Any) -> None:
+        if self.command != "HEAD":
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        length = len(body if isinstance(body, bytes) else body.encode("utf-8"))
+        self.send_response(code)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)  # and no body: the client reads none after HEAD
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server's HTML error page, which may quote the request line: our error shape.
+        status = http.HTTPStatus(code)
+        body = json.dumps(
+            {"detail": status.phrase + ".", "code": status.phrase.lower().replace(" ", "_")}
+        ).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.end_headers()
 
 
 def tune_local_server() -> None:
@@ -29,7 +134,7 @@ def build_server(project_dir: Path, host: str, port: int) -> LocalDevServer:
     config = factory.create_config_obj(chalice_stage_name=STAGE)
     os.environ.update(config.environment_variables)
     app = factory.load_chalice_app(config.environment_variables)
-    return LocalDevServer(app, config, host, port)
+    return LocalDevServer(app, config, host, port, handler_cls=ShopRequestHandler)
 
 
 def serve(project_dir: Path, host: str, port: int) -> None:

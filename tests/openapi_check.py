@@ -75,6 +75,16 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def check_unknown_path(status: int, headers: dict[str, str], body: bytes) -> None:
+    """A path no route has: the documented 404 (components.responses.UnknownPath)."""
+    assert status == 404, f"an unknown path answered {status}, not 404"
+    response = _resolve({"$ref": "#/components/responses/UnknownPath"})
+    schema = response["content"]["application/json"]["schema"]
+    validator = Draft202012Validator(_absolute_refs(schema), registry=_registry())
+    errors = list(validator.iter_errors(json.loads(body)))
+    assert not errors, f"an unknown path's 404 does not match the spec: {errors[0].message}"
+
+
 def check_response(
     route: str, method: str, status: int, headers: dict[str, str], body: bytes
 ) -> None:

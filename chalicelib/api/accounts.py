@@ -68,6 +68,7 @@ def profile_body(row: Any) -> dict[str, Any]:
 
 
 @bp.route("/users/", methods=["POST"])
+@auth.public
 def sign_up() -> Response:
     body = parse(SignUp, bp.current_request)
     with transaction() as conn:
@@ -82,12 +83,14 @@ def sign_up() -> Response:
 
 
 @bp.route("/usernames/{username}/count/", methods=["GET"])
+@auth.public
 def username_count(username: str) -> dict[str, Any]:
     with transaction() as conn:
         return {"username": username, "count": accounts.username_count(conn, username[:100])}
 
 
 @bp.route("/authorizations/", methods=["POST"])
+@auth.public
 def log_in() -> Response:
     body = parse(Credentials, bp.current_request)
     with transaction() as conn:
@@ -138,6 +141,7 @@ def change_email(user: auth.CurrentUser) -> Response:
 
 
 @bp.route("/emails/verification/", methods=["PUT"])
+@auth.public  # the token from the mail is the credential: the link opens without a login
 def verify_email() -> dict[str, Any]:
     body = parse(EmailVerification, bp.current_request)
     with transaction() as conn:

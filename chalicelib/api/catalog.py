@@ -47,12 +47,14 @@ def sku_item_body(item: catalog.SkuItem) -> dict[str, Any]:
 
 
 @bp.route("/categories/", methods=["GET"])
+@auth.public
 def list_categories() -> list[dict[str, Any]]:
     with transaction() as conn:
         return catalog.category_tree(conn)
 
 
 @bp.route("/home/", methods=["GET"])
+@auth.public
 def home() -> dict[str, Any]:
     with transaction() as conn:
         page = catalog.home_page(conn, resources.redis())
@@ -74,6 +76,7 @@ def home() -> dict[str, Any]:
 
 
 @bp.route("/skus/", methods=["GET"])
+@auth.public
 def list_skus() -> dict[str, Any]:
     params = parse_query(SkuQuery, bp.current_request)
     with transaction() as conn:
@@ -88,6 +91,7 @@ def list_skus() -> dict[str, Any]:
 
 
 @bp.route("/skus/{sku_id}/", methods=["GET"])
+@auth.public
 def sku_detail(sku_id: str) -> dict[str, Any]:
     with transaction() as conn:
         found = catalog.sku_detail(conn, path_id(sku_id))
@@ -109,6 +113,7 @@ def sku_detail(sku_id: str) -> dict[str, Any]:
 
 
 @bp.route("/skus/{sku_id}/comments/", methods=["GET"])
+@auth.public
 def sku_comments(sku_id: str) -> dict[str, Any]:
     page = parse_query(PageQuery, bp.current_request).paging
     tz = config.settings().shop_timezone
@@ -130,6 +135,7 @@ def sku_comments(sku_id: str) -> dict[str, Any]:
 
 
 @bp.route("/search/", methods=["GET"])
+@auth.public
 def search_skus() -> dict[str, Any]:
     params = parse_query(SearchQuery, bp.current_request)
     with transaction() as conn:

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib import resources
+from chalicelib import auth, resources
 from chalicelib.api.routing import ApiBlueprint, query
 from chalicelib.errors import NotFound
 
@@ -19,6 +19,7 @@ bp = ApiBlueprint(__name__)
 
 
 @bp.route("/media/{directory}/{name}/", methods=["GET"])
+@auth.public
 def media_file(directory: str, name: str) -> Response:
     file_id = f"{directory}/{name}"
     try:
@@ -54,6 +55,7 @@ def _out_trade_no(raw: str) -> str:
 
 
 @bp.route("/alipay-sim/gateway/", methods=["GET"])
+@auth.public
 def alipay_simulator_gateway() -> Response:
     """Alipay's gateway: page pay (the cashier page), alipay.trade.query, alipay.trade.close."""
     from chalicelib.adapters import alipay_simulator
@@ -66,6 +68,7 @@ def alipay_simulator_gateway() -> Response:
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded"],
 )
+@auth.public
 def alipay_simulator_pay(out_trade_no: str) -> Response:
     """The cashier's Pay button: notify the app, then send the buyer to the return URL."""
     from chalicelib.adapters import alipay_simulator
@@ -78,6 +81,7 @@ def alipay_simulator_pay(out_trade_no: str) -> Response:
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded"],
 )
+@auth.public
 def alipay_simulator_cancel(out_trade_no: str) -> Response:
     """The cashier's Cancel button: the buyer leaves; the trade stays open until it expires."""
     from chalicelib.adapters import alipay_simulator

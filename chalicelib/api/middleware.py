@@ -16,7 +16,7 @@ from typing import Any
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from chalicelib import config
+from chalicelib import auth, config
 from chalicelib.api.routing import registered_paths
 from chalicelib.errors import CHALICE_CODES, ApiError
 
@@ -44,9 +44,12 @@ def _normalise_chalice_error(response: Response) -> None:
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = CHALICE_CODES.get(str(body["Code"]), "error")
-        detail = (
-            "An internal error occurred." if response.status_code >= 500 else str(body["Message"])
-        )
+        if response.status_code >= 500:
+            detail = "An internal error occurred."
+        elif response.status_code == 405:  # Chalice's message quotes the request's method
+            detail = "This method is not allowed on this path."
+        else:
+            detail = str(body["Message"])
         response.body = {"detail": detail, "code": code}
 
 
@@ -81,6 +84,7 @@ def register_preflight_routes(app: Chalice) -> None:
         app.route(path, methods=["OPTIONS"], name=_preflight_name(path))(_preflight)
 
 
+@auth.public
 def _preflight(**_path_args: Any) -> Response:
     return Response(body="", status_code=204)
 

@@ -59,6 +59,7 @@ def order_status_body(order: Any) -> dict[str, Any]:
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded"],
 )
+@auth.public
 def alipay_notify() -> Response:
     """Alipay's asynchronous notify: `success` once the payment is recorded (or was)."""
     fields = _form_fields(bp.current_request.raw_body)
@@ -83,6 +84,7 @@ def alipay_notify() -> Response:
 
 
 @bp.route("/payments/alipay/return/", methods=["GET"])
+@auth.public
 def alipay_return() -> Any:
     """The buyer back from the cashier: to FRONTEND_URL with the order id, or JSON."""
     order = payments.order_after_return(transaction, resources.alipay(), query(bp.current_request))

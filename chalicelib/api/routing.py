@@ -3,10 +3,12 @@
 - ShopApp keeps the current request per thread: Chalice stores it on the app object,
   which `chalice local`'s threads share, so two concurrent requests could read each
   other's headers and bodies.
-- ApiBlueprint wraps every view: it authenticates (`@login_required` and
-  `@staff_required` marks), and turns what a view raises into API errors: a backing
-  service that is down becomes a 503, anything unexpected a logged 500 whose body
-  says nothing about internals.
+- Every route declares who may call it (`@auth.public`, `@auth.login_required`,
+  `@auth.staff_required`); ShopApp refuses one that does not, or a guarded one not
+  registered through ApiBlueprint.
+- ApiBlueprint wraps every view: it authenticates (the marks above), and turns what a
+  view raises into API errors: a backing service that is down becomes a 503, anything
+  unexpected a logged 500 whose body says nothing about internals.
 - parse() reads a JSON body, parse_query() a query string, into a pydantic model,
   with DRF-style 400s.
 """
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from chalice import Blueprint, Chalice, ChaliceViewError
-from chalice.app import Request
+from chalice.app import Request, Response, RestAPIEventHandler
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
@@ -66,6 +68,45 @@ class ShopApp(Chalice):
     def lambda_context(self, value: Any) -> None:
         self._local.lambda_context = value
 
+    def _register_route(
+        self, name: str, user_handler: Callable[..., Any], kwargs: Any, **unused: Any
+    ) -> None:
+        """Every route declares who may call it, and only ApiBlueprint may serve a guarded
+        view: through a plain Blueprint or app.route nothing would authenticate the caller
+        (the view itself would then refuse everyone with a 401, see auth._requiring)."""
+        access = auth.access_of(user_handler)
+        path = kwargs.get("path", "?")
+        if access is None:
+            raise TypeError(f"route {path} ({name}): mark it @auth.{_ACCESS_MARKS}")
+        if access != auth.PUBLIC and getattr(user_handler, "authenticated_by", None) is None:
+            raise TypeError(
+                f"route {path} ({name}) needs a token: register it through an ApiBlueprint, "
+                "which authenticates the caller"
+            )
+        super()._register_route(name, user_handler, kwargs, **unused)
+
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        # Chalice.__call__ with our handler (below); keep in step with chalice 1.34.
+        self.lambda_context = context
+        handler = _RestHandler(
+            self.routes, self.api, self.log, self.debug,
+            middleware_handlers=self._get_middleware_handlers("http"),
+        )  # fmt: skip
+        self.current_request = handler.create_request_object(event, context)
+        return handler(event, context)
+
+
+class _RestHandler(RestAPIEventHandler):
+    def _main_rest_api_handler(self, event: Any, context: Any) -> Response:
+        # An event for a path no route has (API Gateway never sends one; our local
+        # gateway does, see devtools/local_server.py): Chalice would index its
+        # defaultdict of routes, adding the path, and answer 405. It is a 404, which
+        # repeats nothing the client sent.
+        resource_path = event.get("requestContext", {}).get("resourcePath")
+        if resource_path is not None and resource_path not in self.routes:
+            raise NotFound("No such path.")
+        return super()._main_rest_api_handler(event, context)
+
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -86,10 +127,12 @@ class ApiBlueprint(Blueprint):
     def route(self, path: str, **kwargs: Any) -> Callable[[View], View]:
         path = (self.url_prefix + path).rstrip("/") or "/"
         methods = kwargs.get("methods", ["GET"])
-        registered_paths.setdefault(path, set()).update(methods)
         register = super().route(path, **kwargs)
 
         def decorator(view: View) -> View:
+            if auth.access_of(view) is None:
+                raise TypeError(f"{view.__name__}: mark it @auth.{_ACCESS_MARKS} under the route")
+            registered_paths.setdefault(path, set()).update(methods)
             register(self._guarded(view))
             return view
 
@@ -110,7 +153,12 @@ class ApiBlueprint(Blueprint):
             except Exception as exc:
                 raise translate_exception(exc, request) from exc
 
+        guarded.access = auth.access_of(view)  # type: ignore[attr-defined]
+        guarded.authenticated_by = ApiBlueprint  # type: ignore[attr-defined]
         return guarded
+
+
+_ACCESS_MARKS = "public, @auth.login_required or @auth.staff_required"
 
 
 def translate_exception(exc: Exception, request: Request | None) -> ApiError:

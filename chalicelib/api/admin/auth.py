@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib import resources
+from chalicelib import auth, resources
 from chalicelib.api.accounts import Credentials
 from chalicelib.api.present import private
 from chalicelib.api.routing import ApiBlueprint, parse
@@ -15,6 +15,7 @@ bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
 
 @bp.route("/authorizations/", methods=["POST"])
+@auth.public
 def admin_log_in() -> Response:
     body = parse(Credentials, bp.current_request)
     with transaction() as conn:
