@@ -3,7 +3,7 @@ them to `manage.py run` (the real local server, on a free port) as a customer an
 staff. Every response must be documented (status, content type, schema), none a 5xx,
 and requests that break the spec (negative mode) must be refused with a 4xx.
 
-Meant for both passes (opt-in for now, see pytestmark): on the embedded defaults (the
+Runs in both passes: on the embedded defaults (the
 server shares the test run's SQLite file) and on MariaDB + Redis (the server gets the
 test database's URL). Bounded: a few examples per operation and mode, no shrinking,
 a time limit per request.
@@ -30,12 +30,6 @@ from tests.integration.test_local_server import _connect, free_port
 from tests.openapi_check import SPEC_PATH
 
 schemathesis = pytest.importorskip("schemathesis")
-# Opt-in for now: in a full run the server stops answering a generated request (after
-# POST /orders/{order_id}/cancel/, not reproducible with that operation alone) and the
-# client blocks despite the adapter's timeout; not yet diagnosed. SHOP_FUZZ=1 runs it.
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("SHOP_FUZZ"), reason="contract fuzzing is opt-in (SHOP_FUZZ=1)"
-)
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "4"))
 # These would end the run's own tokens (logout denies the jti; a new password bumps the
@@ -80,17 +74,20 @@ def _time_limit(seconds: int) -> Iterator[None]:
 
 
 @pytest.fixture
-def fuzz_server(database_url: str) -> Iterator[str]:
+def fuzz_server(database_url: str, tmp_path: Any) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": database_url}
     if REAL_REDIS:
         env["REDIS_URL"] = REAL_REDIS
+    # The server's output goes to a file: a pipe nobody reads fills up (64 KB of access
+    # and JSON log lines) and then every request thread blocks in its log write.
+    output = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "manage.py", "run", "--port", str(port)],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -98,7 +95,8 @@ def fuzz_server(database_url: str) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.communicate(timeout=20)
+        server.wait(timeout=20)
+        output.close()
 
 
 def test_every_operation_keeps_the_contract(
@@ -166,7 +164,9 @@ def test_every_operation_keeps_the_contract(
                         print(f"{time.monotonic() - begun:6.2f}s {response.status_code} {key}")
                     try:
                         case.validate_response(response, checks=response_checks)
-                    except Exception as exc:  # collect every operation's failure
+                    # schemathesis raises a FailureGroup, a BaseExceptionGroup, not an
+                    # Exception: caught as such, or every failure would pass unseen
+                    except (Exception, BaseExceptionGroup) as exc:  # collect them all
                         failures.append(
                             f"{who} {mode.value} {key[0]} {key[1]}: {str(exc)[:600]}\n"
                             f"    {case.as_curl_command(headers=headers)[:400]}"
