@@ -122,7 +122,10 @@ UnitOfWork = Callable[[], AbstractContextManager[Connection]]
 # Work that follows a unit of work: called with a fresh UnitOfWork factory in case it needs
 # the database again (a file deletion that fails is queued for the retry job).
 Hook = Callable[[UnitOfWork], object]
-_HOOKS = "shop.hooks"
+# The hooks of each open unit, by its Connection. Not in conn.info: that belongs to the
+# pooled DBAPI connection, and a connection invalidated mid-unit (the server reset it)
+# comes back with a fresh, empty info.
+_open_units: dict[int, dict[str, list[Hook]]] = {}
 
 
 @contextmanager
@@ -137,12 +140,12 @@ def transaction() -> Iterator[Connection]:
     hooks: dict[str, list[Hook]] = {"commit": [], "rollback": []}
     try:
         with engine().connect() as conn:
-            conn.info[_HOOKS] = hooks
+            _open_units[id(conn)] = hooks
             try:
                 with conn.begin():
                     yield conn
             finally:
-                del conn.info[_HOOKS]
+                del _open_units[id(conn)]
     except BaseException:
         _run(hooks["rollback"])
         raise
@@ -151,12 +154,12 @@ def transaction() -> Iterator[Connection]:
 
 def after_commit(conn: Connection, hook: Hook) -> None:
     """Run hook(transaction) once this connection's unit of work has committed."""
-    conn.info[_HOOKS]["commit"].append(hook)
+    _open_units[id(conn)]["commit"].append(hook)
 
 
 def after_rollback(conn: Connection, hook: Hook) -> None:
     """Run hook(transaction) if this connection's unit of work does not commit."""
-    conn.info[_HOOKS]["rollback"].append(hook)
+    _open_units[id(conn)]["rollback"].append(hook)
 
 
 def _run(hooks: list[Hook]) -> None:

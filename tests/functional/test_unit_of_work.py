@@ -76,3 +76,17 @@ def test_a_hook_gets_a_unit_of_work_factory_for_follow_up_writes(db: Any) -> Non
         after_commit(conn, follow_up)
 
     assert sorted(_queued(db)) == ["group1/d", "group1/e"]
+
+
+def test_a_connection_lost_inside_the_unit_still_rolls_back_cleanly(db: Any) -> None:
+    """A connection the server reset mid-unit is invalidated, and comes back with a fresh
+    conn.info: the hooks must not live there (a KeyError turned a 503 into a 500)."""
+    seen: list[str] = []
+
+    with pytest.raises(ConnectionError), transaction() as conn:
+        after_rollback(conn, lambda begin: seen.append("rollback"))
+        conn.invalidate()
+        after_commit(conn, lambda begin: seen.append("commit"))
+        raise ConnectionError("the server reset the connection")
+
+    assert seen == ["rollback"]

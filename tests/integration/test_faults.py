@@ -114,6 +114,74 @@ def test_a_slow_mariadb_within_the_timeouts_still_answers(
     assert response.status_code == 200
 
 
+def _checkout_state(db: Any, user_id: int, sku_id: int) -> tuple[list[tuple[str, int]], int]:
+    """The buyer's orders with the units of their lines, and the SKU's stock: read directly,
+    not through the proxy."""
+    from chalicelib.db.tables import order_lines, orders, skus
+
+    with db.connect() as conn:
+        placed = conn.execute(
+            select(orders.c.order_id, func.coalesce(func.sum(order_lines.c.count), 0))
+            .select_from(orders.outerjoin(order_lines, order_lines.c.order_id == orders.c.order_id))
+            .where(orders.c.user_id == user_id)
+            .group_by(orders.c.order_id)
+        ).all()
+        stock = conn.scalar(select(skus.c.stock).where(skus.c.id == sku_id))
+    return [(order_id, int(units)) for order_id, units in placed], int(stock)
+
+
+def test_a_database_cut_anywhere_in_a_checkout_leaves_a_whole_order_or_none(
+    client: ShopClient,
+    make_user: Any,
+    make_sku: Any,
+    auth_headers: Any,
+    db: Any,
+    db_proxy: TcpProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The connection is reset after N bytes from MariaDB, for N stepping through the
+    whole checkout (authentication, address, cart prices, the order, stock, lines,
+    commit): each attempt answers 201 or 503, and the database then holds either a
+    whole order with its stock taken or nothing of it."""
+    from chalicelib import resources
+    from tests import factories
+
+    monkeypatch.setenv("MAX_UNPAID_ORDERS", "100")  # every attempt may place one
+    user = make_user("cut_buyer")
+    headers = {**auth_headers(user), **json_headers()}
+    sku_id = make_sku(stock=100, price="10.00")
+    with db.begin() as conn:
+        address_id = factories.address(conn, user.id)
+    order = json.dumps({"address_id": address_id, "pay_method": "alipay"})
+    answers: set[int] = set()
+    for cut_after in range(150, 6000, 350):
+        db_proxy.mode = "forward"
+        resources.redis().delete(f"cart:{user.id}", f"cart:{user.id}:selected")
+        added = client.http.post(
+            "/cart/", headers=headers, body=json.dumps({"sku_id": sku_id, "count": 2})
+        )
+        assert added.status_code == 201, added.body
+        before, stock_before = _checkout_state(db, user.id, sku_id)
+
+        db_proxy.reset_after = cut_after
+        db_proxy.mode = "reset"
+        response = client.http.post("/orders/", headers=headers, body=order)
+
+        answers.add(response.status_code)
+        after, stock_after = _checkout_state(db, user.id, sku_id)
+        if response.status_code == 503:
+            assert (after, stock_after) == (before, stock_before), cut_after
+        else:
+            assert response.status_code == 201, (cut_after, response.body)
+            new = [line for line in after if line not in before]
+            assert new == [(json.loads(response.body)["order_id"], 2)], cut_after
+            assert stock_after == stock_before - 2, cut_after
+        # and never an order without its lines
+        assert all(units > 0 for _, units in after), cut_after
+
+    assert answers == {201, 503}  # the cuts reached past the commit, and short of it
+
+
 def test_the_proxy_itself_forwards_and_refuses() -> None:
     import socket
     import threading
