@@ -182,6 +182,58 @@ def test_a_database_cut_anywhere_in_a_checkout_leaves_a_whole_order_or_none(
     assert answers == {201, 503}  # the cuts reached past the commit, and short of it
 
 
+def test_a_database_cut_anywhere_in_a_wallet_payment_leaves_it_paid_or_untouched(
+    client: ShopClient,
+    make_user: Any,
+    make_sku: Any,
+    make_order: Any,
+    auth_headers: Any,
+    db: Any,
+    db_proxy: TcpProxy,
+) -> None:
+    """As for checkout, a cut after N bytes at every step of `POST /orders/{id}/payment/`
+    from the wallet: 200 with the order paid, the balance down by its amount and one
+    ledger row, or 503 with all three as they were."""
+    from chalicelib.db.tables import balance_records, orders, users
+
+    user = make_user("cut_payer")
+    with db.begin() as conn:
+        conn.execute(users.update().where(users.c.id == user.id).values(balance=10_000_000))
+    headers = {**auth_headers(user), **json_headers()}
+    sku_id = make_sku(stock=100, price="10.00")
+
+    def state(order_id: str) -> tuple[int, int, int]:
+        with db.connect() as conn:
+            status = conn.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
+            balance = conn.scalar(select(users.c.balance).where(users.c.id == user.id))
+            ledger = conn.scalar(
+                select(func.count())
+                .select_from(balance_records)
+                .where(balance_records.c.order_id == order_id)
+            )
+        return int(status), int(balance), int(ledger)
+
+    answers: set[int] = set()
+    for cut_after in range(300, 12_000, 700):
+        db_proxy.mode = "forward"
+        order_id = make_order(user.id, sku_id, pay_method="balance", price=1000)
+        status, balance, ledger = state(order_id)
+        assert (status, ledger) == (1, 0)
+
+        db_proxy.reset_after = cut_after
+        db_proxy.mode = "reset"
+        response = client.http.post(f"/orders/{order_id}/payment/", headers=headers)
+
+        answers.add(response.status_code)
+        if response.status_code == 503:
+            assert state(order_id) == (1, balance, 0), cut_after
+        else:
+            assert response.status_code == 200, (cut_after, response.body)
+            assert state(order_id) == (2, balance - 1000, 1), cut_after
+
+    assert answers == {200, 503}
+
+
 def test_the_proxy_itself_forwards_and_refuses() -> None:
     import socket
     import threading
