@@ -168,8 +168,3 @@ def add_context(**fields: Any) -> None:
     context = _context.get()
     if context is not None:
         context.update(fields)
-
-
-def context_value(name: str) -> Any:
-    context = _context.get()
-    return None if context is None else context.get(name)

@@ -25,6 +25,17 @@ CART_TTL_SECONDS = 30 * 24 * 3600
 MAX_LINE_COUNT = 99_999
 
 
+# What a cart line shows of its SKU (one SKU or all of a cart's).
+LINE_SKU_COLUMNS = (
+    skus.c.id,
+    skus.c.name,
+    skus.c.price,
+    skus.c.stock,
+    skus.c.default_image,
+    skus.c.is_launched,
+)
+
+
 def _keys(user_id: int) -> tuple[str, str]:
     return f"cart:{user_id}", f"cart:{user_id}:selected"
 
@@ -55,14 +66,7 @@ def out_of_stock(available: dict[int, int]) -> Conflict:
 
 
 def _sku(conn: Connection, sku_id: int, *, launched_only: bool = True) -> Any:
-    query = select(
-        skus.c.id,
-        skus.c.name,
-        skus.c.price,
-        skus.c.stock,
-        skus.c.default_image,
-        skus.c.is_launched,
-    ).where(skus.c.id == sku_id)
+    query = select(*LINE_SKU_COLUMNS).where(skus.c.id == sku_id)
     if launched_only:
         query = query.where(skus.c.is_launched.is_(True))
     row = conn.execute(query).first()
@@ -196,16 +200,7 @@ def lines(conn: Connection, redis: Redis, user_id: int) -> list[CartLine]:
     if not counts:
         return []
     rows = conn.execute(
-        select(
-            skus.c.id,
-            skus.c.name,
-            skus.c.price,
-            skus.c.stock,
-            skus.c.default_image,
-            skus.c.is_launched,
-        )
-        .where(skus.c.id.in_(list(counts)))
-        .order_by(skus.c.id)
+        select(*LINE_SKU_COLUMNS).where(skus.c.id.in_(list(counts))).order_by(skus.c.id)
     ).all()
     return [CartLine(row, counts[row.id], row.id in selected) for row in rows]
 

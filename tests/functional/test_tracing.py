@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REAL_DATABASE, ROOT
+from tests.factories import ADDRESS
 from tests.fakes.xray_daemon import XrayDaemon, descendants, flatten
 from tests.packaged import api_event
 
@@ -85,17 +86,7 @@ def checkout(make_sku: Any) -> dict[str, Any]:
         "POST",
         "/addresses/",
         "/addresses",
-        body=json.dumps(
-            {
-                "title": "家",
-                "receiver": "张三",
-                "province": "北京市",
-                "city": "北京市",
-                "district": "海淀区",
-                "place": "中关村大街1号",
-                "mobile": "13800138000",
-            }
-        ),
+        body=json.dumps({"title": "家", **ADDRESS}),
         headers=bearer,
     )
     order = call(

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chalice.local import ChaliceRequestHandler, ThreadedHTTPServer
@@ -36,7 +37,9 @@ def test_the_server_disables_nagle_and_listens_with_a_backlog_of_128(tmp_path: P
         server.server.server_close()
 
 
-def test_run_serves_keep_alive_requests_and_stops_on_sigterm(tmp_path: Path) -> None:
+def start_server(tmp_path: Path, output: Any) -> tuple[int, subprocess.Popen[bytes]]:
+    """`manage.py run` on a free port and its own migrated SQLite file, writing to `output`
+    (a file, or a pipe read at the end: a pipe left unread blocks the server once full)."""
     port = free_port()
     env = {
         **os.environ,
@@ -58,10 +61,15 @@ def test_run_serves_keep_alive_requests_and_stops_on_sigterm(tmp_path: Path) -> 
         [sys.executable, "manage.py", "run"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         start_new_session=True,
     )
+    return port, server
+
+
+def test_run_serves_keep_alive_requests_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port, server = start_server(tmp_path, subprocess.PIPE)
     try:
         connection = _connect(port)
         statuses = []
@@ -95,32 +103,7 @@ def _connect(port: int) -> http.client.HTTPConnection:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """`manage.py run` on a free port, on its own SQLite file; yields the port."""
-    tmp_path = tmp_path_factory.mktemp("served")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "SHOP_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}",
-        "STORAGE_URL": f"file://{tmp_path / 'media'}",
-    }
-    env.pop("REDIS_URL", None)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    port, server = start_server(tmp_path_factory.mktemp("served"), subprocess.DEVNULL)
     try:
         _connect(port).close()
         yield port

@@ -28,6 +28,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from chalicelib.jobs import scheduled_event
+from tests.factories import ADDRESS
 from tests.fakes.alipay import FakeAlipay, KeyPair
 from tests.fakes.aws_mail import FakeAwsMail
 from tests.fakes.fastdfs_server import FakeFastDFS
@@ -322,17 +323,7 @@ def test_a_shopper_signs_up_orders_and_pays_with_alipay(
         "POST",
         "/addresses/",
         "/addresses",
-        body=json.dumps(
-            {
-                "title": "家",
-                "receiver": "张三",
-                "province": "北京市",
-                "city": "北京市",
-                "district": "海淀区",
-                "place": "中关村大街1号",
-                "mobile": "13800138000",
-            }
-        ),
+        body=json.dumps({"title": "家", **ADDRESS}),
         headers=bearer(token),
     )
     order = api(

@@ -14,16 +14,9 @@ from pydantic import ValidationError as PydanticValidationError
 import chalicelib.api
 from chalicelib.api.fields import CONTROL_CHARACTERS, Lines, OneLine, PageQuery, RequestModel
 from chalicelib.api.routing import field_errors
+from tests.factories import ADDRESS
 
 CONTROLS = ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\t", "\n"]
-ADDRESS = {
-    "receiver": "张三",
-    "province": "北京市",
-    "city": "北京市",
-    "district": "海淀区",
-    "place": "中关村大街1号",
-    "mobile": "13800138000",
-}
 PASSWORD_FIELDS = {"password", "old_password", "new_password", "admin_password"}
 
 
