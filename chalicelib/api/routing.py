@@ -154,6 +154,7 @@ class ApiBlueprint(Blueprint):
                 raise translate_exception(exc, request) from exc
 
         guarded.access = auth.access_of(view)  # type: ignore[attr-defined]
+        guarded.permission = auth.permission_of(view)  # type: ignore[attr-defined]
         guarded.authenticated_by = ApiBlueprint  # type: ignore[attr-defined]
         return guarded
 
