@@ -78,32 +78,32 @@ def _exists(conn: Connection, username: str) -> bool:
     return conn.scalar(select(users.c.id).where(users.c.username == username)) is not None
 
 
-def ensure_categories(conn: Connection) -> dict[str, int]:
-    """The two-level category tree of the product lines; leaf name -> id (found or made)."""
+def ensure_categories(conn: Connection) -> dict[str, tuple[int, int, int]]:
+    """The three-level category tree of the product lines (a line's third level carries
+    its name again); line category name -> (first, second, third level id), found or made."""
     rows = conn.execute(select(categories.c.id, categories.c.name, categories.c.parent_id)).all()
-    tops = {r.name: r.id for r in rows if r.parent_id is None}
-    leaves = {(r.parent_id, r.name): r.id for r in rows if r.parent_id is not None}
-    leaf_ids: dict[str, int] = {}
-    for position, top in enumerate(catalog_words.TOP_CATEGORIES, start=1):
-        if top not in tops:
-            tops[top] = insert_id(
-                conn.execute(
-                    categories.insert().values(name=top, parent_id=None, sort_order=position)
-                )
-            )
-    for position, line in enumerate(catalog_words.PRODUCT_LINES, start=1):
-        parent_id = tops[line.parent]
-        found = leaves.get((parent_id, line.category))
+    by_parent = {(r.parent_id, r.name): r.id for r in rows}
+
+    def ensure(name: str, parent_id: int | None, position: int) -> int:
+        found = by_parent.get((parent_id, name))
         if found is None:
             found = insert_id(
                 conn.execute(
-                    categories.insert().values(
-                        name=line.category, parent_id=parent_id, sort_order=position
-                    )
+                    categories.insert().values(name=name, parent_id=parent_id, sort_order=position)
                 )
             )
-        leaf_ids[line.category] = int(found)
-    return leaf_ids
+            by_parent[(parent_id, name)] = found
+        return int(found)
+
+    tops = {
+        top: ensure(top, None, position)
+        for position, top in enumerate(catalog_words.TOP_CATEGORIES, start=1)
+    }
+    paths: dict[str, tuple[int, int, int]] = {}
+    for position, line in enumerate(catalog_words.PRODUCT_LINES, start=1):
+        second = ensure(line.category, tops[line.parent], position)
+        paths[line.category] = (tops[line.parent], second, ensure(line.category, second, 1))
+    return paths
 
 
 # --- catalogue ---------------------------------------------------------------------------
@@ -190,15 +190,19 @@ def _catalogue(conn: Connection) -> CatalogueResult:
     storage = resources.storage()
     now = utcnow()
     for spu in plan_catalogue():
-        category_id = leaf_ids[spu.line.category]
+        category1, category2, category_id = leaf_ids[spu.line.category]
         spu_id = spu_ids.get(spu.name)
         if spu_id is None:
             spu_id = insert_id(
                 conn.execute(
                     spus.insert().values(
                         name=spu.name,
-                        desc=f"{spu.brand[0]}{spu.line.noun}：{'，'.join(spu.line.features)}。",
-                        category_id=category_id,
+                        desc_detail=f"{spu.brand[0]}{spu.line.noun}：{'，'.join(spu.line.features)}。",
+                        desc_pack="",
+                        desc_service="",
+                        category1_id=category1,
+                        category2_id=category2,
+                        category3_id=category_id,
                         create_time=now - timedelta(days=90),
                     )
                 )

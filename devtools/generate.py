@@ -320,8 +320,12 @@ def _skus(
             {
                 "id": spu_id,
                 "name": catalog_words.spu_name(line, brand, series, model),
-                "desc": f"{brand[0]}{line.noun}，{'，'.join(line.features[:4])}。",
-                "category_id": leaf_ids[line.category],
+                "desc_detail": f"{brand[0]}{line.noun}，{'，'.join(line.features[:4])}。",
+                "desc_pack": "",
+                "desc_service": "",
+                "category1_id": leaf_ids[line.category][0],
+                "category2_id": leaf_ids[line.category][1],
+                "category3_id": leaf_ids[line.category][2],
                 "create_time": created,
             }
         )
@@ -335,7 +339,7 @@ def _skus(
                 {
                     "id": sku_id,
                     "spu_id": spu_id,
-                    "category_id": leaf_ids[line.category],
+                    "category_id": leaf_ids[line.category][2],
                     "name": name,
                     "caption": catalog_words.caption(line, rng),
                     "price": price,

@@ -54,15 +54,36 @@ def category(
     )
 
 
+def third_level_category(conn: Connection) -> int:
+    """A new category three levels down (the depth SPUs and SKUs are filed at)."""
+    top = category(conn)
+    return category(conn, parent_id=category(conn, parent_id=top))
+
+
 def spu(
     conn: Connection, name: str | None = None, *, category_id: int | None = None, **columns: Any
 ) -> int:
-    values = {"desc": "", "create_time": utcnow(), **columns}
+    """An SPU filed under `category_id` (a new third-level category by default). A
+    shallower category stands in for the levels above it that it does not have."""
+    leaf = category_id or third_level_category(conn)
+    path = [leaf]
+    while parent := conn.scalar(select(categories.c.parent_id).where(categories.c.id == path[0])):
+        path.insert(0, parent)
+    path = [*path, leaf, leaf][:3] if len(path) < 3 else path[-3:]
+    values = {
+        "desc_detail": "",
+        "desc_pack": "",
+        "desc_service": "",
+        "create_time": utcnow(),
+        **columns,
+    }
     return insert_id(
         conn.execute(
             spus.insert().values(
                 name=name or f"SPU {next(_n)}",
-                category_id=category_id or category(conn),
+                category1_id=path[0],
+                category2_id=path[1],
+                category3_id=path[2],
                 **values,
             )
         )
@@ -80,10 +101,10 @@ def sku(
 ) -> int:
     """A SKU (price in fen, or a yuan string "120.00") with its specs and search terms."""
     if spu_id is None:
-        category_id = category_id or category(conn)
+        category_id = category_id or third_level_category(conn)
         spu_id = spu(conn, category_id=category_id)
     elif category_id is None:
-        category_id = conn.scalar(select(spus.c.category_id).where(spus.c.id == spu_id))
+        category_id = conn.scalar(select(spus.c.category3_id).where(spus.c.id == spu_id))
     now = utcnow()
     values = {
         "name": f"SKU {next(_n)}",

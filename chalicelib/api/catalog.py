@@ -105,7 +105,7 @@ def sku_detail(sku_id: str) -> dict[str, Any]:
         "sales": sku.sales,
         "comments": sku.comments,
         "category": {"id": found["category"].id, "name": found["category"].name},
-        "spu": {"id": found["spu"].id, "name": found["spu"].name, "desc": found["spu"].desc},
+        "spu": {"id": found["spu"].id, "name": found["spu"].name, "desc": found["spu"].desc_detail},
         "specs": found["specs"],
         "images": [image_url(file_id) for file_id in found["images"]],
         "variants": found["variants"],

@@ -130,14 +130,56 @@ categories = Table(
     Column("sort_order", Integer, nullable=False, server_default="0"),
 )
 
+# A brand's logo is a storage file id. Brands, SPUs, specifications, options and SKUs are
+# deleted softly (is_deleted): order lines and history keep pointing at them, and the
+# console hides them; deleting one that a live row still uses is refused (409 in_use).
+brands = Table(
+    "brands",
+    metadata,
+    _pk(),
+    Column("name", String(20), nullable=False),
+    Column("logo", String(255), nullable=True),  # storage file id
+    Column("first_letter", String(1), nullable=False),
+    Column("is_deleted", Boolean, nullable=False, server_default="0"),
+    Column("create_time", UtcDateTime, nullable=False),
+)
+
+# An SPU sits on a path down the three-level category tree; its SKUs are filed under
+# category3. The descriptions are staff-written HTML, sanitized when written.
 spus = Table(
     "spus",
     metadata,
     _pk(),
     Column("name", String(50), nullable=False),
-    Column("desc", Text, nullable=False),
-    Column("category_id", Id, ForeignKey("categories.id"), nullable=False, index=True),
+    Column("brand_id", Id, ForeignKey("brands.id"), nullable=True, index=True),
+    Column("category1_id", Id, ForeignKey("categories.id"), nullable=False),
+    Column("category2_id", Id, ForeignKey("categories.id"), nullable=False),
+    Column("category3_id", Id, ForeignKey("categories.id"), nullable=False, index=True),
+    Column("desc_detail", Text, nullable=False),
+    Column("desc_pack", Text, nullable=False),
+    Column("desc_service", Text, nullable=False),
+    Column("is_deleted", Boolean, nullable=False, server_default="0"),
     Column("create_time", UtcDateTime, nullable=False),
+)
+
+# Specifications belong to an SPU (颜色, 容量); each has options (白色, 500L). A SKU picks
+# one option of each of its SPU's specifications (sku_spec_options).
+spu_specs = Table(
+    "spu_specs",
+    metadata,
+    _pk(),
+    Column("spu_id", Id, ForeignKey("spus.id"), nullable=False, index=True),
+    Column("name", String(20), nullable=False),
+    Column("is_deleted", Boolean, nullable=False, server_default="0"),
+)
+
+spec_options = Table(
+    "spec_options",
+    metadata,
+    _pk(),
+    Column("spec_id", Id, ForeignKey("spu_specs.id"), nullable=False, index=True),
+    Column("value", String(50), nullable=False),
+    Column("is_deleted", Boolean, nullable=False, server_default="0"),
 )
 
 skus = Table(
@@ -149,10 +191,14 @@ skus = Table(
     Column("name", String(100), nullable=False),
     Column("caption", String(200), nullable=False, server_default=""),
     Column("price", Money, nullable=False),
+    Column("cost_price", Money, nullable=False, server_default="0"),
+    Column("market_price", Money, nullable=False, server_default="0"),
     Column("stock", Integer, nullable=False, server_default="0"),
     Column("sales", Integer, nullable=False, server_default="0"),
     Column("comments", Integer, nullable=False, server_default="0"),
     Column("is_launched", Boolean, nullable=False, server_default="1"),
+    # Deleted by staff: off sale and out of the console; orders keep their lines.
+    Column("is_deleted", Boolean, nullable=False, server_default="0"),
     Column("default_image", String(255), nullable=True),  # storage file id
     Column("create_time", UtcDateTime, nullable=False),
     Column("update_time", UtcDateTime, nullable=False),
@@ -190,6 +236,16 @@ sku_specs = Table(
     UniqueConstraint("sku_id", "name"),
 )
 
+sku_spec_options = Table(
+    "sku_spec_options",
+    metadata,
+    _pk(),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("spec_id", Id, ForeignKey("spu_specs.id"), nullable=False),
+    Column("option_id", Id, ForeignKey("spec_options.id"), nullable=False, index=True),
+    UniqueConstraint("sku_id", "spec_id"),
+)
+
 sku_images = Table(
     "sku_images",
     metadata,
@@ -209,6 +265,24 @@ banners = Table(
     Column("sku_id", Id, ForeignKey("skus.id"), nullable=True),
     Column("sort_order", Integer, nullable=False, server_default="0"),
     Column("is_visible", Boolean, nullable=False, server_default="1"),
+)
+
+# The storefront's channel menu: groups in order, each a row of first-level categories.
+channel_groups = Table(
+    "channel_groups",
+    metadata,
+    _pk(),
+    Column("name", String(20), nullable=False),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    _pk(),
+    Column("group_id", Id, ForeignKey("channel_groups.id"), nullable=False, index=True),
+    Column("category_id", Id, ForeignKey("categories.id"), nullable=False),
+    Column("url", String(255), nullable=False),
+    Column("sequence", Integer, nullable=False, server_default="0"),
 )
 
 # Stored files no row points to any more, deleted from storage after the commit that

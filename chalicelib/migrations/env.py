@@ -26,10 +26,33 @@ def run_migrations() -> None:
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite ALTERs by copying a table and dropping the old one, which a foreign key
+        # pointing at it refuses while enforcement is on; it can only be switched outside a
+        # transaction. The data is checked once the migrations are done.
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        _configure_and_run(connection)
+    finally:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+    if sqlite:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        connection.rollback()
+        if broken:
+            raise RuntimeError(f"migrations left rows with broken foreign keys: {broken[:5]}")
+
+
+def _sqlite_pragma(connection: Connection, statement: str) -> None:
+    connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+
+
+def _configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs via table copies
+        render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
     with context.begin_transaction():

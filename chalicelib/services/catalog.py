@@ -96,23 +96,23 @@ def sku_item(row: Any) -> SkuItem:
 
 
 def category_tree(conn: Connection) -> list[dict[str, Any]]:
-    """Top-level categories with their children, in the shop's sort order."""
+    """Top-level categories with their children and grandchildren, in the shop's order."""
     rows = conn.execute(
         select(categories.c.id, categories.c.name, categories.c.parent_id).order_by(
             categories.c.sort_order, categories.c.id
         )
     ).all()
-    children: dict[int, list[dict[str, Any]]] = {}
+    nodes = {row.id: {"id": row.id, "name": row.name, "children": []} for row in rows}
+    tops: list[dict[str, Any]] = []
     for row in rows:
-        if row.parent_id is not None:
-            children.setdefault(row.parent_id, []).append(
-                {"id": row.id, "name": row.name, "children": []}
-            )
-    return [
-        {"id": row.id, "name": row.name, "children": children.get(row.id, [])}
-        for row in rows
-        if row.parent_id is None
-    ]
+        parent = nodes.get(row.parent_id) if row.parent_id is not None else None
+        (parent["children"] if parent is not None else tops).append(nodes[row.id])
+    return tops
+
+
+def descendant_ids(node: dict[str, Any]) -> list[int]:
+    """A category_tree node's id and the ids of everything under it."""
+    return [node["id"], *(i for child in node["children"] for i in descendant_ids(child))]
 
 
 def leaf_categories(conn: Connection) -> list[Any]:
@@ -129,12 +129,15 @@ def leaf_categories(conn: Connection) -> list[Any]:
 
 
 def _category_and_children(conn: Connection, category_id: int) -> list[int]:
-    """A category's own id and its children's: listing 大家电 shows 冰箱, 洗衣机 ..."""
+    """A category's own id and those under it: listing 大家电 shows 冰箱, 洗衣机 ..."""
     found = conn.scalar(select(categories.c.id).where(categories.c.id == category_id))
     if found is None:
         raise NotFound("No such category.")
-    children = conn.scalars(select(categories.c.id).where(categories.c.parent_id == category_id))
-    return [category_id, *children]
+    ids, level = [category_id], [category_id]
+    while level:
+        level = list(conn.scalars(select(categories.c.id).where(categories.c.parent_id.in_(level))))
+        ids.extend(level)
+    return ids
 
 
 def record_category_view(redis: Redis, category_id: int, tz: ZoneInfo) -> None:
@@ -210,7 +213,7 @@ def sku_detail(conn: Connection, sku_id: int) -> dict[str, Any]:
         select(categories.c.id, categories.c.name).where(categories.c.id == sku.category_id)
     ).one()
     spu = conn.execute(
-        select(spus.c.id, spus.c.name, spus.c.desc).where(spus.c.id == sku.spu_id)
+        select(spus.c.id, spus.c.name, spus.c.desc_detail).where(spus.c.id == sku.spu_id)
     ).one()
     variant_ids = list(
         conn.scalars(
@@ -343,7 +346,7 @@ def _build_home(conn: Connection) -> dict[str, Any]:
     ).all()
     floors = []
     for top in category_tree(conn):
-        ids = [top["id"], *(child["id"] for child in top["children"])]
+        ids = descendant_ids(top)
         rows = conn.execute(
             select(*SKU_ITEM_COLUMNS)
             .with_hint(skus, CATEGORY_LIST_HINT, dialect_name="mysql")
@@ -502,22 +505,40 @@ def _checked_spu(conn: Connection, fields: SkuFields, keep: int | None = None) -
         raise ValidationError("Choose an existing leaf category.", field="category_id")
     spu_id = fields.spu_id if fields.spu_id is not None else keep
     if spu_id is None:
+        category1, category2, category3 = category_path(conn, fields.category_id)
         return insert_id(
             conn.execute(
                 spus.insert().values(
                     name=fields.name[:50],
-                    desc=fields.caption,
-                    category_id=fields.category_id,
+                    category1_id=category1,
+                    category2_id=category2,
+                    category3_id=category3,
+                    desc_detail=fields.caption,
+                    desc_pack="",
+                    desc_service="",
                     create_time=utcnow(),
                 )
             )
         )
-    spu_category = conn.scalar(select(spus.c.category_id).where(spus.c.id == spu_id))
+    spu_category = conn.scalar(select(spus.c.category3_id).where(spus.c.id == spu_id))
     if spu_category is None:
         raise ValidationError("No such SPU.", field="spu_id")
     if spu_category != fields.category_id:
         raise ValidationError("The SPU belongs to another category.", field="category_id")
     return spu_id
+
+
+def category_path(conn: Connection, category_id: int) -> tuple[int, int, int]:
+    """The first-, second- and third-level ids down to a third-level category."""
+    path = [category_id]
+    while len(path) <= 3:
+        parent = conn.scalar(select(categories.c.parent_id).where(categories.c.id == path[0]))
+        if parent is None:
+            break
+        path.insert(0, parent)
+    if len(path) != 3:
+        raise ValidationError("Choose a third-level category.", field="category_id")
+    return path[0], path[1], path[2]
 
 
 def _replace_specs(conn: Connection, sku_id: int, specs: dict[str, str]) -> None:

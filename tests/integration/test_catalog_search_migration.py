@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, func, inspect, select, text
+from sqlalchemy import Engine, column, create_engine, func, inspect, select, table, text
 
-from chalicelib.db.tables import categories, sku_search_terms, skus, spus
+from chalicelib.db.tables import UtcDateTime, categories, sku_search_terms, skus
 from chalicelib.pagination import PageRequest
 from chalicelib.services.search import search_skus
 from chalicelib.services.search_terms import sku_terms
@@ -60,8 +60,17 @@ def fill_catalogue(engine: Engine) -> None:
     now = datetime(2024, 5, 1, tzinfo=UTC)
     with engine.begin() as conn:
         conn.execute(categories.insert().values(id=1, name="冰箱"))
+        # spus as it was at this revision (0008 changed its columns)
+        old_spus = table(
+            "spus",
+            column("id"),
+            column("name"),
+            column("desc"),
+            column("category_id"),
+            column("create_time", UtcDateTime()),
+        )
         conn.execute(
-            spus.insert().values(id=1, name="冰箱", desc="", category_id=1, create_time=now)
+            old_spus.insert().values(id=1, name="冰箱", desc="", category_id=1, create_time=now)
         )
         conn.execute(
             skus.insert(),

@@ -233,36 +233,21 @@ def bearer(token: str, **extra: str) -> dict[str, str]:
 
 def add_sku(package_database: str) -> tuple[int, int]:
     """A launched SKU at 5999.00 with 5 in stock; (category id, sku id)."""
-    from chalicelib.clock import utcnow
-    from chalicelib.db.engine import build_engine, insert_id
-    from chalicelib.db.tables import categories, skus, spus
+    from chalicelib.db.engine import build_engine
+    from tests import factories
 
     engine = build_engine(package_database)
-    now = utcnow()
     try:
         with engine.begin() as conn:
-            category = insert_id(conn.execute(categories.insert().values(name="空调")))
-            spu = insert_id(
-                conn.execute(
-                    spus.insert().values(
-                        name="格力空调", desc="", category_id=category, create_time=now
-                    )
-                )
-            )
-            sku = insert_id(
-                conn.execute(
-                    skus.insert().values(
-                        spu_id=spu,
-                        category_id=category,
-                        name="格力 云佳 1.5匹",
-                        caption="新一级能效",
-                        price=599900,
-                        stock=5,
-                        is_launched=True,
-                        create_time=now,
-                        update_time=now,
-                    )
-                )
+            category = factories.third_level_category(conn)
+            sku = factories.sku(
+                conn,
+                category_id=category,
+                name="格力 云佳 1.5匹",
+                caption="新一级能效",
+                price=599900,
+                stock=5,
+                is_launched=True,
             )
     finally:
         engine.dispose()

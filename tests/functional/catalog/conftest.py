@@ -56,13 +56,22 @@ def build_catalogue() -> Catalogue:
             c.categories[name] = factories.category(
                 conn, name, parent_id=c.categories[parent] if parent else None, sort_order=order
             )
+            if parent:  # a third level of the same name, where SPUs and SKUs are filed
+                c.categories[f"{name}(2)"] = c.categories[name]
+                c.categories[name] = factories.category(
+                    conn, name, parent_id=c.categories[name], sort_order=order
+                )
         for key, name, category in (
             ("haier", "海尔十字对开门冰箱", "冰箱"),
             ("swan", "小天鹅滚筒洗衣机", "洗衣机"),
             ("midea", "美的电饭煲", "电饭煲"),
         ):
             c.spus[key] = factories.spu(
-                conn, name, category_id=c.categories[category], desc=f"{name}的介绍", create_time=T0
+                conn,
+                name,
+                category_id=c.categories[category],
+                desc_detail=f"{name}的介绍",
+                create_time=T0,
             )
         rows: list[tuple[str, str, dict[str, Any]]] = [
             (

@@ -146,7 +146,7 @@ def test_create_with_a_new_spu(
     assert body["spu_id"] not in catalogue.spus.values()
     with db.begin() as conn:
         spu = conn.execute(select(spus).where(spus.c.id == body["spu_id"])).one()
-    assert (spu.name, spu.category_id) == ("美的 5升 电饭煲 MB-50", catalogue.categories["电饭煲"])
+    assert (spu.name, spu.category3_id) == ("美的 5升 电饭煲 MB-50", catalogue.categories["电饭煲"])
     detail = json.loads(client.http.get(f"/skus/{body['id']}/").body)
     assert detail["price"] == "499.00" and detail["specs"] == {"容量": "5升", "颜色": "白色"}
 

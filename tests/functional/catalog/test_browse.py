@@ -29,23 +29,27 @@ def names_of(catalogue: Catalogue, body: dict[str, Any]) -> list[str]:
     return [by_id[item["id"]] for item in body["lists"]]
 
 
-def test_categories_are_a_two_level_tree_in_sort_order(client: Any, catalogue: Catalogue) -> None:
+def test_categories_are_a_three_level_tree_in_sort_order(client: Any, catalogue: Catalogue) -> None:
     status, body = get(client, "/categories/")
     c = catalogue.categories
+
+    def leaf(name: str) -> dict[str, Any]:
+        return {"id": c[name], "name": name, "children": []}
+
     assert status == 200
     assert body == [
         {
             "id": c["大家电"],
             "name": "大家电",
             "children": [
-                {"id": c["冰箱"], "name": "冰箱", "children": []},
-                {"id": c["洗衣机"], "name": "洗衣机", "children": []},
+                {"id": c["冰箱(2)"], "name": "冰箱", "children": [leaf("冰箱")]},
+                {"id": c["洗衣机(2)"], "name": "洗衣机", "children": [leaf("洗衣机")]},
             ],
         },
         {
             "id": c["厨房小电"],
             "name": "厨房小电",
-            "children": [{"id": c["电饭煲"], "name": "电饭煲", "children": []}],
+            "children": [{"id": c["电饭煲(2)"], "name": "电饭煲", "children": [leaf("电饭煲")]}],
         },
         {"id": c["个护健康"], "name": "个护健康", "children": []},
     ]

@@ -42,7 +42,7 @@ def test_demo_seed_builds_the_shop_once(empty_shop: None, db: Any, client: Any) 
     first = demo.seed()
     after_first = counts(db)
     assert "192 new SKUs" in first
-    assert after_first["categories"] == 24
+    assert after_first["categories"] == 43
     assert after_first["spus"] >= 40 and after_first["skus"] >= 150
     assert after_first["banners"] == 5
     assert after_first["sku_specs"] == 2 * after_first["skus"]
