@@ -18,6 +18,7 @@ from chalicelib.api.admin import auth as admin_auth
 from chalicelib.api.admin import images as admin_images
 from chalicelib.api.admin import orders as admin_orders
 from chalicelib.api.admin import payments as admin_payments
+from chalicelib.api.admin import permissions as admin_permissions
 from chalicelib.api.admin import skus as admin_skus
 from chalicelib.api.admin import statistics as admin_statistics
 from chalicelib.api.admin import users as admin_users
@@ -38,6 +39,7 @@ for module in (health, accounts, addresses, avatar, catalog, cart, orders, walle
 for module in (admin_auth, admin_skus, admin_images, admin_orders, admin_statistics, admin_users):
     app.register_blueprint(module.bp)
 app.register_blueprint(admin_payments.bp)
+app.register_blueprint(admin_permissions.bp)
 if os.environ.get("SHOP_STAGE", "local") == "local":
     from chalicelib.api import dev
 

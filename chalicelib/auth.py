@@ -6,8 +6,9 @@ read by a Django shop. Django's `pbkdf2_sha256$<iterations>$<salt>$<hash>` verif
 too and is upgraded to argon2id on the next successful login.
 
 Tokens are HS256 JWTs (algorithm pinned) with sub, username, iat, exp, jti and ver,
-the user's token_version: a password change bumps it, so every token issued before
-stops working; logout puts the jti on a Redis deny-list until the token expires.
+the user's token_version: a password change, or losing staff rights, bumps it, so every
+token issued before stops working; logout puts the jti on a Redis deny-list until the
+token expires.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -253,7 +255,8 @@ def authenticate(authorization_header: str | None) -> CurrentUser:
         raise NotAuthenticated("The account is disabled or gone.", code="user_inactive")
     if row.token_version != claims["ver"]:
         raise NotAuthenticated(
-            "The token was issued before a password change.", code="token_revoked"
+            "The token was revoked: the password changed or staff rights were removed.",
+            code="token_revoked",
         )
     return CurrentUser(row.id, row.username, bool(row.is_staff), bool(row.is_superuser), claims)
 
@@ -266,14 +269,16 @@ def revoke(claims: dict[str, Any]) -> None:
 
 # --- who may call a view ---------------------------------------------------------------
 #
-# Every route declares it: @public, @login_required or @staff_required (ShopApp refuses
-# to register a route without one). ApiBlueprint authenticates before the view runs and
+# Every route declares it: @public, @login_required, @staff_required or
+# @permission_required(codename), staff with a permission (ShopApp refuses to register a
+# route without one). ApiBlueprint authenticates before the view runs and
 # passes the CurrentUser; the two requiring decorators also check it themselves, so a
 # view they guard never runs without a verified user, whatever registered it (before,
 # they only marked the view, and a plain Blueprint let anyone in).
 
 View = TypeVar("View", bound=Callable[..., Any])
 PUBLIC, USER, STAFF = "public", "user", "staff"
+PERMISSION_RE = re.compile(r"(view|add|change|delete)_[a-z]+")
 
 
 def public(view: View) -> View:
@@ -296,14 +301,17 @@ def permission_required(codename: str) -> Callable[[View], View]:
     """As staff_required, and 403 unless the user holds `codename` (e.g. "view_sku").
 
     Django's rules: superusers hold every permission; others hold one directly or
-    through a group. The permission a route needs is `<action>_<content type>` with
-    the action from its method (GET view, POST add, PUT change, DELETE delete).
+    through a group, read from the database on every request (one query, none for a
+    superuser), so a change to someone's groups or permissions applies at their next
+    request. The permission a route needs is `<action>_<content type>` with the action
+    from its method (GET view, POST add, PUT change, DELETE delete);
+    tests/functional/hardening/test_permissions_table.py checks every admin route's.
     """
+    if not PERMISSION_RE.fullmatch(codename):
+        raise ValueError(f"{codename!r} is not a permission codename (view_sku, add_order, ...)")
 
     def mark(view: View) -> View:
-        guarded = _requiring(view, STAFF)
-        guarded.permission = codename  # type: ignore[attr-defined]
-        return guarded
+        return _requiring(view, STAFF, codename)
 
     return mark
 
@@ -313,7 +321,19 @@ def permission_of(view: Callable[..., Any]) -> str | None:
     return getattr(view, "permission", None)
 
 
-def _requiring(view: View, level: str) -> View:
+def has_permission(user: CurrentUser, codename: str) -> bool:
+    """Whether the user may do what `codename` allows, as of now (see permission_required)."""
+    if not user.is_staff:
+        return False
+    if user.is_superuser:
+        return True
+    from chalicelib.services import permissions
+
+    with engine().connect() as conn:
+        return permissions.holds(conn, user.id, codename)
+
+
+def _requiring(view: View, level: str, permission: str | None = None) -> View:
     @functools.wraps(view)
     def enforced(*args: Any, **kwargs: Any) -> Any:
         user = args[0] if args else None
@@ -321,9 +341,17 @@ def _requiring(view: View, level: str) -> View:
             raise NotAuthenticated()
         if level == STAFF and not user.is_staff:
             raise PermissionDenied()
+        if permission is not None and not has_permission(user, permission):
+            raise PermissionDenied(
+                f"You need the {permission} permission for this.",
+                code="permission_denied",
+                extra={"permission": permission},
+            )
         return view(*args, **kwargs)
 
     enforced.access = level  # type: ignore[attr-defined]
+    if permission is not None:
+        enforced.permission = permission  # type: ignore[attr-defined]
     return enforced  # type: ignore[return-value]
 
 

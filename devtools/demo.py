@@ -21,6 +21,7 @@ from chalicelib.db.tables import banners, categories, sku_images, sku_specs, sku
 from chalicelib.services import accounts, catalog, search_terms
 from devtools import catalog_words
 from devtools.demo_orders import seed_demo_orders
+from devtools.demo_staff import seed_demo_staff
 
 DEMO_ADMIN = ("admin", "Admin12345")
 DEMO_CUSTOMERS = [
@@ -51,6 +52,8 @@ def seed() -> str:
     # appending its own summary to `parts`.
     with transaction() as conn:
         parts.append(seed_demo_orders(conn))
+    with transaction() as conn:
+        parts.append(seed_demo_staff(conn))
     return "demo data ready (" + "; ".join(parts) + ")"
 
 

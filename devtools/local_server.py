@@ -144,6 +144,7 @@ def serve(project_dir: Path, host: str, port: int) -> None:
     print(f"  health:     curl {base}/health/")
     print(f"  catalogue:  curl {base}/categories/")
     print(f"  admin:      POST {base}/meiduo_admin/authorizations/  (demo: admin / Admin12345)")
+    print("              limited staff (运营: orders, users, dashboard): yunying / Yunying12345")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

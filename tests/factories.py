@@ -20,16 +20,23 @@ from chalicelib.db.engine import insert_id
 from chalicelib.db.tables import (
     addresses,
     categories,
+    content_types,
+    group_permissions,
+    groups,
     order_lines,
     order_status_history,
     orders,
+    permissions,
     sku_specs,
     skus,
     spus,
+    user_groups,
+    user_permissions,
     users,
 )
 from chalicelib.money import parse_yuan
 from chalicelib.services import accounts, search_terms
+from chalicelib.services import permissions as permissions_service
 
 _n = itertools.count(1)
 ADDRESS = {
@@ -215,3 +222,66 @@ def order(
         )
     )
     return order_id
+
+
+# --- staff permissions ---------------------------------------------------------------
+
+
+def builtin_permissions(conn: Connection) -> None:
+    """The content types and permissions migration 0009 creates, where missing."""
+    types = {r.model: r.id for r in conn.execute(select(content_types.c.model, content_types.c.id))}
+    for model, name in permissions_service.BUILTIN_CONTENT_TYPES:
+        if model not in types:
+            types[model] = insert_id(
+                conn.execute(content_types.insert().values(model=model, name=name))
+            )
+    existing = set(conn.scalars(select(permissions.c.codename)))
+    missing = [
+        p for p in permissions_service.builtin_permissions() if p["codename"] not in existing
+    ]
+    if missing:
+        conn.execute(
+            permissions.insert(),
+            [
+                {"name": p["name"], "codename": p["codename"], "content_type_id": types[p["model"]]}
+                for p in missing
+            ],
+        )
+
+
+def permission_ids(conn: Connection, *codenames: str) -> list[int]:
+    """The ids of these permissions (built-in or made by a test), in the order given."""
+    query = select(permissions.c.codename, permissions.c.id).where(
+        permissions.c.codename.in_(codenames)
+    )
+    found = {row.codename: row.id for row in conn.execute(query)}
+    return [found[codename] for codename in codenames]
+
+
+def group(conn: Connection, name: str | None = None, *, codenames: tuple[str, ...] = ()) -> int:
+    """A group holding these permissions; its id."""
+    group_id = insert_id(conn.execute(groups.insert().values(name=name or f"组{next(_n)}")))
+    for permission_id in permission_ids(conn, *codenames):
+        conn.execute(
+            group_permissions.insert().values(group_id=group_id, permission_id=permission_id)
+        )
+    return group_id
+
+
+def staff_user(
+    conn: Connection,
+    username: str | None = None,
+    *,
+    codenames: tuple[str, ...] = (),
+    group_ids: tuple[int, ...] = (),
+    password: str = "correct-horse-1",
+    **kwargs: Any,
+) -> Row[Any]:
+    """A staff user (not a superuser unless is_superuser=True) holding these permissions
+    directly and belonging to these groups; the users row."""
+    row = registered_user(conn, username, password, is_staff=True, **kwargs)
+    for permission_id in permission_ids(conn, *codenames):
+        conn.execute(user_permissions.insert().values(user_id=row.id, permission_id=permission_id))
+    for group_id in group_ids:
+        conn.execute(user_groups.insert().values(user_id=row.id, group_id=group_id))
+    return row

@@ -125,6 +125,63 @@ Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 QueryInt = Annotated[int, BeforeValidator(ascii_int)]
 
 
+# --- the admin API's lax inputs ------------------------------------------------------
+#
+# The meiduo admin console sends form values as strings ("12", "true"), as Django REST
+# framework accepts them; only /meiduo_admin/ request models use these types, the
+# storefront stays strict (Id, strict ints and bools). Exactly what docs/openapi.yaml's
+# AdminId, AdminInt and AdminBool schemas allow, nothing more: no spaces, signs on ids,
+# decimals or other scripts' digits.
+
+LAX_INT_RE = re.compile(r"-?[0-9]{1,20}")
+TRUE_WORDS = frozenset({"true", "1"})
+FALSE_WORDS = frozenset({"false", "0"})
+
+
+def _lax_int(value: object) -> int:
+    """A JSON integer, or one written in ASCII digits ("12", "-3"); not a bool or a float."""
+    if isinstance(value, bool):
+        raise ValueError("A valid integer is required.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and LAX_INT_RE.fullmatch(value):
+        return int(value)
+    raise ValueError("A valid integer is required.")
+
+
+def _lax_bool(value: object) -> bool:
+    """true/false, 1/0, or the same as strings ("true", "False", "1", "0")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise ValueError("Must be a valid boolean (true or false).")
+
+
+# An integer as a JSON number or a numeric string; add bounds with Field(ge=..., le=...).
+AdminInt = Annotated[int, BeforeValidator(_lax_int)]
+# An id (1..MAX_ID) as a JSON number or a numeric string: 12 or "12".
+AdminId = Annotated[int, BeforeValidator(_lax_int), Field(ge=1, le=MAX_ID)]
+# true/false, 1/0, "true"/"false" (any case), "1"/"0".
+AdminBool = Annotated[bool, BeforeValidator(_lax_bool)]
+MAX_ADMIN_IDS = 1000
+
+
+def _distinct(ids: list[int]) -> list[int]:
+    """The ids once each, in the order first given (the console may repeat one)."""
+    return list(dict.fromkeys(ids))
+
+
+# A list of ids in a body (a group's permissions, a staff user's groups).
+AdminIds = Annotated[list[AdminId], Field(max_length=MAX_ADMIN_IDS), AfterValidator(_distinct)]
+
+
 class RequestModel(BaseModel):
     """Unknown fields are ignored, so never assigned (no mass assignment). Schemas are
     built on first use (defer_build) to keep them out of cold start."""

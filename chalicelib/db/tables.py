@@ -415,3 +415,62 @@ daily_category_views = Table(
     Column("category_id", Id, ForeignKey("categories.id"), primary_key=True),
     Column("count", Integer, nullable=False, server_default="0"),
 )
+
+# --- staff permissions -------------------------------------------------------------
+#
+# Django's model of who may do what in the admin (chalicelib/auth.py enforces it): every
+# admin resource has a content type and four permissions, view_/add_/change_/delete_
+# <model>, created by migration 0009 (services/permissions.py lists them); staff hold
+# permissions directly or through groups; superusers hold every permission.
+
+content_types = Table(
+    "content_types",
+    metadata,
+    _pk(),
+    Column("model", String(100), nullable=False, unique=True),  # "sku": the codenames' suffix
+    Column("name", String(100), nullable=False),  # what the console shows: "商品SKU"
+)
+
+permissions = Table(
+    "permissions",
+    metadata,
+    _pk(),
+    Column("name", String(255), nullable=False),
+    Column("codename", String(100), nullable=False, unique=True),  # "view_sku"
+    Column("content_type_id", Id, ForeignKey("content_types.id"), nullable=False, index=True),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    _pk(),
+    Column("name", String(150), nullable=False, unique=True),
+)
+
+group_permissions = Table(
+    "group_permissions",
+    metadata,
+    Column("group_id", Id, ForeignKey("groups.id"), primary_key=True, autoincrement=False),
+    Column(
+        "permission_id", Id, ForeignKey("permissions.id"), primary_key=True, autoincrement=False
+    ),
+    Index(None, "permission_id"),
+)
+
+user_groups = Table(
+    "user_groups",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True, autoincrement=False),
+    Column("group_id", Id, ForeignKey("groups.id"), primary_key=True, autoincrement=False),
+    Index(None, "group_id"),
+)
+
+user_permissions = Table(
+    "user_permissions",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True, autoincrement=False),
+    Column(
+        "permission_id", Id, ForeignKey("permissions.id"), primary_key=True, autoincrement=False
+    ),
+    Index(None, "permission_id"),
+)

@@ -22,7 +22,7 @@ def shopper(make_user: Any, auth_headers: Any) -> dict[str, str]:
 
 @pytest.fixture
 def staff(make_user: Any, auth_headers: Any) -> dict[str, str]:
-    return dict(auth_headers(make_user(is_staff=True)))
+    return dict(auth_headers(make_user(is_staff=True, is_superuser=True)))
 
 
 def get(client: Any, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:

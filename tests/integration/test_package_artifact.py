@@ -377,6 +377,7 @@ def test_a_staff_member_reads_the_admin_statistics(api: Any, package_database: s
                 email="",
                 mobile=None,
                 is_staff=True,
+                is_superuser=True,
             )
             user_count = len(conn.execute(select(users.c.id)).all())
     finally:

@@ -1,4 +1,4 @@
-"""Admin SKU images under /meiduo_admin/skus/images/ (staff only).
+"""Admin SKU images under /meiduo_admin/skus/images/ (the `image` permissions).
 
 POST and PUT take multipart/form-data (fields `sku` and `image`); DELETE hides an image
 and keeps its file, `?purge=true` removes the image and deletes its file.
@@ -54,7 +54,7 @@ class RemoveQuery(RequestModel):
 
 
 @bp.route("/skus/images/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_image")
 def list_images(user: auth.CurrentUser) -> dict[str, Any]:
     page = parse_query(PageQuery, bp.current_request).paging
     with transaction() as conn:
@@ -63,7 +63,7 @@ def list_images(user: auth.CurrentUser) -> dict[str, Any]:
 
 
 @bp.route("/skus/images/", methods=["POST"], content_types=["multipart/form-data"])
-@auth.staff_required
+@auth.permission_required("add_image")
 def add_image(user: auth.CurrentUser) -> Response:
     form = validate(NewSkuImage, read_form(bp.current_request))
     with transaction() as conn:
@@ -74,7 +74,7 @@ def add_image(user: auth.CurrentUser) -> Response:
 
 
 @bp.route("/skus/images/{image_id}/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_image")
 def get_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
     with transaction() as conn:
         found = images.get_sku_image(conn, path_id(image_id))
@@ -82,7 +82,7 @@ def get_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
 
 
 @bp.route("/skus/images/{image_id}/", methods=["PUT"], content_types=["multipart/form-data"])
-@auth.staff_required
+@auth.permission_required("change_image")
 def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
     found_id = path_id(image_id)
     form = validate(ChangedSkuImage, read_form(bp.current_request))
@@ -99,7 +99,7 @@ def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
 
 
 @bp.route("/skus/images/{image_id}/", methods=["DELETE"])
-@auth.staff_required
+@auth.permission_required("delete_image")
 def remove_image(user: auth.CurrentUser, image_id: str) -> Response:
     found_id = path_id(image_id)
     purge = parse_query(RemoveQuery, bp.current_request).purge

@@ -1,4 +1,8 @@
-"""Admin payments under /meiduo_admin/payments/ (staff only): the money to give back.
+"""Admin payments under /meiduo_admin/payments/: the money to give back.
+
+Guarded by the `order` permissions (API.md has no payment content type): a payment to
+give back is part of handling its order. As everywhere the method decides the action:
+GET needs view_order, and a refund (POST) add_order.
 
 A payment that arrived for an order we could not fill (cancelled and its stock gone,
 or paid already) is recorded as `refund_needed`; staff refund it at Alipay by hand.
@@ -37,7 +41,7 @@ def refund_body(row: Any) -> dict[str, Any]:
 
 
 @bp.route("/payments/refunds/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_order")
 def refunds_needed(user: auth.CurrentUser) -> dict[str, Any]:
     page = parse_query(PageQuery, bp.current_request).paging
     with transaction() as conn:

@@ -104,7 +104,7 @@ def sku_categories(user: auth.CurrentUser) -> list[dict[str, Any]]:
 
 
 @bp.route("/skus/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_sku")
 def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
     params = parse_query(SkusQuery, bp.current_request)
     page, keyword = params.paging, params.keyword
@@ -114,7 +114,7 @@ def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
 
 
 @bp.route("/skus/", methods=["POST"])
-@auth.staff_required
+@auth.permission_required("add_sku")
 def create_sku(user: auth.CurrentUser) -> Response:
     body = parse(SkuIn, bp.current_request)
     with transaction() as conn:
@@ -123,14 +123,14 @@ def create_sku(user: auth.CurrentUser) -> Response:
 
 
 @bp.route("/skus/{sku_id}/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_sku")
 def get_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
     with transaction() as conn:
         return admin_sku_body(catalog.admin_sku(conn, path_id(sku_id)))
 
 
 @bp.route("/skus/{sku_id}/", methods=["PUT"])
-@auth.staff_required
+@auth.permission_required("change_sku")
 def replace_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
     body = parse(SkuIn, bp.current_request)
     with transaction() as conn:
@@ -139,7 +139,7 @@ def replace_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
 
 
 @bp.route("/skus/{sku_id}/", methods=["DELETE"])
-@auth.staff_required
+@auth.permission_required("delete_sku")
 def unlaunch_sku(user: auth.CurrentUser, sku_id: str) -> Response:
     with transaction() as conn:
         catalog.unlaunch_sku(conn, resources.redis(), path_id(sku_id))

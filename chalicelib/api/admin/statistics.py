@@ -1,4 +1,4 @@
-"""Admin dashboard statistics under /meiduo_admin/statistical/ (staff only).
+"""Admin dashboard statistics under /meiduo_admin/statistical/ (view_statistics).
 
 Days are SHOP_TIMEZONE days; "now" is read here and passed to the services, which
 never read the clock themselves (tests freeze time by passing it).
@@ -37,7 +37,7 @@ def day_count_body(figure: statistics.DayCount) -> dict[str, Any]:
 
 
 @bp.route("/statistical/total_count/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_statistics")
 def total_count(user: auth.CurrentUser) -> dict[str, Any]:
     with transaction() as conn:
         figure = statistics.user_count(conn, now=utcnow(), tz=settings().shop_timezone)
@@ -45,7 +45,7 @@ def total_count(user: auth.CurrentUser) -> dict[str, Any]:
 
 
 @bp.route("/statistical/day_active/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_statistics")
 def day_active(user: auth.CurrentUser) -> dict[str, Any]:
     with transaction() as conn:
         figure = statistics.active_users_today(conn, now=utcnow(), tz=settings().shop_timezone)
@@ -53,7 +53,7 @@ def day_active(user: auth.CurrentUser) -> dict[str, Any]:
 
 
 @bp.route("/statistical/day_orders/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_statistics")
 def day_orders(user: auth.CurrentUser) -> dict[str, Any]:
     with transaction() as conn:
         figure = statistics.order_users_today(conn, now=utcnow(), tz=settings().shop_timezone)
@@ -61,7 +61,7 @@ def day_orders(user: auth.CurrentUser) -> dict[str, Any]:
 
 
 @bp.route("/statistical/day_increment/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_statistics")
 def day_increment(user: auth.CurrentUser) -> dict[str, Any]:
     with transaction() as conn:
         figure = statistics.new_users_today(conn, now=utcnow(), tz=settings().shop_timezone)
@@ -69,7 +69,7 @@ def day_increment(user: auth.CurrentUser) -> dict[str, Any]:
 
 
 @bp.route("/statistical/month_increment/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_statistics")
 def month_increment(user: auth.CurrentUser) -> list[dict[str, Any]]:
     with transaction() as conn:
         series = statistics.new_users_by_day(conn, now=utcnow(), tz=settings().shop_timezone)
@@ -77,7 +77,7 @@ def month_increment(user: auth.CurrentUser) -> list[dict[str, Any]]:
 
 
 @bp.route("/statistical/goods_day_views/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_statistics")
 def goods_day_views(user: auth.CurrentUser) -> list[dict[str, Any]]:
     with transaction() as conn:
         views = statistics.category_views_today(
@@ -87,7 +87,7 @@ def goods_day_views(user: auth.CurrentUser) -> list[dict[str, Any]]:
 
 
 @bp.route("/statistical/sales/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_statistics")
 def sales(user: auth.CurrentUser) -> list[dict[str, Any]]:
     days = parse_query(SalesQuery, bp.current_request).days
     with transaction() as conn:

@@ -1,4 +1,4 @@
-"""Admin user management under /meiduo_admin/users/ (staff only).
+"""Admin user management under /meiduo_admin/users/ (the `user` permissions).
 
 A user is shown as {id, username, mobile, email}: never the password hash (the seed's
 serializer returned it).
@@ -37,7 +37,7 @@ class NewUser(RequestModel):
 
 
 @bp.route("/users/", methods=["GET"])
-@auth.staff_required
+@auth.permission_required("view_user")
 def list_users(user: auth.CurrentUser) -> dict[str, Any]:
     params = parse_query(UsersQuery, bp.current_request)
     with transaction() as conn:
@@ -46,7 +46,7 @@ def list_users(user: auth.CurrentUser) -> dict[str, Any]:
 
 
 @bp.route("/users/", methods=["POST"])
-@auth.staff_required
+@auth.permission_required("add_user")
 def create_user(user: auth.CurrentUser) -> Response:
     body = parse(NewUser, bp.current_request)
     with transaction() as conn:

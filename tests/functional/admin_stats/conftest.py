@@ -50,4 +50,4 @@ def counting(conn: Connection) -> Iterator[StatementCounter]:
 
 @pytest.fixture
 def staff_headers(make_user: Any, auth_headers: Any) -> dict[str, str]:
-    return dict(auth_headers(make_user("staffboss", is_staff=True)))
+    return dict(auth_headers(make_user("staffboss", is_staff=True, is_superuser=True)))

@@ -32,7 +32,7 @@ def callers(make_user: Any, auth_headers: Any) -> dict[str, dict[str, str]]:
     return {
         auth.PUBLIC: {"Content-Type": "application/json"},
         auth.USER: auth_headers(make_user("abuser")),
-        auth.STAFF: auth_headers(make_user("abuse-staff", is_staff=True)),
+        auth.STAFF: auth_headers(make_user("abuse-staff", is_staff=True, is_superuser=True)),
     }
 
 

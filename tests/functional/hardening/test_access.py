@@ -141,7 +141,12 @@ def test_every_route_declares_who_may_call_it() -> None:
     assert admin_not_staff == []
 
 
-# --- the matrix: every route x {anonymous, customer A, customer B, staff} ----------------
+# --- the matrix: every route x {anonymous, customer A, customer B, superuser, staff} ------
+#
+# "superuser" is staff with every permission: it may call every staff route. "limited" is
+# staff without a single permission: it may call the staff-only routes (the console's
+# pick lists) and gets 403 on every permission-guarded one. Which permission each admin
+# route needs is test_permissions_table.py's subject.
 
 
 def test_the_authorization_matrix(
@@ -152,7 +157,8 @@ def test_the_authorization_matrix(
 
     alice = make_user("alice")
     bob = make_user("bob")
-    staff = make_user("staff", is_staff=True)
+    staff = make_user("staff", is_staff=True, is_superuser=True)
+    limited = make_user("limited", is_staff=True)
     sku_id = make_sku(price="10.00", stock=5)
     order_id = make_order(alice.id, sku_id)
     address_id = committed(factories.address)(alice.id)
@@ -161,6 +167,9 @@ def test_the_authorization_matrix(
         "address_id": str(address_id),
         "sku_id": str(sku_id),
         "image_id": "999999",
+        "permission_id": "999999999",  # ids grow by 52 with each test's fresh permissions
+        "group_id": "999999",
+        "staff_id": "999999",
         "username": "alice",
         "directory": "nothing",
         "name": "here.png",
@@ -214,6 +223,10 @@ def test_the_authorization_matrix(
         ))  # fmt: skip
         expect("staff", method, path, call(method, path, entry, auth_headers(staff)), (
             "404" if owned else "allowed"
+        ))  # fmt: skip
+        guarded = auth.permission_of(entry.view_function) is not None
+        expect("limited", method, path, call(method, path, entry, auth_headers(limited)), (
+            "403" if guarded else "404" if owned else "allowed"
         ))  # fmt: skip
         expect("alice", method, path, call(method, path, entry, auth_headers(alice)), (
             "403" if access == auth.STAFF else "allowed"

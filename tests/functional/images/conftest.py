@@ -91,7 +91,7 @@ def fastdfs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Media]:
 @pytest.fixture
 def staff(make_user: Any, auth_headers: Any) -> dict[str, str]:
     """Authorization header of a staff user (no Content-Type: each request sets its own)."""
-    headers = auth_headers(make_user(is_staff=True))
+    headers = auth_headers(make_user(is_staff=True, is_superuser=True))
     return {"Authorization": headers["Authorization"]}
 
 

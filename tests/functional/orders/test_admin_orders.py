@@ -16,7 +16,7 @@ from tests.functional.orders.conftest import add_to_cart, place_order, stock_and
 
 @pytest.fixture
 def staff_headers(make_user: Any, auth_headers: Any) -> dict[str, str]:
-    return dict(auth_headers(make_user(is_staff=True)))
+    return dict(auth_headers(make_user(is_staff=True, is_superuser=True)))
 
 
 def _order(client: Any, buyer: Any, sku: int, count: int = 1) -> str:
@@ -62,6 +62,47 @@ def test_staff_see_an_order_with_its_lines_and_refund_flag(
     assert (body["user_id"], body["needs_refund"], body["status"]) == (buyer.id, False, 1)
     assert [(line["sku_id"], line["count"]) for line in body["lines"]] == [(sku, 3)]
     assert missing.status_code == 404
+
+
+def test_the_order_page_reads_the_buyer_and_each_line_as_the_console_does(
+    client: Any, buyer: Any, make_sku: Any, make_order: Any, staff_headers: dict[str, str]
+) -> None:
+    from chalicelib.db.tables import skus
+
+    # given an order of two SKUs, one with an image, whose price and name change afterwards
+    pictured = make_sku(price="5999.00", stock=10, name="冰箱 470升", default_image="g1/M00/a.jpg")
+    plain = make_sku(price="99.50", stock=10, name="电水壶")
+    order_id = make_order(
+        buyer.id,
+        pictured,
+        count=2,
+        lines=[{"sku_id": plain, "name": "电水壶", "price": 9950, "count": 1}],
+    )
+    with transaction() as conn:
+        conn.execute(skus.update().where(skus.c.id == pictured).values(name="冰箱 新款", price=1))
+
+    # when staff open the order page
+    detail = client.http.get(f"/meiduo_admin/orders/{order_id}/", headers=staff_headers)
+
+    # then the buyer and the lines are there as the console reads them: the name and price
+    # as ordered, the SKU's image as an absolute URL (null without one), and nothing of
+    # today's fields is lost
+    assert detail.status_code == 200
+    body = detail.json_body
+    assert body["user"] == body["username"] == buyer.user.username
+    assert body["skus"] == [
+        {
+            "count": 2,
+            "price": "5999.00",
+            "sku": {
+                "name": "冰箱 470升",
+                "default_image_url": "http://testserver/media/g1/M00/a.jpg",
+            },
+        },
+        {"count": 1, "price": "99.50", "sku": {"name": "电水壶", "default_image_url": None}},
+    ]
+    assert {"order_id", "status", "lines", "address", "user_id", "needs_refund"} <= set(body)
+    assert [line["name"] for line in body["lines"]] == ["冰箱 470升", "电水壶"]
 
 
 def test_buyers_are_not_staff(client: Any, buyer: Any) -> None:

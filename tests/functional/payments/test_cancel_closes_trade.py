@@ -122,7 +122,7 @@ def test_a_staff_cancel_closes_the_trade_too(
 ) -> None:
     order_id = make_order(buyer.id, make_sku())
     fake_alipay.waiting(order_id, "5999.00")
-    staff = make_user("staff_41", is_staff=True)
+    staff = make_user("staff_41", is_staff=True, is_superuser=True)
 
     response = put_json(
         client, f"/meiduo_admin/orders/{order_id}/status/", {"status": 6}, auth_headers(staff)

@@ -204,7 +204,7 @@ def test_a_late_payment_without_stock_is_kept_for_a_refund(
     assert after["needs_refund"] is True
     assert after["payments"] == [(order_id, "T500", 2 * PRICE, "refund_needed")]
     # and staff see it in the refund list
-    staff = make_user("staff01", is_staff=True)
+    staff = make_user("staff01", is_staff=True, is_superuser=True)
     listing = client.http.get("/meiduo_admin/payments/refunds/", headers=auth_headers(staff))
     assert listing.status_code == 200
     body = listing.json_body
@@ -259,7 +259,7 @@ def test_the_refund_list_is_for_staff_only(
         client.http.get("/meiduo_admin/payments/refunds/", headers=auth_headers(buyer)).status_code
         == 403
     )
-    staff = make_user("staff02", is_staff=True)
+    staff = make_user("staff02", is_staff=True, is_superuser=True)
     empty = client.http.get(
         "/meiduo_admin/payments/refunds/?page=1&pagesize=5", headers=auth_headers(staff)
     )
