@@ -11,7 +11,7 @@ does); tests/integration/test_staff_permissions_migration.py checks it equals
 services/permissions.py's BUILTIN_CONTENT_TYPES.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
