@@ -109,6 +109,9 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty tables and Redis after every test that touched them."""
     uses_db = "database_url" in request.fixturenames
     yield
+    from chalicelib import breaker
+
+    breaker.reset_all()  # no test starts with a breaker another one opened
     if not uses_db:
         return
     from sqlalchemy import delete

@@ -11,7 +11,7 @@ from chalice.test import Client
 from chalicelib import auth
 from chalicelib.api.middleware import api_middleware, register_preflight_routes
 from chalicelib.api.routing import ApiBlueprint, ShopApp
-from tests.conftest import ROOT, post_json
+from tests.conftest import REAL_DATABASE, REAL_REDIS, ROOT, post_json
 
 ALLOWED = "http://localhost:8080"
 
@@ -146,6 +146,7 @@ def test_a_database_that_is_down_gives_503_and_health_names_it(
         "database": "unavailable",
         "redis": "ok",
         "storage": "ok",
+        "circuits": {"database": "closed"},  # two failures so far; it opens at three
     }
 
 
@@ -169,5 +170,14 @@ def test_a_redis_that_is_down_gives_503_and_no_login(
 def test_health_is_ok_when_everything_answers(client: Any) -> None:
     response = client.http.get("/health/")
 
+    # the embedded twins have no breakers; real servers each have one, closed
+    circuits = {"database": "closed"} if REAL_DATABASE else {}
+    circuits.update({"redis": "closed"} if REAL_REDIS else {})
     assert response.status_code == 200
-    assert response.json_body == {"status": "ok", "database": "ok", "redis": "ok", "storage": "ok"}
+    assert response.json_body == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "storage": "ok",
+        "circuits": circuits,
+    }
