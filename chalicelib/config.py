@@ -12,6 +12,7 @@ a Lambda that silently wrote to /tmp/shop.db would lose every order.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -116,10 +117,7 @@ def _seconds(name: str, default: float, *, maximum: float) -> float:
     raw = _env(name)
     if raw is None:
         return default
-    whole, _, fraction = raw.partition(".")
-    if not (whole.isascii() and whole.isdigit()) or (
-        fraction and not (fraction.isascii() and fraction.isdigit())
-    ):
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw) is None:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}")
     value = float(raw)
     if not 0 < value <= maximum:
