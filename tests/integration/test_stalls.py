@@ -227,3 +227,32 @@ def test_a_black_holed_redis_costs_its_timeout_then_nothing_until_it_returns(
     time.sleep(COOLDOWN)
     assert client.http.get("/cart/", headers=headers).status_code == 200
     assert client.http.get("/health/").json_body["circuits"]["redis"] == "closed"
+
+
+def test_checked_out_connections_read_with_the_statement_bound_pooled_ones_the_connect_bound(
+    db_proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine sets pymysql's per-packet read timeout (`_read_timeout`, a private
+    attribute) on checkout and checkin; this checks that the installed pymysql honours
+    it: a connection whose server goes silent times out after the timeout set last."""
+    from sqlalchemy.exc import OperationalError
+
+    from chalicelib.db.engine import MYSQL_LOCK_WAIT_SECONDS, STATEMENT_READ_SLACK_SECONDS, engine
+
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", "3")
+    eng = engine()
+    with eng.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        assert raw._read_timeout == MYSQL_LOCK_WAIT_SECONDS + STATEMENT_READ_SLACK_SECONDS
+    assert raw._read_timeout == CONNECT_TIMEOUT  # pooled: the next pre-ping's bound
+
+    with eng.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        raw._read_timeout = 0.3  # as the checkout sets it, shorter for the test
+        db_proxy.mode = "hold"
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as raised:
+            conn.execute(text("SELECT 1"))
+        assert raised.value.orig.args[0] == 2013
+        assert time.monotonic() - started <= 0.3 + SLACK

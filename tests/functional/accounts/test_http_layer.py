@@ -141,13 +141,15 @@ def test_a_database_that_is_down_gives_503_and_health_names_it(
     assert signup.status_code == 503
     assert signup.json_body["code"] == "service_unavailable"
     assert health.status_code == 503
-    assert health.json_body == {
+    body = dict(health.json_body)
+    circuits = body.pop("circuits")
+    assert body == {
         "status": "unavailable",
         "database": "unavailable",
         "redis": "ok",
         "storage": "ok",
-        "circuits": {"database": "closed"},  # two failures so far; it opens at three
     }
+    assert circuits["database"] == "closed"  # two failures so far; it opens at three
 
 
 def test_a_redis_that_is_down_gives_503_and_no_login(
@@ -170,14 +172,11 @@ def test_a_redis_that_is_down_gives_503_and_no_login(
 def test_health_is_ok_when_everything_answers(client: Any) -> None:
     response = client.http.get("/health/")
 
-    # the embedded twins have no breakers; real servers each have one, closed
-    circuits = {"database": "closed"} if REAL_DATABASE else {}
-    circuits.update({"redis": "closed"} if REAL_REDIS else {})
     assert response.status_code == 200
-    assert response.json_body == {
-        "status": "ok",
-        "database": "ok",
-        "redis": "ok",
-        "storage": "ok",
-        "circuits": circuits,
-    }
+    body = dict(response.json_body)
+    circuits = body.pop("circuits")
+    assert body == {"status": "ok", "database": "ok", "redis": "ok", "storage": "ok"}
+    # the embedded twins have no breakers; real servers each have one, closed (and
+    # Alipay's, the simulator's here, once an earlier test called it)
+    assert set(circuits.values()) <= {"closed"}
+    assert ("database" in circuits, "redis" in circuits) == (bool(REAL_DATABASE), bool(REAL_REDIS))
