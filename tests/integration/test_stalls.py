@@ -234,9 +234,11 @@ def test_checked_out_connections_read_with_the_statement_bound_pooled_ones_the_c
 ) -> None:
     """The engine sets pymysql's per-packet read timeout (`_read_timeout`, a private
     attribute) on checkout and checkin; this checks that the installed pymysql honours
-    it: a connection whose server goes silent times out after the timeout set last."""
+    it: a connection whose server goes silent times out after the timeout set last. And
+    a statement that loses its connection counts toward the breaker."""
     from sqlalchemy.exc import OperationalError
 
+    from chalicelib.breaker import CircuitOpen
     from chalicelib.db.engine import MYSQL_LOCK_WAIT_SECONDS, STATEMENT_READ_SLACK_SECONDS, engine
 
     monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", "3")
@@ -256,3 +258,11 @@ def test_checked_out_connections_read_with_the_statement_bound_pooled_ones_the_c
             conn.execute(text("SELECT 1"))
         assert raised.value.orig.args[0] == 2013
         assert time.monotonic() - started <= 0.3 + SLACK
+
+    # that lost statement was the first failure; the next connection's handshake the second
+    with pytest.raises(OperationalError):
+        eng.connect()
+    started = time.monotonic()
+    with pytest.raises(CircuitOpen):
+        eng.connect()
+    assert time.monotonic() - started <= AT_ONCE
