@@ -12,6 +12,7 @@ a Lambda that silently wrote to /tmp/shop.db would lose every order.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -109,6 +110,50 @@ def _bool(name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _seconds(name: str, default: float, *, maximum: float) -> float:
+    """A duration in seconds: ASCII digits with an optional fraction ("2", "0.5")."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw) is None:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}")
+    value = float(raw)
+    if not 0 < value <= maximum:
+        raise ConfigError(f"{name} must be above 0 and at most {maximum:g} seconds, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a call to a backing service may take, and when to stop trying
+    (docs/ARCHITECTURE.md, "When a backing service stalls")."""
+
+    # TCP connect + MySQL handshake, and the pool's pre-ping of an idle connection.
+    database_connect_timeout: float
+    # The server's limit on each SELECT of a request (MariaDB max_statement_time, MySQL
+    # MAX_EXECUTION_TIME); writes wait at most innodb_lock_wait_timeout for a lock.
+    database_statement_timeout: float
+    # The same for the scheduled jobs (explicitly longer); migrations have none.
+    job_statement_timeout: float
+    # One Alipay gateway call: the connect, then the whole answer.
+    alipay_timeout: float
+    # Consecutive connection failures/timeouts that open a service's breaker, and how
+    # long it stays open before one trial call.
+    breaker_failures: int
+    breaker_cooldown: float
+
+
+def limits() -> Limits:
+    return Limits(
+        database_connect_timeout=_seconds("DATABASE_CONNECT_TIMEOUT", 2.0, maximum=10),
+        database_statement_timeout=_seconds("DATABASE_STATEMENT_TIMEOUT", 5.0, maximum=25),
+        job_statement_timeout=_seconds("JOB_STATEMENT_TIMEOUT", 60.0, maximum=230),
+        alipay_timeout=_seconds("ALIPAY_TIMEOUT", 5.0, maximum=12),
+        breaker_failures=_int("BREAKER_FAILURES", 3, minimum=1),
+        breaker_cooldown=_seconds("BREAKER_COOLDOWN_SECONDS", 10.0, maximum=300),
+    )
 
 
 def database_behind_proxy() -> bool:

@@ -6,11 +6,13 @@ this module really has: Lambda imports this module and looks the name up. (Closu
 registered in a loop gave `app.job_...` strings that Lambda could not find.) Lambda
 imports only this module for them, not app.py and its blueprints.
 
-Each job is an entry point: it opens the unit of work (or hands `transaction`, the
-unit-of-work factory, to a service whose rule needs one unit per item) and passes in
-the clients its service uses. It imports its service module when it runs, not at
-cold start, and calls one service function. JOBS maps a job's name to its handler for
-`manage.py runjob NAME`, which runs it the way EventBridge does (`run_now`).
+Each job is an entry point: it says how long its statements may run
+(`resources.job_statements()`, longer than a request's), opens the unit of work (or
+hands `transaction`, the unit-of-work factory, to a service whose rule needs one unit
+per item) and passes in the clients its service uses. It imports its service module
+when it runs, not at cold start, and calls one service function. JOBS maps a job's
+name to its handler for `manage.py runjob NAME`, which runs it the way EventBridge
+does (`run_now`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ MAIL_QUEUE = f"jiadian-shop-{os.environ.get('SHOP_STAGE') or 'local'}-mail"
 def job_rollup_stats(event: CloudWatchEvent) -> str:
     from chalicelib.services import statistics
 
-    with transaction() as conn:
+    with resources.job_statements(), transaction() as conn:
         return statistics.rollup_stats(
             conn, resources.redis(), now=utcnow(), tz=settings().shop_timezone
         )
@@ -53,7 +55,8 @@ def job_rollup_stats(event: CloudWatchEvent) -> str:
 def job_expire_orders(event: CloudWatchEvent) -> str:
     from chalicelib.services import orders
 
-    return orders.expire_unpaid_orders(transaction, resources.alipay(), utcnow())
+    with resources.job_statements():
+        return orders.expire_unpaid_orders(transaction, resources.alipay(), utcnow())
 
 
 # Settles what Alipay's notify missed while the order can still be paid.
@@ -61,7 +64,8 @@ def job_expire_orders(event: CloudWatchEvent) -> str:
 def job_reconcile_payments(event: CloudWatchEvent) -> str:
     from chalicelib.services import payments
 
-    return payments.reconcile_payments(transaction, resources.alipay(), utcnow())
+    with resources.job_statements():
+        return payments.reconcile_payments(transaction, resources.alipay(), utcnow())
 
 
 # Files whose deletion failed after their commit (storage was down): try again.
@@ -69,7 +73,8 @@ def job_reconcile_payments(event: CloudWatchEvent) -> str:
 def job_retry_file_deletions(event: CloudWatchEvent) -> str:
     from chalicelib.services import images
 
-    return images.retry_file_deletions(transaction, resources.storage())
+    with resources.job_statements():
+        return images.retry_file_deletions(transaction, resources.storage())
 
 
 # Sends the mails the API queued (MAIL_URL sqs://...) through SES. One record per

@@ -11,6 +11,11 @@ clients' calls are traced as X-Ray subsegments on the stages that trace
 are traced by the tracing module itself, pymysql and botocore by the SDK's patches.
 Clients are cached by the setting they were built from, so tests that switch
 DATABASE_URL/REDIS_URL between runs get the right one.
+
+Every real client sits behind its service's circuit breaker (chalicelib/breaker.py):
+the database's pool (db/engine.py), Redis' commands and pipelines, FastDFS' calls and
+Alipay's gateway calls. A breaker open answers at once with the client's own "down"
+error, which `is_unavailable` knows, and `retry_after` gives the seconds it has left.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import config
-from chalicelib.db.engine import engine
+from chalicelib import breaker, config
+from chalicelib.db.engine import engine, statement_timeout
 from chalicelib.db.engine import transaction as transaction  # entry points take it from here
 from chalicelib.observability import tracing
 
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("shop.health")
 
 REDIS_TIMEOUT_SECONDS = 2.0
+RETRY_AFTER_SECONDS = 5  # a 503's Retry-After when no breaker says better
 
 _cache: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
@@ -68,12 +74,45 @@ def _build_redis(url: str | None) -> Redis:
         return fakeredis.FakeRedis(server=_embedded_redis_server, decode_responses=True)
     import redis as redis_lib
 
-    return redis_lib.Redis.from_url(
+    # A black hole costs one command REDIS_TIMEOUT_SECONDS (the URL's ?socket_timeout=
+    # overrides it); redis-py does not retry a timed-out command.
+    client = redis_lib.Redis.from_url(
         url,
         decode_responses=True,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         health_check_interval=30,
+    )
+    kwargs = client.connection_pool.connection_kwargs
+    circuit = _breaker("redis", f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}")
+    failures = (redis_lib.ConnectionError, redis_lib.TimeoutError)
+
+    def counts(exc: BaseException) -> bool:
+        return isinstance(exc, failures)
+
+    breaker.guard_methods(
+        client, circuit, ("execute_command",), counts, unavailable=redis_lib.ConnectionError
+    )
+    make_pipeline = client.pipeline
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        return breaker.guard_methods(
+            make_pipeline(*args, **kwargs),
+            circuit,
+            ("execute",),
+            counts,
+            unavailable=redis_lib.ConnectionError,
+        )
+
+    client.pipeline = pipeline  # type: ignore[method-assign]
+    client.circuit = circuit  # type: ignore[attr-defined]  # health() reports it
+    return client
+
+
+def _breaker(service: str, target: str) -> breaker.CircuitBreaker:
+    limits = config.limits()
+    return breaker.for_service(
+        service, target, failures=limits.breaker_failures, cooldown=limits.breaker_cooldown
     )
 
 
@@ -85,13 +124,31 @@ def storage() -> Storage:
     def build() -> Storage:
         from chalicelib.adapters.storage import storage_from_url
 
-        return tracing.trace_methods(
+        store = tracing.trace_methods(
             storage_from_url(s.storage_url, s.media_url),
             "storage",
             ("save", "delete", "read", "ping"),
         )
+        if s.storage_url.startswith("fastdfs://"):
+            _guard_fastdfs(store, s.storage_url)
+        return store
 
     return _cached("storage", key, build)
+
+
+def _guard_fastdfs(store: Storage, storage_url: str) -> None:
+    """FastDFS behind its breaker. What counts: a call that could not connect, timed out
+    or was cut; not an error status the tracker or storage server answered with."""
+    from chalicelib.adapters.storage import StorageUnavailable
+
+    def counts(exc: BaseException) -> bool:
+        return isinstance(exc, StorageUnavailable) and type(exc.__cause__).__name__ != "DataError"
+
+    circuit = _breaker("storage", storage_url.removeprefix("fastdfs://").partition("?")[0])
+    breaker.guard_methods(
+        store, circuit, ("save", "delete", "read", "ping"), counts, unavailable=StorageUnavailable
+    )
+    store.circuit = circuit  # type: ignore[attr-defined]  # health() reports it
 
 
 def alipay() -> AlipayClient:
@@ -99,15 +156,40 @@ def alipay() -> AlipayClient:
     from chalicelib.adapters.alipay import alipay_settings, build_client
 
     resolved = alipay_settings()
-    return _cached(
-        "alipay",
-        resolved.cache_key,
-        lambda: tracing.trace_methods(
-            build_client(resolved),
+    timeout = config.limits().alipay_timeout
+
+    def build() -> AlipayClient:
+        client = tracing.trace_methods(
+            build_client(resolved, timeout=timeout),
             "alipay",
             ("page_pay_url", "verify", "query_trade", "close_trade"),
             order_id=_alipay_order_id,
-        ),
+        )
+        _guard_alipay(client, resolved.gateway)
+        return client
+
+    return _cached("alipay", f"{resolved.cache_key}|{timeout}", build)
+
+
+def _guard_alipay(client: AlipayClient, gateway: str) -> None:
+    """The gateway calls behind Alipay's breaker (building a pay URL and checking a
+    signature never leave the process). What counts: no answer (refused, timed out, cut,
+    HTTP 5xx); not an answer Alipay gave, signed or refused."""
+    import http.client
+
+    from chalicelib.adapters.alipay import AlipayUnavailable
+
+    def counts(exc: BaseException) -> bool:
+        return isinstance(exc, AlipayUnavailable) and isinstance(
+            exc.__cause__, OSError | http.client.HTTPException
+        )
+
+    breaker.guard_methods(
+        client,
+        _breaker("alipay", gateway),
+        ("query_trade", "close_trade"),
+        counts,
+        unavailable=AlipayUnavailable,
     )
 
 
@@ -160,17 +242,30 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
-def health() -> dict[str, str]:
-    """Can this container reach what it needs? {"status": "ok"|"unavailable", and each
-    part's "ok"|"unavailable"}; never raises. A client that cannot even be built (a bad
-    URL, a secret that cannot be fetched) counts as its service being down."""
+def job_statements() -> contextlib.AbstractContextManager[None]:
+    """`with job_statements():` around a job: its SELECTs may run JOB_STATEMENT_TIMEOUT
+    on the server instead of a request's DATABASE_STATEMENT_TIMEOUT."""
+    return statement_timeout(config.limits().job_statement_timeout)
+
+
+def retry_after(exc: BaseException) -> str:
+    """Retry-After of the 503 for `exc`: the seconds an open breaker has left, else 5."""
+    return breaker.retry_after_header(exc, RETRY_AFTER_SECONDS)
+
+
+def health() -> dict[str, Any]:
+    """Can this container reach what it needs? {"status": "ok"|"unavailable", each part's
+    "ok"|"unavailable", and "circuits": the state of each breaker this container has
+    (closed | open | half_open)}; never raises. A client that cannot even be built (a bad
+    URL, a secret that cannot be fetched) counts as its service being down. A part whose
+    breaker is open is unavailable without being asked."""
     from sqlalchemy import text
 
     def database() -> None:
         with engine().connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    body = {"status": "ok"}
+    body: dict[str, Any] = {"status": "ok"}
     for name, check in (
         ("database", database),
         ("redis", lambda: redis().ping()),
@@ -182,7 +277,32 @@ def health() -> dict[str, str]:
         except Exception as exc:  # each failure is reported, none is raised
             log.warning("health check %s failed: %s: %s", name, type(exc).__name__, exc)
             body[name] = body["status"] = "unavailable"
+    body["circuits"] = _circuits()
     return body
+
+
+def _circuits() -> dict[str, str]:
+    """The state of the breaker of each client this container uses now (the embedded
+    twins have none; Alipay's once it has been called)."""
+    found: dict[str, str] = {}
+    try:
+        pool = engine().pool
+        if hasattr(pool, "circuit"):
+            found["database"] = pool.circuit().state
+        for name, client in (("redis", redis()), ("storage", storage())):
+            circuit = getattr(client, "circuit", None)
+            if isinstance(circuit, breaker.CircuitBreaker):
+                found[name] = circuit.state
+        from chalicelib.adapters.alipay import SIMULATOR_GATEWAY_PATH
+
+        s = config.settings()
+        gateway = s.alipay_gateway or s.api_base_url + SIMULATOR_GATEWAY_PATH
+        alipay_circuit = breaker.existing("alipay", gateway)
+        if alipay_circuit is not None:
+            found["alipay"] = alipay_circuit.state
+    except Exception as exc:  # a client that cannot be built is already reported above
+        log.warning("circuit states: %s: %s", type(exc).__name__, exc)
+    return found
 
 
 def reset() -> None:
@@ -196,3 +316,4 @@ def reset() -> None:
                     close()
         _cache.clear()
         _embedded_redis_server = None
+    breaker.reset_all()

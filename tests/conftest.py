@@ -110,6 +110,9 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     stay, as migration 0009 made them)."""
     uses_db = "database_url" in request.fixturenames
     yield
+    from chalicelib import breaker
+
+    breaker.reset_all()  # no test starts with a breaker another one opened
     if not uses_db:
         return
     from sqlalchemy import delete

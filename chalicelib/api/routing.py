@@ -167,7 +167,7 @@ def translate_exception(exc: Exception, request: Request | None) -> ApiError:
         return BadRequest(str(exc)) if exc.STATUS_CODE == 400 else _internal(exc, request)
     if resources.is_unavailable(exc):
         log.warning("backing service unavailable: %s: %s", type(exc).__name__, exc)
-        return ServiceUnavailable(headers={"Retry-After": "5"})
+        return ServiceUnavailable(headers={"Retry-After": resources.retry_after(exc)})
     return _internal(exc, request)
 
 

@@ -9,6 +9,14 @@ MySQL sessions use READ COMMITTED (no gap locks on the conditional stock updates
 and a short lock wait: API Gateway gives up after 29 s, so a request stuck behind a
 lock should fail in seconds, not minutes.
 
+A MySQL server that accepts connections and never answers (a partition, a stalled
+proxy) must cost a request seconds, not the 25 s a slow statement may take: the
+handshake and the pre-ping are bounded by DATABASE_CONNECT_TIMEOUT, each SELECT by
+the server's own statement limit (DATABASE_STATEMENT_TIMEOUT; jobs and migrations
+set theirs explicitly with `statement_timeout()`), with the socket's read timeout a
+little above it, and the pool sits behind the database's circuit breaker
+(chalicelib/breaker.py). docs/ARCHITECTURE.md, "When a backing service stalls".
+
 SQLite (the local twin) runs in WAL mode with a busy timeout, and write
 transactions begin IMMEDIATE: chalice local's threads then queue for the write lock
 instead of failing with "database is locked" on a lock upgrade.
@@ -16,6 +24,7 @@ instead of failing with "database is locked" on a lock upgrade.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -23,13 +32,20 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, QueuePool, create_engine, event
 
-from chalicelib import config
+from chalicelib import breaker, config
 
 log = logging.getLogger("shop.db")
 
 MYSQL_LOCK_WAIT_SECONDS = 5
+# The socket waits this much longer than the server's own limit, so the server's error
+# (which leaves the connection usable) normally comes first.
+STATEMENT_READ_SLACK_SECONDS = 2.0
+# Client errors that mean the server could not be reached or stopped answering:
+# can't connect (2002, 2003), unknown host (2005), gone away (2006), lost during a
+# query or a timeout (2013), lost during the handshake (2055).
+CONNECTION_ERRNOS = frozenset({2002, 2003, 2005, 2006, 2013, 2055})
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _engines: dict[str, Engine] = {}
@@ -62,20 +78,24 @@ def _mysql_engine(url: str) -> Engine:
     # one database connection for good, and the proxy then shares nothing: there the
     # same settings come from the parameter group and the proxy's init query (infra/).
     session_settings_on_server = config.database_behind_proxy()
+    connect_timeout = config.limits().database_connect_timeout
     connect_args: dict[str, Any] = {
         "charset": "utf8mb4",
-        "connect_timeout": 5,
-        "read_timeout": 25,
-        "write_timeout": 25,
+        # The TCP connect, and (as the socket's timeout until the connection is checked
+        # out) the handshake: a server that accepts and never answers costs this much.
+        "connect_timeout": connect_timeout,
+        "read_timeout": connect_timeout,
+        "write_timeout": connect_timeout,
     }
     if not session_settings_on_server:
         connect_args["init_command"] = (
             f"SET SESSION innodb_lock_wait_timeout={MYSQL_LOCK_WAIT_SECONDS}"
         )
-    return create_engine(
+    eng = create_engine(
         url,
         # Errors and logs show statements without their values (password hashes, tokens).
         hide_parameters=True,
+        poolclass=_GuardedQueuePool,
         pool_size=1 if on_lambda else 5,
         max_overflow=0 if on_lambda else 10,
         pool_pre_ping=True,
@@ -84,6 +104,142 @@ def _mysql_engine(url: str) -> Engine:
         **({} if session_settings_on_server else {"isolation_level": "READ COMMITTED"}),
         connect_args=connect_args,
     )
+    pool = eng.pool
+    assert isinstance(pool, _GuardedQueuePool)
+    pool.service_target = f"{eng.url.host}:{eng.url.port or 3306}/{eng.url.database or ''}"
+    _bound_statements(eng, connect_timeout)
+    return eng
+
+
+# --- bounded statements ----------------------------------------------------------------
+
+_UNSET = -1.0
+_statement_timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "statement_timeout", default=_UNSET
+)
+
+
+@contextmanager
+def statement_timeout(seconds: float | None) -> Iterator[None]:
+    """Within this block (this thread), each SELECT may run `seconds` on the server
+    (None: no limit), instead of DATABASE_STATEMENT_TIMEOUT. Jobs and migrations say so."""
+    token = _statement_timeout.set(seconds)
+    try:
+        yield
+    finally:
+        _statement_timeout.reset(token)
+
+
+def current_statement_timeout() -> float | None:
+    found = _statement_timeout.get()
+    if found is None or found != _UNSET:
+        return found
+    return config.limits().database_statement_timeout
+
+
+def limited_statement(statement: str, seconds: float | None, *, mariadb: bool) -> str:
+    """A SELECT with the server's time limit on it; anything else as it is.
+
+    Per statement rather than per session: a SET SESSION pins the connection behind RDS
+    Proxy. MariaDB: `SET STATEMENT max_statement_time=<s> FOR ...`; MySQL 8: the optimizer
+    hint MAX_EXECUTION_TIME(<ms>), which it honours on SELECT only. Writes are bounded by
+    the lock wait (innodb_lock_wait_timeout) instead: they touch a few rows by key.
+    """
+    if seconds is None or not statement.startswith("SELECT"):
+        return statement
+    if mariadb:
+        return f"SET STATEMENT max_statement_time={seconds:g} FOR {statement}"
+    return f"SELECT /*+ MAX_EXECUTION_TIME({max(int(seconds * 1000), 1)}) */{statement[6:]}"
+
+
+def _socket_timeout(seconds: float | None) -> float | None:
+    """The client's read timeout while a connection is checked out: above the statement
+    limit and the lock wait, so the server's own error comes first."""
+    if seconds is None:
+        return None
+    return max(seconds, MYSQL_LOCK_WAIT_SECONDS) + STATEMENT_READ_SLACK_SECONDS
+
+
+def _set_socket_timeouts(dbapi_connection: Any, seconds: float | None) -> None:
+    # pymysql applies _read_timeout/_write_timeout before each packet it reads or writes
+    # (checked on the installed version by tests/integration/test_engine.py).
+    dbapi_connection._read_timeout = seconds
+    dbapi_connection._write_timeout = seconds
+
+
+def _bound_statements(eng: Engine, connect_timeout: float) -> None:
+    @event.listens_for(eng, "checkout")
+    def _checked_out(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        _set_socket_timeouts(dbapi_connection, _socket_timeout(current_statement_timeout()))
+
+    @event.listens_for(eng, "checkin")
+    def _checked_in(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:  # back in the pool: the next pre-ping is bounded
+            _set_socket_timeouts(dbapi_connection, connect_timeout)
+
+    @event.listens_for(eng, "before_cursor_execute", retval=True)
+    def _limit(
+        conn: Connection, _cursor: Any, statement: str, parameters: Any, *_: Any
+    ) -> tuple[str, Any]:
+        seconds = current_statement_timeout()
+        mariadb = bool(getattr(conn.dialect, "is_mariadb", False))
+        return limited_statement(statement, seconds, mariadb=mariadb), parameters
+
+    @event.listens_for(eng, "handle_error")
+    def _failed(context: Any) -> None:
+        # A statement that lost its connection or timed out; connect and pre-ping
+        # failures are counted once, by the pool (_GuardedQueuePool.connect).
+        if context.is_disconnect and context.connection is not None and not context.is_pre_ping:
+            pool = eng.pool
+            if isinstance(pool, _GuardedQueuePool):
+                pool.circuit().failed()
+
+
+# --- the circuit breaker ---------------------------------------------------------------
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """Did the server not answer (refused, unreachable, timed out, cut), as opposed to
+    answering with an error (a lock wait timeout, a statement limit, a constraint)?"""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig  # type: ignore[assignment]
+    if isinstance(exc, OSError) and not isinstance(exc, breaker.CircuitOpen):
+        return True
+    args: tuple[Any, ...] = getattr(exc, "args", ())
+    return (
+        type(exc).__module__.startswith("pymysql")
+        and args[:1] != ()
+        and (args[0] in CONNECTION_ERRNOS)
+    )
+
+
+class _GuardedQueuePool(QueuePool):
+    """The pool, behind the database's breaker: a checkout (pre-ping or connect
+    included) is one call to the service; while the breaker is open it fails at once."""
+
+    service_target = ""
+
+    def circuit(self) -> breaker.CircuitBreaker:
+        limits = config.limits()
+        return breaker.for_service(
+            "database",
+            self.service_target,
+            failures=limits.breaker_failures,
+            cooldown=limits.breaker_cooldown,
+        )
+
+    def connect(self) -> Any:
+        with self.circuit().call(is_connection_failure):
+            return super().connect()
+
+    def recreate(self) -> QueuePool:
+        fresh = super().recreate()
+        fresh.service_target = self.service_target  # type: ignore[attr-defined]
+        return fresh
 
 
 def _sqlite_engine(url: str) -> Engine:

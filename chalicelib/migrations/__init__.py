@@ -29,11 +29,11 @@ def current_revision(database_url: str) -> str | None:
     """The revision the database is at (None: never migrated)."""
     from alembic.migration import MigrationContext
 
-    from chalicelib.db.engine import build_engine
+    from chalicelib.db.engine import build_engine, statement_timeout
 
     engine = build_engine(database_url)
     try:
-        with engine.connect() as conn:
+        with statement_timeout(None), engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
@@ -46,14 +46,15 @@ def upgrade_to_head(database_url: str) -> tuple[str | None, str | None]:
     """
     from alembic import command
 
-    from chalicelib.db.engine import build_engine
+    from chalicelib.db.engine import build_engine, statement_timeout
 
     before = current_revision(database_url)
     engine = build_engine(database_url)
     try:
         # env.py migrates on this connection instead of building its own engine
-        # from DATABASE_URL, so the URL passed here is the one migrated.
-        with engine.begin() as conn:
+        # from DATABASE_URL, so the URL passed here is the one migrated. A migration
+        # (a backfill, an ALTER) may take minutes: no statement limit (Lambda's 900 s).
+        with statement_timeout(None), engine.begin() as conn:
             config = alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from chalicelib import config as shop_config
-from chalicelib.db.engine import build_engine
+from chalicelib.db.engine import build_engine, statement_timeout
 from chalicelib.db.tables import metadata
 
 target_metadata = metadata
@@ -19,7 +19,7 @@ def run_migrations() -> None:
         return
     engine = build_engine(shop_config.settings().database_url)
     try:
-        with engine.connect() as conn:
+        with statement_timeout(None), engine.connect() as conn:  # no limit on a migration
             _run(conn)
     finally:
         engine.dispose()

@@ -2,13 +2,18 @@
 
     proxy = TcpProxy(("127.0.0.1", mariadb_port)).start()   # listens on proxy.port
     proxy.mode = "refuse"   # new connections are refused (the listener is closed)
+    proxy.mode = "hold"     # a black hole: connections are accepted, nothing answers
+    proxy.mode = "close"    # new connections are accepted and closed at once
     proxy.mode = "reset"    # forwards `reset_after` bytes from the service, then RST
     proxy.mode = "slow"     # holds each chunk from the service `delay` seconds
     proxy.mode = "forward"  # the service is back
     proxy.close()
 
 Switching modes cuts the connections open at that moment (with a reset), as a
-service restart or a network fault would; pools must notice and reconnect.
+service restart or a network fault would; pools must notice and reconnect. Except
+"hold": what a network partition or a stalled service looks like, so the connections
+open at that moment stay open and go silent (nothing more is forwarded either way),
+and new ones are accepted and never answered. Leaving "hold" cuts them all.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import threading
 import time
 from typing import Any
 
-MODES = ("forward", "refuse", "reset", "slow")
+MODES = ("forward", "refuse", "reset", "slow", "hold", "close")
 
 
 class TcpProxy:
@@ -49,7 +54,8 @@ class TcpProxy:
     @mode.setter
     def mode(self, mode: str) -> None:
         assert mode in MODES, mode
-        self._cut_all()
+        if mode != "hold":
+            self._cut_all()
         self._mode = mode
         if mode == "refuse":
             self._close_listener()
@@ -99,6 +105,14 @@ class TcpProxy:
             except OSError:
                 return
             self.connections += 1
+            if self._mode == "hold":  # accepted, never answered (its bytes stay unread)
+                with self._lock:
+                    self._sockets.add(client)
+                continue
+            if self._mode == "close":  # accepted, then an orderly close (FIN)
+                with contextlib.suppress(OSError):
+                    client.close()
+                continue
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
                 server.settimeout(None)
@@ -116,6 +130,8 @@ class TcpProxy:
         sent = 0
         try:
             while chunk := source.recv(65536):
+                if self._mode == "hold":
+                    continue  # silent: what was sent is lost in the partition
                 if mode == "slow":
                     time.sleep(self.delay)
                 if mode == "reset" and sent + len(chunk) > self.reset_after:

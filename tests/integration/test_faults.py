@@ -8,6 +8,7 @@ Real pass only (TEST_DATABASE_URL / TEST_REDIS_URL): the embedded twins have no 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -234,7 +235,7 @@ def test_a_database_cut_anywhere_in_a_wallet_payment_leaves_it_paid_or_untouched
     assert answers == {200, 503}
 
 
-def test_the_proxy_itself_forwards_and_refuses() -> None:
+def test_the_proxy_itself_forwards_holds_closes_and_refuses() -> None:
     import socket
     import threading
 
@@ -243,9 +244,14 @@ def test_the_proxy_itself_forwards_and_refuses() -> None:
     server.listen()
 
     def echo() -> None:
-        conn, _ = server.accept()
-        conn.sendall(conn.recv(100))
-        conn.close()
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with contextlib.suppress(OSError):
+                conn.sendall(conn.recv(100))
+            conn.close()
 
     threading.Thread(target=echo, daemon=True).start()
     proxy = TcpProxy(server.getsockname()).start()
@@ -253,6 +259,19 @@ def test_the_proxy_itself_forwards_and_refuses() -> None:
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
             sock.sendall(b"ping")
             assert sock.recv(100) == b"ping"
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as open_before:
+            proxy.mode = "hold"  # accepted, and nothing answers, old or new connections
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=0.3) as sock:
+                sock.sendall(b"ping")
+                with pytest.raises(TimeoutError):
+                    sock.recv(100)
+            open_before.settimeout(0.3)
+            open_before.sendall(b"ping")
+            with pytest.raises(TimeoutError):
+                open_before.recv(100)
+        proxy.mode = "close"  # accepted, then closed
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            assert sock.recv(100) == b""
         proxy.mode = "refuse"
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", proxy.port), timeout=5)

@@ -337,7 +337,13 @@ def test_a_shopper_signs_up_orders_and_pays_with_alipay(
     # then every step answers as the contract says, and the order is paid
     assert health == (
         200,
-        {"status": "ok", "database": "ok", "redis": "ok", "storage": "ok"},
+        {
+            "status": "ok",
+            "database": "ok",
+            "redis": "ok",
+            "storage": "ok",
+            "circuits": {"database": "closed", "redis": "closed", "storage": "closed"},
+        },
     )
     assert signup[0] == 201
     assert signup[1]["username"] == "zhang_san"

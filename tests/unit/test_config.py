@@ -238,3 +238,32 @@ def test_a_url_with_credentials_and_a_secret_is_refused(aws_env: pytest.MonkeyPa
 
     with pytest.raises(ConfigError, match="DATABASE_SECRET"):
         config.settings()
+
+
+def test_limits_have_defaults_of_a_few_seconds() -> None:
+    assert config.limits() == config.Limits(
+        database_connect_timeout=2.0,
+        database_statement_timeout=5.0,
+        job_statement_timeout=60.0,
+        alipay_timeout=5.0,
+        breaker_failures=3,
+        breaker_cooldown=10.0,
+    )
+
+
+def test_limits_read_seconds_with_a_fraction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "0.5")
+    monkeypatch.setenv("BREAKER_COOLDOWN_SECONDS", "30")
+
+    assert config.limits().database_connect_timeout == 0.5
+    assert config.limits().breaker_cooldown == 30.0
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "1e3", "١", "1.", ".5", "nan", "11"])
+def test_limits_refuse_what_is_not_a_bounded_number_of_seconds(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", raw)
+
+    with pytest.raises(ConfigError, match="DATABASE_CONNECT_TIMEOUT"):
+        config.limits()
