@@ -54,10 +54,13 @@ def upgrade_to_head(database_url: str) -> tuple[str | None, str | None]:
         # env.py migrates on this connection instead of building its own engine
         # from DATABASE_URL, so the URL passed here is the one migrated. A migration
         # (a backfill, an ALTER) may take minutes: no statement limit (Lambda's 900 s).
-        with statement_timeout(None), engine.begin() as conn:
+        # Not engine.begin(): Alembic begins and commits the migrations' transaction itself,
+        # and on SQLite env.py must switch foreign keys off before any transaction begins.
+        with statement_timeout(None), engine.connect() as conn:
             config = alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            conn.commit()
     finally:
         engine.dispose()
     return before, current_revision(database_url)

@@ -30,7 +30,8 @@ def _run(connection: Connection) -> None:
     if sqlite:
         # SQLite ALTERs by copying a table and dropping the old one, which a foreign key
         # pointing at it refuses while enforcement is on; it can only be switched outside a
-        # transaction. The data is checked once the migrations are done.
+        # transaction (so the caller must not have begun one). The keys are checked once
+        # the migrations are done.
         _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
     try:
         _configure_and_run(connection)
@@ -39,7 +40,6 @@ def _run(connection: Connection) -> None:
             _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
     if sqlite:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-        connection.rollback()
         if broken:
             raise RuntimeError(f"migrations left rows with broken foreign keys: {broken[:5]}")
 
