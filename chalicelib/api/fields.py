@@ -118,11 +118,45 @@ OptionalText200 = Annotated[str, StringConstraints(strip_whitespace=True, max_le
 Lines500 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Lines
 ]
+# HTML from the console's rich-text editor (SPU descriptions; may be empty), sanitized by
+# the service before it is stored (chalicelib/richtext.py).
+RichText = Annotated[str, StringConstraints(max_length=100_000), Lines]
 # A password as typed at login: not re-validated against today's rules, only bounded.
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 # An id in a JSON body (a JSON number); QueryInt is an integer in a query string.
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 QueryInt = Annotated[int, BeforeValidator(ascii_int)]
+
+
+# --- the admin API's lax input (what Django REST framework accepts) ---------------------
+# The meiduo console sends form values as strings ("12", "true"). These types take them
+# on the admin API only; the storefront's models stay strict (Id, strict ints and bools).
+
+
+def _admin_int(value: object) -> object:
+    """A JSON integer, or a numeric string of ASCII digits (chalicelib/integers.py)."""
+    if isinstance(value, str):
+        return ascii_int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("A valid integer is required.")
+    return value
+
+
+def _admin_bool(value: object) -> bool:
+    """true/false, 1/0, or the strings "true"/"false"/"1"/"0" (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    raise ValueError("Must be a valid boolean.")
+
+
+# Bounds are given where used (AdminInt) or are those of Id (AdminId).
+AdminInt = Annotated[int, BeforeValidator(_admin_int)]
+AdminId = Annotated[int, BeforeValidator(_admin_int), Field(ge=1, le=MAX_ID)]
+AdminBool = Annotated[bool, BeforeValidator(_admin_bool)]
 
 
 class RequestModel(BaseModel):
