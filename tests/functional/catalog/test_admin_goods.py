@@ -171,7 +171,9 @@ def test_the_spu_pages_create_and_edit_with_sanitized_descriptions(
     form = spu_form(
         catalogue,
         shop,
-        desc_detail='<p onclick="steal()">IH<script>alert(1)</script><a href="javascript:x()">看</a></p>',
+        desc_detail=(
+            '<p onclick="steal()">IH<script>alert(1)</script><a href="javascript:x()">看</a></p>'
+        ),
     )
     response = post_json(client, A + "/goods/", form, staff_headers)
     assert response.status_code == 201, response.body
