@@ -197,7 +197,7 @@ def _spu_for(conn: Connection, fields: SkuFields, keep: int | None) -> int:
             )
         )
     goods.category_path(conn, fields.category_id)  # 400 unless a third-level category
-    spu_category = goods.live_spu_category(conn, spu_id)
+    spu_category = goods.live_spu_category(conn, spu_id, lock=True)
     if spu_category is None:
         raise ValidationError(f"No SPU has the id {spu_id}.", field="spu_id")
     if spu_category != fields.category_id:

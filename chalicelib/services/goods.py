@@ -258,7 +258,9 @@ def _spu_values(fields: SpuFields) -> dict[str, Any]:
 def _check_spu_fields(conn: Connection, fields: SpuFields) -> None:
     """The brand is live, and category1 > category2 > category3 is a path down the tree."""
     errors: dict[str, list[str]] = {}
-    if not _exists(conn, select(brands.c.id).where(brands.c.id == fields.brand_id, LIVE_BRAND)):
+    # Locked: a concurrent delete of the brand waits for this unit, then sees this SPU.
+    brand = select(brands.c.id).where(brands.c.id == fields.brand_id, LIVE_BRAND)
+    if not _exists(conn, brand.with_for_update()):
         errors["brand_id"] = [f"No brand has the id {fields.brand_id}."]
     wanted = {fields.category1_id, fields.category2_id, fields.category3_id}
     parents = dict(
@@ -290,9 +292,11 @@ def _lock_live(conn: Connection, table: Any, row_id: int, missing: str) -> None:
         raise NotFound(missing)
 
 
-def live_spu_category(conn: Connection, spu_id: int) -> int | None:
-    """A live SPU's third-level category id; None for an unknown or deleted SPU."""
-    return conn.scalar(select(spus.c.category3_id).where(spus.c.id == spu_id, LIVE_SPU))
+def live_spu_category(conn: Connection, spu_id: int, *, lock: bool = False) -> int | None:
+    """A live SPU's third-level category id; None for an unknown or deleted SPU. Locked,
+    a concurrent delete of the SPU waits for this unit (and then sees its SKU)."""
+    query = select(spus.c.category3_id).where(spus.c.id == spu_id, LIVE_SPU)
+    return conn.scalar(query.with_for_update() if lock else query)
 
 
 # --- specifications -------------------------------------------------------------------
@@ -354,6 +358,8 @@ def update_spec(conn: Connection, spec_id: int, *, name: str, spu_id: int) -> An
     _lock_live(conn, spu_specs, spec_id, "No such specification.")
     _check_spec_fields(conn, name=name, spu_id=spu_id, spec_id=spec_id)
     current = conn.scalar(select(spu_specs.c.spu_id).where(spu_specs.c.id == spec_id))
+    if current != spu_id:
+        _lock_options_of(conn, spec_id)
     if current != spu_id and _spec_used(conn, spec_id):
         raise in_use("A SKU that is not deleted uses an option of this specification.")
     conn.execute(
@@ -365,12 +371,21 @@ def update_spec(conn: Connection, spec_id: int, *, name: str, spu_id: int) -> An
 def delete_spec(conn: Connection, spec_id: int) -> None:
     """Delete a specification and its options; 409 while a live SKU uses one of them."""
     _lock_live(conn, spu_specs, spec_id, "No such specification.")
+    _lock_options_of(conn, spec_id)
     if _spec_used(conn, spec_id):
         raise in_use("A SKU that is not deleted uses an option of this specification.")
     conn.execute(
         update(spec_options).where(spec_options.c.spec_id == spec_id).values(is_deleted=True)
     )
     conn.execute(update(spu_specs).where(spu_specs.c.id == spec_id).values(is_deleted=True))
+
+
+def _lock_options_of(conn: Connection, spec_id: int) -> None:
+    """Lock the specification's options: a SKU write choosing one of them (which locks the
+    options it chooses) finishes first, so the usage check that follows sees it."""
+    conn.execute(
+        select(spec_options.c.id).where(spec_options.c.spec_id == spec_id).with_for_update()
+    ).all()
 
 
 def _spec_used(conn: Connection, spec_id: int) -> bool:
