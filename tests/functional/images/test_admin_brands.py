@@ -183,3 +183,16 @@ def test_unknown_brands_are_404_and_nothing_is_stored(
     assert send_form(client, "PUT", path, brand_form(logo=image_bytes()), admin).status_code == 404
     assert client.http.delete(path, headers=admin).status_code == 404
     assert media.files() == {}
+
+
+def test_an_empty_logo_part_keeps_the_logo(
+    client: Any, media: Media, admin: dict[str, str]
+) -> None:
+    brand = created(client, admin)
+    files = media.files()
+    fields = {**brand_form("海尔", "H"), "logo": ("", b"", "application/octet-stream")}
+
+    response = send_form(client, "PUT", f"{BRANDS}{brand['id']}/", fields, admin)
+
+    assert (response.status_code, json.loads(response.body)) == (200, brand)
+    assert media.files() == files
