@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from chalicelib.db.engine import transaction
-from chalicelib.db.tables import channels, skus, spec_options, spu_specs, spus
+from chalicelib.db.tables import channels, sku_spec_options, skus, spec_options, spu_specs, spus
 from tests import factories
 from tests.conftest import post_json, put_json
 from tests.functional.catalog.conftest import Catalogue
@@ -48,6 +48,10 @@ class Shop:
 @pytest.fixture
 def shop(catalogue: Catalogue) -> Shop:
     with transaction() as conn:
+        # Start from no specifications at all, whatever tests/factories.py gives the
+        # catalogue's SKUs: these tests list them exactly.
+        for table in (sku_spec_options, spec_options, spu_specs):
+            conn.execute(table.delete())
         brand = factories.brand(conn, "海尔", first_letter="H")
         old = factories.brand(conn, "旧品牌", is_deleted=True)
         conn.execute(
