@@ -15,6 +15,7 @@ from chalicelib.api import (
     wallet,
 )
 from chalicelib.api.admin import auth as admin_auth
+from chalicelib.api.admin import goods as admin_goods
 from chalicelib.api.admin import images as admin_images
 from chalicelib.api.admin import orders as admin_orders
 from chalicelib.api.admin import payments as admin_payments
@@ -36,7 +37,15 @@ app.register_middleware(http_middleware, "http")
 
 for module in (health, accounts, addresses, avatar, catalog, cart, orders, wallet, payments):
     app.register_blueprint(module.bp)
-for module in (admin_auth, admin_skus, admin_images, admin_orders, admin_statistics, admin_users):
+for module in (
+    admin_auth,
+    admin_skus,
+    admin_goods,
+    admin_images,
+    admin_orders,
+    admin_statistics,
+    admin_users,
+):
     app.register_blueprint(module.bp)
 app.register_blueprint(admin_payments.bp)
 app.register_blueprint(admin_permissions.bp)

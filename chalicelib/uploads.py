@@ -195,8 +195,8 @@ def _written(image: Any, pillow_format: str) -> bytes:
     return out.getvalue()
 
 
-def _text(value: object) -> str:
-    """A text field of the form, as UTF-8."""
+def form_text(value: object) -> str:
+    """A text field of the form, as UTF-8, outer spaces stripped."""
     if isinstance(value, FormPart):
         try:
             return value.data.decode("utf-8").strip()
@@ -212,4 +212,4 @@ def _too_large_message() -> str:
 
 # Field types for pydantic models of forms.
 Image = Annotated[ImageUpload, BeforeValidator(image_from_part)]
-FormId = Annotated[int, BeforeValidator(lambda value: ascii_int(_text(value), 1, MAX_ID))]
+FormId = Annotated[int, BeforeValidator(lambda value: ascii_int(form_text(value), 1, MAX_ID))]

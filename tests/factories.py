@@ -19,7 +19,9 @@ from chalicelib.clock import utcnow
 from chalicelib.db.engine import insert_id
 from chalicelib.db.tables import (
     addresses,
+    brands,
     categories,
+    channel_groups,
     content_types,
     group_permissions,
     groups,
@@ -27,8 +29,11 @@ from chalicelib.db.tables import (
     order_status_history,
     orders,
     permissions,
+    sku_spec_options,
     sku_specs,
     skus,
+    spec_options,
+    spu_specs,
     spus,
     user_groups,
     user_permissions,
@@ -136,6 +141,44 @@ def sku(
     # as every SKU write must (services/search_terms.py)
     search_terms.index_new_sku(conn, sku_id, values["name"], values["caption"])
     return sku_id
+
+
+def brand(conn: Connection, name: str | None = None, **columns: Any) -> int:
+    """A brand (no logo unless given as a storage file id)."""
+    values = {"first_letter": "A", "logo": None, "create_time": utcnow(), **columns}
+    return insert_id(conn.execute(brands.insert().values(name=name or f"品牌{next(_n)}", **values)))
+
+
+def spec(conn: Connection, spu_id: int, name: str | None = None, **columns: Any) -> int:
+    """A specification of an SPU (颜色, 容量)."""
+    return insert_id(
+        conn.execute(
+            spu_specs.insert().values(spu_id=spu_id, name=name or f"规格{next(_n)}", **columns)
+        )
+    )
+
+
+def option(conn: Connection, spec_id: int, value: str | None = None, **columns: Any) -> int:
+    """An option of a specification (白色, 500L)."""
+    return insert_id(
+        conn.execute(
+            spec_options.insert().values(
+                spec_id=spec_id, value=value or f"选项{next(_n)}", **columns
+            )
+        )
+    )
+
+
+def sku_choice(conn: Connection, sku_id: int, option_id: int) -> None:
+    """The SKU picks this option of its specification."""
+    spec_id = conn.scalar(select(spec_options.c.spec_id).where(spec_options.c.id == option_id))
+    conn.execute(
+        sku_spec_options.insert().values(sku_id=sku_id, spec_id=spec_id, option_id=option_id)
+    )
+
+
+def channel_group(conn: Connection, name: str | None = None) -> int:
+    return insert_id(conn.execute(channel_groups.insert().values(name=name or f"频道组{next(_n)}")))
 
 
 def user(conn: Connection, **columns: Any) -> int:

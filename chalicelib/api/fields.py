@@ -118,6 +118,9 @@ OptionalText200 = Annotated[str, StringConstraints(strip_whitespace=True, max_le
 Lines500 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Lines
 ]
+# HTML from the console's rich-text editor (SPU descriptions; may be empty), sanitized by
+# the service before it is stored (chalicelib/richtext.py).
+RichText = Annotated[str, StringConstraints(max_length=100_000), Lines]
 # A password as typed at login: not re-validated against today's rules, only bounded.
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 # An id in a JSON body (a JSON number); QueryInt is an integer in a query string.
@@ -125,51 +128,39 @@ Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 QueryInt = Annotated[int, BeforeValidator(ascii_int)]
 
 
-# --- the admin API's lax inputs ------------------------------------------------------
+# --- the admin API's lax inputs (what Django REST framework accepts) -------------------
 #
-# The meiduo admin console sends form values as strings ("12", "true"), as Django REST
-# framework accepts them; only /meiduo_admin/ request models use these types, the
-# storefront stays strict (Id, strict ints and bools). Exactly what docs/openapi.yaml's
-# AdminId, AdminInt and AdminBool schemas allow, nothing more: no spaces, signs on ids,
-# decimals or other scripts' digits.
-
-LAX_INT_RE = re.compile(r"-?[0-9]{1,20}")
-TRUE_WORDS = frozenset({"true", "1"})
-FALSE_WORDS = frozenset({"false", "0"})
+# The meiduo admin console sends form values as strings ("12", "true"); only /meiduo_admin/
+# request models use these types, the storefront stays strict (Id, strict ints and bools).
+# Exactly what docs/openapi.yaml's AdminId, AdminInt and AdminBool schemas allow, nothing
+# more: no spaces, signs, decimals or other scripts' digits.
 
 
-def _lax_int(value: object) -> int:
-    """A JSON integer, or one written in ASCII digits ("12", "-3"); not a bool or a float."""
-    if isinstance(value, bool):
+def _admin_int(value: object) -> object:
+    """A JSON integer, or a numeric string of ASCII digits (chalicelib/integers.py)."""
+    if isinstance(value, str):
+        return ascii_int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("A valid integer is required.")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and LAX_INT_RE.fullmatch(value):
-        return int(value)
-    raise ValueError("A valid integer is required.")
+    return value
 
 
-def _lax_bool(value: object) -> bool:
-    """true/false, 1/0, or the same as strings ("true", "False", "1", "0")."""
+def _admin_bool(value: object) -> bool:
+    """true/false, 1/0, or the strings "true"/"false"/"1"/"0" (any case)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str):
-        word = value.lower()
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
     raise ValueError("Must be a valid boolean (true or false).")
 
 
 # An integer as a JSON number or a numeric string; add bounds with Field(ge=..., le=...).
-AdminInt = Annotated[int, BeforeValidator(_lax_int)]
+AdminInt = Annotated[int, BeforeValidator(_admin_int)]
 # An id (1..MAX_ID) as a JSON number or a numeric string: 12 or "12".
-AdminId = Annotated[int, BeforeValidator(_lax_int), Field(ge=1, le=MAX_ID)]
-# true/false, 1/0, "true"/"false" (any case), "1"/"0".
-AdminBool = Annotated[bool, BeforeValidator(_lax_bool)]
+AdminId = Annotated[int, BeforeValidator(_admin_int), Field(ge=1, le=MAX_ID)]
+AdminBool = Annotated[bool, BeforeValidator(_admin_bool)]
 MAX_ADMIN_IDS = 1000
 
 

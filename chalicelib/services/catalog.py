@@ -1,4 +1,7 @@
-"""The catalogue: categories, SKU lists and detail, comments, the home page, admin edits.
+"""The catalogue: categories, SKU lists and detail, comments, the home page.
+
+What staff change through the console lives in services/admin_skus.py (SKUs) and
+services/goods.py (SPUs, specifications, options, brands, channels).
 
 Storefront reads only ever see launched SKUs: an unlaunched SKU is "not found" on its
 detail page and absent from every list, search, the home page and browsing history.
@@ -14,11 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, true, update
+from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 from sqlalchemy.engine import Row
 
-from chalicelib.clock import shop_today, utcnow
-from chalicelib.db.engine import after_commit, insert_id
+from chalicelib.clock import shop_today
+from chalicelib.db.engine import after_commit
 from chalicelib.db.tables import (
     banners,
     categories,
@@ -30,9 +33,8 @@ from chalicelib.db.tables import (
     spus,
     users,
 )
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound
 from chalicelib.pagination import PageRequest
-from chalicelib.services import search_terms
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -369,182 +371,3 @@ def _home_from_json(text: str) -> dict[str, Any]:
     for floor in page["floors"]:
         floor["skus"] = [SkuItem(**item) for item in floor["skus"]]
     return dict(page)
-
-
-# --- admin --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SkuFields:
-    name: str
-    caption: str
-    price: int  # fen
-    stock: int
-    category_id: int
-    spu_id: int | None
-    specs: dict[str, str]
-    is_launched: bool
-
-
-def admin_sku_names(conn: Connection) -> list[Any]:
-    return list(conn.execute(select(skus.c.id, skus.c.name).order_by(skus.c.id)).all())
-
-
-def admin_list_skus(
-    conn: Connection, *, keyword: str, page: PageRequest
-) -> tuple[list[dict[str, Any]], int]:
-    """Every SKU (launched or not) whose name contains the keyword, by id."""
-    condition = skus.c.name.contains(keyword, autoescape=True) if keyword else skus.c.id > 0
-    count = int(conn.scalar(select(func.count()).select_from(skus).where(condition)) or 0)
-    if page.offset >= count:
-        return [], count
-    rows = conn.execute(
-        _admin_select().where(condition).order_by(skus.c.id).offset(page.offset).limit(page.limit)
-    ).all()
-    specs = specs_of(conn, [row.id for row in rows])
-    return [{**row._mapping, "specs": specs.get(row.id, {})} for row in rows], count
-
-
-def admin_sku(conn: Connection, sku_id: int) -> dict[str, Any]:
-    row = conn.execute(_admin_select().where(skus.c.id == sku_id)).first()
-    if row is None:
-        raise NotFound("No such SKU.")
-    return {**row._mapping, "specs": specs_of(conn, [sku_id]).get(sku_id, {})}
-
-
-def _admin_select() -> Select[Any]:
-    return select(
-        skus.c.id,
-        skus.c.name,
-        skus.c.caption,
-        skus.c.price,
-        skus.c.stock,
-        skus.c.sales,
-        skus.c.category_id,
-        skus.c.spu_id,
-        skus.c.is_launched,
-    )
-
-
-def create_sku(conn: Connection, redis: Redis, fields: SkuFields) -> dict[str, Any]:
-    """A new SKU in a leaf category; without spu_id a new SPU is made for it."""
-    spu_id = _checked_spu(conn, fields)
-    now = utcnow()
-    sku_id = insert_id(
-        conn.execute(
-            skus.insert().values(
-                spu_id=spu_id,
-                category_id=fields.category_id,
-                name=fields.name,
-                caption=fields.caption,
-                price=fields.price,
-                stock=fields.stock,
-                is_launched=fields.is_launched,
-                create_time=now,
-                update_time=now,
-            )
-        )
-    )
-    search_terms.index_new_sku(conn, sku_id, fields.name, fields.caption)
-    _replace_specs(conn, sku_id, fields.specs)
-    home_changes(conn, redis)
-    return admin_sku(conn, sku_id)
-
-
-def update_sku(conn: Connection, redis: Redis, sku_id: int, fields: SkuFields) -> dict[str, Any]:
-    """Replace a SKU's editable fields and specs (sales, comments and images stay)."""
-    current = conn.execute(
-        select(skus.c.id, skus.c.spu_id, skus.c.name, skus.c.caption)
-        .where(skus.c.id == sku_id)
-        .with_for_update()
-    ).first()
-    if current is None:
-        raise NotFound("No such SKU.")
-    spu_id = _checked_spu(conn, fields, keep=current.spu_id)
-    conn.execute(
-        update(skus)
-        .where(skus.c.id == sku_id)
-        .values(
-            spu_id=spu_id,
-            category_id=fields.category_id,
-            name=fields.name,
-            caption=fields.caption,
-            price=fields.price,
-            stock=fields.stock,
-            is_launched=fields.is_launched,
-            update_time=utcnow(),
-        )
-    )
-    search_terms.reindex_sku(
-        conn,
-        sku_id,
-        old=(current.name, current.caption),
-        new=(fields.name, fields.caption),
-    )
-    _replace_specs(conn, sku_id, fields.specs)
-    home_changes(conn, redis)
-    return admin_sku(conn, sku_id)
-
-
-def unlaunch_sku(conn: Connection, redis: Redis, sku_id: int) -> None:
-    """Take a SKU off the shelves. The row stays: orders keep their lines and history.
-    Its search terms stay too: search checks the launch state on the row itself."""
-    result = conn.execute(
-        update(skus).where(skus.c.id == sku_id).values(is_launched=False, update_time=utcnow())
-    )
-    if result.rowcount == 0:
-        raise NotFound("No such SKU.")
-    home_changes(conn, redis)
-
-
-def _checked_spu(conn: Connection, fields: SkuFields, keep: int | None = None) -> int:
-    """The SPU the SKU belongs to: the given one (in the same category), the one it had,
-    or a new SPU named after the SKU. The category must be a leaf."""
-    leaf_ids = {row.id for row in leaf_categories(conn)}
-    if fields.category_id not in leaf_ids:
-        raise ValidationError("Choose an existing leaf category.", field="category_id")
-    spu_id = fields.spu_id if fields.spu_id is not None else keep
-    if spu_id is None:
-        category1, category2, category3 = category_path(conn, fields.category_id)
-        return insert_id(
-            conn.execute(
-                spus.insert().values(
-                    name=fields.name[:50],
-                    category1_id=category1,
-                    category2_id=category2,
-                    category3_id=category3,
-                    desc_detail=fields.caption,
-                    desc_pack="",
-                    desc_service="",
-                    create_time=utcnow(),
-                )
-            )
-        )
-    spu_category = conn.scalar(select(spus.c.category3_id).where(spus.c.id == spu_id))
-    if spu_category is None:
-        raise ValidationError("No such SPU.", field="spu_id")
-    if spu_category != fields.category_id:
-        raise ValidationError("The SPU belongs to another category.", field="category_id")
-    return spu_id
-
-
-def category_path(conn: Connection, category_id: int) -> tuple[int, int, int]:
-    """The first-, second- and third-level ids down to a third-level category."""
-    path = [category_id]
-    while len(path) <= 3:
-        parent = conn.scalar(select(categories.c.parent_id).where(categories.c.id == path[0]))
-        if parent is None:
-            break
-        path.insert(0, parent)
-    if len(path) != 3:
-        raise ValidationError("Choose a third-level category.", field="category_id")
-    return path[0], path[1], path[2]
-
-
-def _replace_specs(conn: Connection, sku_id: int, specs: dict[str, str]) -> None:
-    conn.execute(sku_specs.delete().where(sku_specs.c.sku_id == sku_id))
-    if specs:
-        conn.execute(
-            sku_specs.insert(),
-            [{"sku_id": sku_id, "name": name, "value": value} for name, value in specs.items()],
-        )

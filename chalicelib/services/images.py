@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from chalicelib.adapters.storage import Storage, StorageUnavailable
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import UnitOfWork, after_commit, after_rollback, insert_id
-from chalicelib.db.tables import banners, pending_file_deletions, sku_images, skus, users
+from chalicelib.db.tables import banners, brands, pending_file_deletions, sku_images, skus, users
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.pagination import PageRequest
 from chalicelib.services.catalog import home_changes
@@ -120,9 +120,22 @@ def _delete_released(storage: Storage, pending: Pending, begin: UnitOfWork) -> N
         log.warning("deleting released file %s failed (%s); the retry job will", file_id, exc)
 
 
+def store_upload(conn: Connection, storage: Storage, image: ImageUpload) -> str:
+    """Store an uploaded catalogue image (a brand logo) for this unit, as SKU images are:
+    before the unit's first statement, and deleted again if the unit fails."""
+    return _store(conn, storage, image)
+
+
+def release_catalogue_file(conn: Connection, storage: Storage, file_id: str | None) -> None:
+    """No row written in this unit points to this catalogue file any more: delete it after
+    the commit unless another row still does (as a replaced SKU image's file)."""
+    _release(conn, storage, file_id, _catalogue_uses)
+
+
 def _catalogue_uses(conn: Connection, file_id: str) -> bool:
-    """Does any SKU image (hidden ones too), SKU default image or banner point to the file?"""
-    for column in (sku_images.c.image, skus.c.default_image, banners.c.image):
+    """Does any SKU image (hidden ones too), SKU default image, banner or brand logo
+    (deleted brands too) point to the file?"""
+    for column in (sku_images.c.image, skus.c.default_image, banners.c.image, brands.c.logo):
         if conn.execute(select(literal(1)).where(column == file_id).limit(1)).first():
             return True
     return False

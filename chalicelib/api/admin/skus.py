@@ -1,7 +1,7 @@
-"""Admin catalogue management under /meiduo_admin/skus/ (staff only).
+"""Admin SKUs under /meiduo_admin/skus/ (staff with the sku permissions).
 
-Every change drops the cached home page once it is committed, so shoppers see it on
-their next visit.
+The console sends form values as strings ("12", "true", "5999.00"): the admin types of
+api/fields.py take them. Every change drops the cached home page once it is committed.
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice import Response
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib import auth, resources
 from chalicelib.api.fields import (
-    Id,
+    AdminBool,
+    AdminId,
+    AdminInt,
     OptionalText200,
     PageQuery,
     RequestModel,
@@ -22,11 +25,11 @@ from chalicelib.api.fields import (
     Text100,
     Yuan,
 )
-from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id
+from chalicelib.api.routing import ApiBlueprint, field_errors, parse, parse_query, path_id
 from chalicelib.money import MAX_FEN, format_yuan
 from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
-from chalicelib.services import catalog
+from chalicelib.services import admin_skus, goods
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
@@ -40,31 +43,63 @@ def _price(fen: int) -> int:
     return fen
 
 
-def _specs(specs: dict[str, str]) -> dict[str, str]:
-    if len(specs) > MAX_SPECS:
+Price = Annotated[Yuan, AfterValidator(_price)]
+
+
+class SpecChoice(RequestModel):
+    spec_id: AdminId
+    option_id: AdminId
+
+
+# `specs` in either form: [{spec_id, option_id}] (the console's) or {name: value} (older).
+_CHOICES = TypeAdapter(list[SpecChoice])
+_NAMES = TypeAdapter(dict[Text20, Text50])
+
+
+def _specs(value: object) -> list[tuple[int, int]] | dict[str, str]:
+    """Errors inside are reported on `specs` itself, with where they are in the message."""
+    adapter: TypeAdapter[Any]
+    if isinstance(value, list):
+        adapter = _CHOICES
+    elif isinstance(value, dict):
+        adapter = _NAMES
+    else:
+        raise ValueError("Give a list of {spec_id, option_id}, or {name: value}.")
+    if len(value) > MAX_SPECS:
         raise ValueError(f"At most {MAX_SPECS} specs.")
-    return specs
+    try:
+        parsed = adapter.validate_python(value)
+    except PydanticValidationError as exc:
+        where, messages = next(iter(field_errors(exc).items()))
+        raise ValueError(f"{where}: {messages[0]}") from None
+    if isinstance(parsed, dict):
+        return dict(parsed)
+    return [(choice.spec_id, choice.option_id) for choice in parsed]
 
 
 class SkuIn(RequestModel):
     name: Text100
     caption: OptionalText200 = ""
-    price: Annotated[Yuan, AfterValidator(_price)]
-    stock: Annotated[int, Field(strict=True, ge=0, le=MAX_STOCK)]
-    category_id: Id
-    spu_id: Id | None = None
-    specs: Annotated[dict[Text20, Text50], AfterValidator(_specs)] = Field(default_factory=dict)
-    is_launched: Annotated[bool, Field(strict=True)] = True
+    price: Price
+    cost_price: Price | None = None
+    market_price: Price | None = None
+    stock: Annotated[AdminInt, Field(ge=0, le=MAX_STOCK)]
+    category_id: AdminId
+    spu_id: AdminId | None = None
+    specs: Annotated[Any, AfterValidator(_specs)] = Field(default_factory=list)
+    is_launched: AdminBool = True
 
-    def fields(self) -> catalog.SkuFields:
-        return catalog.SkuFields(
+    def fields(self) -> admin_skus.SkuFields:
+        return admin_skus.SkuFields(
             name=self.name,
             caption=self.caption,
             price=self.price,
+            cost_price=self.cost_price,
+            market_price=self.market_price,
             stock=self.stock,
             category_id=self.category_id,
             spu_id=self.spu_id,
-            specs=dict(self.specs),
+            specs=self.specs,
             is_launched=self.is_launched,
         )
 
@@ -74,18 +109,29 @@ class SkusQuery(PageQuery):
     keyword: str = Field("", max_length=100)
 
 
-def admin_sku_body(sku: dict[str, Any]) -> dict[str, Any]:
+def sku_row(sku: Any) -> dict[str, Any]:
+    """A SKU as the console's list shows it (`category` is the category's name)."""
     return {
         "id": sku["id"],
         "name": sku["name"],
         "caption": sku["caption"],
         "price": format_yuan(sku["price"]),
+        "cost_price": format_yuan(sku["cost_price"]),
+        "market_price": format_yuan(sku["market_price"]),
         "stock": sku["stock"],
         "sales": sku["sales"],
+        "category": sku["category"],
         "category_id": sku["category_id"],
         "spu_id": sku["spu_id"],
         "is_launched": bool(sku["is_launched"]),
-        "specs": sku["specs"],
+    }
+
+
+def sku_body(sku: dict[str, Any]) -> dict[str, Any]:
+    """One SKU with its choices, as the console's edit dialog reads it."""
+    return {
+        **sku_row(sku),
+        "specs": [{"spec_id": spec, "option_id": option} for spec, option in sku["specs"]],
     }
 
 
@@ -93,14 +139,14 @@ def admin_sku_body(sku: dict[str, Any]) -> dict[str, Any]:
 @auth.staff_required
 def sku_names(user: auth.CurrentUser) -> list[dict[str, Any]]:
     with transaction() as conn:
-        return [{"id": row.id, "name": row.name} for row in catalog.admin_sku_names(conn)]
+        return [{"id": row.id, "name": row.name} for row in admin_skus.sku_names(conn)]
 
 
 @bp.route("/skus/categories/", methods=["GET"])
 @auth.staff_required
 def sku_categories(user: auth.CurrentUser) -> list[dict[str, Any]]:
     with transaction() as conn:
-        return [{"id": row.id, "name": row.name} for row in catalog.leaf_categories(conn)]
+        return [{"id": row.id, "name": row.name} for row in goods.third_level_categories(conn)]
 
 
 @bp.route("/skus/", methods=["GET"])
@@ -109,8 +155,8 @@ def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
     params = parse_query(SkusQuery, bp.current_request)
     page, keyword = params.paging, params.keyword
     with transaction() as conn:
-        found, count = catalog.admin_list_skus(conn, keyword=keyword, page=page)
-    return page_body([admin_sku_body(sku) for sku in found], count, page)
+        found, count = admin_skus.page_skus(conn, keyword=keyword, page=page)
+    return page_body([sku_row(row._mapping) for row in found], count, page)
 
 
 @bp.route("/skus/", methods=["POST"])
@@ -118,29 +164,31 @@ def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
 def create_sku(user: auth.CurrentUser) -> Response:
     body = parse(SkuIn, bp.current_request)
     with transaction() as conn:
-        sku = catalog.create_sku(conn, resources.redis(), body.fields())
-    return Response(body=admin_sku_body(sku), status_code=201)
+        sku = admin_skus.create_sku(conn, resources.redis(), body.fields())
+    return Response(body=sku_body(sku), status_code=201)
 
 
 @bp.route("/skus/{sku_id}/", methods=["GET"])
 @auth.permission_required("view_sku")
 def get_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
     with transaction() as conn:
-        return admin_sku_body(catalog.admin_sku(conn, path_id(sku_id)))
+        return sku_body(admin_skus.get_sku(conn, path_id(sku_id)))
 
 
 @bp.route("/skus/{sku_id}/", methods=["PUT"])
 @auth.permission_required("change_sku")
 def replace_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
+    found_id = path_id(sku_id)
     body = parse(SkuIn, bp.current_request)
     with transaction() as conn:
-        sku = catalog.update_sku(conn, resources.redis(), path_id(sku_id), body.fields())
-    return admin_sku_body(sku)
+        sku = admin_skus.update_sku(conn, resources.redis(), found_id, body.fields())
+    return sku_body(sku)
 
 
 @bp.route("/skus/{sku_id}/", methods=["DELETE"])
 @auth.permission_required("delete_sku")
-def unlaunch_sku(user: auth.CurrentUser, sku_id: str) -> Response:
+def delete_sku(user: auth.CurrentUser, sku_id: str) -> Response:
+    found_id = path_id(sku_id)
     with transaction() as conn:
-        catalog.unlaunch_sku(conn, resources.redis(), path_id(sku_id))
+        admin_skus.delete_sku(conn, resources.redis(), found_id)
     return Response(body="", status_code=204)

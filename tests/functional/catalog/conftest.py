@@ -202,7 +202,7 @@ def build_catalogue() -> Catalogue:
 
 @pytest.fixture
 def staff_headers(make_user: Any, auth_headers: Any) -> dict[str, str]:
-    headers: dict[str, str] = auth_headers(
-        make_user("staff_admin", is_staff=True, is_superuser=True)
-    )
+    # A superuser holds every permission (auth.permission_required).
+    admin = make_user("staff_admin", is_staff=True, is_superuser=True)
+    headers: dict[str, str] = auth_headers(admin)
     return headers

@@ -255,7 +255,7 @@ def test_pages_and_counts_at_the_edges(
 # --- the index follows every write --------------------------------------------------
 
 
-def test_admin_create_update_unlaunch_and_relaunch_keep_the_index_exact(
+def test_admin_create_update_unlaunch_relaunch_and_delete_keep_the_index_exact(
     client: Any, catalogue: Catalogue, staff_headers: dict[str, str], db: Any
 ) -> None:
     body = {
@@ -280,9 +280,8 @@ def test_admin_create_update_unlaunch_and_relaunch_keep_the_index_exact(
     assert search_all(client, "np-th1") == ([sku], 1)
     assert search_all(client, "除菌") == ([catalogue.skus["washer_10kg"], sku], 2)  # by sales
 
-    assert (
-        client.http.delete(f"/meiduo_admin/skus/{sku}/", headers=staff_headers).status_code == 204
-    )
+    body["is_launched"] = False
+    assert put_json(client, f"/meiduo_admin/skus/{sku}/", body, staff_headers).status_code == 200
     assert search_all(client, "NP-TH1") == ([], 0)
     assert search_all(client, "洗碗") == ([], 0)
 
@@ -290,6 +289,13 @@ def test_admin_create_update_unlaunch_and_relaunch_keep_the_index_exact(
     assert put_json(client, f"/meiduo_admin/skus/{sku}/", body, staff_headers).status_code == 200
     assert search_all(client, "NP-TH1") == ([sku], 1)
     assert search_all(client, "碗") == ([sku], 1)
+    assert stored_terms(db) == derived_terms(db)
+
+    # Deleted (unlaunched for good): out of search, its terms kept like any unlaunched SKU's.
+    assert (
+        client.http.delete(f"/meiduo_admin/skus/{sku}/", headers=staff_headers).status_code == 204
+    )
+    assert search_all(client, "NP-TH1") == ([], 0)
     assert stored_terms(db) == derived_terms(db)
 
 

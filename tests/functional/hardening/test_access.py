@@ -170,6 +170,12 @@ def test_the_authorization_matrix(
         "permission_id": "999999999",  # ids grow by 52 with each test's fresh permissions
         "group_id": "999999",
         "staff_id": "999999",
+        "spu_id": "999999",
+        "spec_id": "999999",
+        "option_id": "999999",
+        "brand_id": "999999",
+        "channel_id": "999999",
+        "category_id": "999999",
         "username": "alice",
         "directory": "nothing",
         "name": "here.png",

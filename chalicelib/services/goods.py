@@ -1,0 +1,676 @@
+"""The catalogue as the console manages it: SPUs, specifications and their options, brands,
+channels, and the category lists the console's forms pick from.
+
+Rules kept here:
+
+- Brands, SPUs, specifications and options are deleted softly (`is_deleted`): order
+  history keeps pointing at them, and the console no longer shows them (lists, pickers
+  and `{id}` routes treat them as gone: 404). What only deleted rows still use can be
+  deleted too.
+- Deleting what a live row still uses is refused with 409 `in_use` and changes nothing: a
+  brand with a live SPU, an SPU with a live SKU, a specification or an option a live SKU
+  has chosen. Deleting an SPU or a specification takes what hangs from it along
+  (specifications and options), so nothing live is ever left under something deleted.
+- A row that would point at something missing or deleted is a 400 naming the field.
+- Every list is a fixed number of queries however long the page (names are joined).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, literal, select, update
+
+from chalicelib.clock import utcnow
+from chalicelib.db.engine import insert_id
+from chalicelib.db.tables import (
+    brands,
+    categories,
+    channel_groups,
+    channels,
+    sku_spec_options,
+    skus,
+    spec_options,
+    spu_specs,
+    spus,
+)
+from chalicelib.errors import Conflict, NotFound, ValidationError
+from chalicelib.pagination import PageRequest
+from chalicelib.richtext import sanitize_html
+from chalicelib.services import images
+from chalicelib.services.catalog import home_changes
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from chalicelib.adapters.storage import Storage
+    from chalicelib.uploads import ImageUpload
+
+LIVE_SKU = skus.c.is_deleted.is_(False)
+LIVE_SPU = spus.c.is_deleted.is_(False)
+LIVE_SPEC = spu_specs.c.is_deleted.is_(False)
+LIVE_OPTION = spec_options.c.is_deleted.is_(False)
+LIVE_BRAND = brands.c.is_deleted.is_(False)
+
+
+def in_use(detail: str) -> Conflict:
+    return Conflict(detail, code="in_use")
+
+
+def _count(conn: Connection, query: Any) -> int:
+    return int(conn.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _page(conn: Connection, query: Any, page: PageRequest) -> tuple[list[Any], int]:
+    """One page of a query ordered by id, and how many rows it has: two statements."""
+    count = _count(conn, query)
+    if page.offset >= count:
+        return [], count
+    return list(conn.execute(query.offset(page.offset).limit(page.limit)).all()), count
+
+
+def _exists(conn: Connection, query: Any) -> bool:
+    return conn.execute(query.limit(1)).first() is not None
+
+
+# --- categories -----------------------------------------------------------------------
+
+
+def first_level_categories(conn: Connection) -> list[Any]:
+    return list(
+        conn.execute(
+            select(categories.c.id, categories.c.name)
+            .where(categories.c.parent_id.is_(None))
+            .order_by(categories.c.sort_order, categories.c.id)
+        ).all()
+    )
+
+
+def child_categories(conn: Connection, category_id: int) -> list[Any]:
+    """The children of a category (404 for an unknown one; [] for a third-level one)."""
+    if conn.scalar(select(categories.c.id).where(categories.c.id == category_id)) is None:
+        raise NotFound("No such category.")
+    return list(
+        conn.execute(
+            select(categories.c.id, categories.c.name)
+            .where(categories.c.parent_id == category_id)
+            .order_by(categories.c.sort_order, categories.c.id)
+        ).all()
+    )
+
+
+def third_level_categories(conn: Connection) -> list[Any]:
+    """The categories three levels down, where SPUs and SKUs are filed, in tree order."""
+    level2, level1 = categories.alias("level2"), categories.alias("level1")
+    return list(
+        conn.execute(
+            select(categories.c.id, categories.c.name)
+            .join(level2, level2.c.id == categories.c.parent_id)
+            .join(level1, level1.c.id == level2.c.parent_id)
+            .where(level1.c.parent_id.is_(None))
+            .order_by(
+                level1.c.sort_order,
+                level1.c.id,
+                level2.c.sort_order,
+                level2.c.id,
+                categories.c.sort_order,
+                categories.c.id,
+            )
+        ).all()
+    )
+
+
+def category_path(conn: Connection, category_id: int) -> tuple[int, int, int]:
+    """The first-, second- and third-level ids down to a third-level category."""
+    path = [category_id]
+    while len(path) <= 3:
+        parent = conn.scalar(select(categories.c.parent_id).where(categories.c.id == path[0]))
+        if parent is None:
+            break
+        path.insert(0, parent)
+    if len(path) != 3:
+        raise ValidationError("Choose a third-level category.", field="category_id")
+    return path[0], path[1], path[2]
+
+
+# --- SPUs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpuFields:
+    name: str
+    brand_id: int
+    category1_id: int
+    category2_id: int
+    category3_id: int
+    desc_detail: str  # HTML as the editor sent it; sanitized when written
+    desc_pack: str
+    desc_service: str
+
+
+def _spu_select() -> Any:
+    """SPUs with their brand's name and the sales and comments of their SKUs (one query)."""
+    totals = (
+        select(
+            skus.c.spu_id,
+            func.sum(skus.c.sales).label("sales"),
+            func.sum(skus.c.comments).label("comments"),
+        )
+        .group_by(skus.c.spu_id)
+        .subquery("totals")
+    )
+    return (
+        select(
+            spus.c.id,
+            spus.c.name,
+            spus.c.brand_id,
+            brands.c.name.label("brand"),
+            spus.c.category1_id,
+            spus.c.category2_id,
+            spus.c.category3_id,
+            spus.c.desc_detail,
+            spus.c.desc_pack,
+            spus.c.desc_service,
+            func.coalesce(totals.c.sales, 0).label("sales"),
+            func.coalesce(totals.c.comments, 0).label("comments"),
+        )
+        .select_from(
+            spus.outerjoin(brands, brands.c.id == spus.c.brand_id).outerjoin(
+                totals, totals.c.spu_id == spus.c.id
+            )
+        )
+        .where(LIVE_SPU)
+    )
+
+
+def spu_names(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(spus.c.id, spus.c.name).where(LIVE_SPU).order_by(spus.c.id)))
+
+
+def page_spus(conn: Connection, *, keyword: str, page: PageRequest) -> tuple[list[Any], int]:
+    query = _spu_select().order_by(spus.c.id)
+    if keyword:
+        query = query.where(spus.c.name.contains(keyword, autoescape=True))
+    return _page(conn, query, page)
+
+
+def get_spu(conn: Connection, spu_id: int) -> Any:
+    row = conn.execute(_spu_select().where(spus.c.id == spu_id)).first()
+    if row is None:
+        raise NotFound("No such SPU.")
+    return row
+
+
+def create_spu(conn: Connection, fields: SpuFields) -> Any:
+    _check_spu_fields(conn, fields)
+    spu_id = insert_id(
+        conn.execute(spus.insert().values(**_spu_values(fields), create_time=utcnow()))
+    )
+    return get_spu(conn, spu_id)
+
+
+def update_spu(conn: Connection, redis: Redis, spu_id: int, fields: SpuFields) -> Any:
+    """Replace an SPU's fields. Its SKUs follow it to its new third-level category."""
+    _lock_live(conn, spus, spu_id, "No such SPU.")
+    _check_spu_fields(conn, fields)
+    conn.execute(update(spus).where(spus.c.id == spu_id).values(**_spu_values(fields)))
+    moved = conn.execute(
+        update(skus)
+        .where(skus.c.spu_id == spu_id, skus.c.category_id != fields.category3_id)
+        .values(category_id=fields.category3_id, update_time=utcnow())
+    )
+    if moved.rowcount:  # the home page's floors are by category
+        home_changes(conn, redis)
+    return get_spu(conn, spu_id)
+
+
+def delete_spu(conn: Connection, spu_id: int) -> None:
+    """Delete an SPU with its specifications and options; 409 while a live SKU has it."""
+    _lock_live(conn, spus, spu_id, "No such SPU.")
+    if _exists(conn, select(skus.c.id).where(skus.c.spu_id == spu_id, LIVE_SKU)):
+        raise in_use("A SKU that is not deleted belongs to this SPU.")
+    spec_ids = select(spu_specs.c.id).where(spu_specs.c.spu_id == spu_id).scalar_subquery()
+    conn.execute(
+        update(spec_options)
+        .where(spec_options.c.spec_id.in_(spec_ids), LIVE_OPTION)
+        .values(is_deleted=True)
+    )
+    conn.execute(
+        update(spu_specs).where(spu_specs.c.spu_id == spu_id, LIVE_SPEC).values(is_deleted=True)
+    )
+    conn.execute(update(spus).where(spus.c.id == spu_id).values(is_deleted=True))
+
+
+def _spu_values(fields: SpuFields) -> dict[str, Any]:
+    return {
+        "name": fields.name,
+        "brand_id": fields.brand_id,
+        "category1_id": fields.category1_id,
+        "category2_id": fields.category2_id,
+        "category3_id": fields.category3_id,
+        "desc_detail": sanitize_html(fields.desc_detail),
+        "desc_pack": sanitize_html(fields.desc_pack),
+        "desc_service": sanitize_html(fields.desc_service),
+    }
+
+
+def _check_spu_fields(conn: Connection, fields: SpuFields) -> None:
+    """The brand is live, and category1 > category2 > category3 is a path down the tree."""
+    errors: dict[str, list[str]] = {}
+    # Locked: a concurrent delete of the brand waits for this unit, then sees this SPU.
+    brand = select(brands.c.id).where(brands.c.id == fields.brand_id, LIVE_BRAND)
+    if not _exists(conn, brand.with_for_update()):
+        errors["brand_id"] = [f"No brand has the id {fields.brand_id}."]
+    wanted = {fields.category1_id, fields.category2_id, fields.category3_id}
+    parents = dict(
+        conn.execute(
+            select(categories.c.id, categories.c.parent_id).where(categories.c.id.in_(wanted))
+        ).all()
+    )
+    path = (
+        ("category1_id", fields.category1_id, None, "a first-level category"),
+        ("category2_id", fields.category2_id, fields.category1_id, "a child of category1_id"),
+        ("category3_id", fields.category3_id, fields.category2_id, "a child of category2_id"),
+    )
+    for field, category_id, parent_id, what in path:
+        if category_id not in parents or parents[category_id] != parent_id:
+            errors[field] = [f"Choose {what}."]
+            break
+    if errors:
+        raise ValidationError(errors)
+
+
+def _lock_live(conn: Connection, table: Any, row_id: int, missing: str) -> None:
+    """Lock a live (not deleted) row for this unit, or 404."""
+    found = conn.execute(
+        select(table.c.id)
+        .where(table.c.id == row_id, table.c.is_deleted.is_(False))
+        .with_for_update()
+    ).first()
+    if found is None:
+        raise NotFound(missing)
+
+
+def live_spu_category(conn: Connection, spu_id: int, *, lock: bool = False) -> int | None:
+    """A live SPU's third-level category id; None for an unknown or deleted SPU. Locked,
+    a concurrent delete of the SPU waits for this unit (and then sees its SKU)."""
+    query = select(spus.c.category3_id).where(spus.c.id == spu_id, LIVE_SPU)
+    return conn.scalar(query.with_for_update() if lock else query)
+
+
+# --- specifications -------------------------------------------------------------------
+
+
+def _spec_select() -> Any:
+    return (
+        select(spu_specs.c.id, spu_specs.c.name, spu_specs.c.spu_id, spus.c.name.label("spu"))
+        .join(spus, spus.c.id == spu_specs.c.spu_id)
+        .where(LIVE_SPEC)
+    )
+
+
+def page_specs(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
+    return _page(conn, _spec_select().order_by(spu_specs.c.id), page)
+
+
+def spec_names(conn: Connection) -> list[Any]:
+    return list(conn.execute(_spec_select().order_by(spu_specs.c.id)).all())
+
+
+def get_spec(conn: Connection, spec_id: int) -> Any:
+    row = conn.execute(_spec_select().where(spu_specs.c.id == spec_id)).first()
+    if row is None:
+        raise NotFound("No such specification.")
+    return row
+
+
+def specs_with_options(conn: Connection, spu_id: int) -> list[dict[str, Any]]:
+    """A live SPU's live specifications, each with its live options (two queries)."""
+    if live_spu_category(conn, spu_id) is None:
+        raise NotFound("No such SPU.")
+    specs = conn.execute(
+        _spec_select().where(spu_specs.c.spu_id == spu_id).order_by(spu_specs.c.id)
+    ).all()
+    options = conn.execute(
+        select(spec_options.c.id, spec_options.c.value, spec_options.c.spec_id)
+        .join(spu_specs, spu_specs.c.id == spec_options.c.spec_id)
+        .where(spu_specs.c.spu_id == spu_id, LIVE_SPEC, LIVE_OPTION)
+        .order_by(spec_options.c.id)
+    ).all()
+    by_spec: dict[int, list[dict[str, Any]]] = {}
+    for option in options:
+        by_spec.setdefault(option.spec_id, []).append({"id": option.id, "value": option.value})
+    return [{**spec._mapping, "options": by_spec.get(spec.id, [])} for spec in specs]
+
+
+def create_spec(conn: Connection, *, name: str, spu_id: int) -> Any:
+    _check_spec_fields(conn, name=name, spu_id=spu_id, spec_id=None)
+    return get_spec(conn, add_spec(conn, spu_id, name))
+
+
+def add_spec(conn: Connection, spu_id: int, name: str) -> int:
+    return insert_id(conn.execute(spu_specs.insert().values(spu_id=spu_id, name=name)))
+
+
+def update_spec(conn: Connection, spec_id: int, *, name: str, spu_id: int) -> Any:
+    """Rename a specification or move it to another SPU (409 while a live SKU uses it)."""
+    _lock_live(conn, spu_specs, spec_id, "No such specification.")
+    _check_spec_fields(conn, name=name, spu_id=spu_id, spec_id=spec_id)
+    current = conn.scalar(select(spu_specs.c.spu_id).where(spu_specs.c.id == spec_id))
+    if current != spu_id:
+        _lock_options_of(conn, spec_id)
+    if current != spu_id and _spec_used(conn, spec_id):
+        raise in_use("A SKU that is not deleted uses an option of this specification.")
+    conn.execute(
+        update(spu_specs).where(spu_specs.c.id == spec_id).values(name=name, spu_id=spu_id)
+    )
+    return get_spec(conn, spec_id)
+
+
+def delete_spec(conn: Connection, spec_id: int) -> None:
+    """Delete a specification and its options; 409 while a live SKU uses one of them."""
+    _lock_live(conn, spu_specs, spec_id, "No such specification.")
+    _lock_options_of(conn, spec_id)
+    if _spec_used(conn, spec_id):
+        raise in_use("A SKU that is not deleted uses an option of this specification.")
+    conn.execute(
+        update(spec_options).where(spec_options.c.spec_id == spec_id).values(is_deleted=True)
+    )
+    conn.execute(update(spu_specs).where(spu_specs.c.id == spec_id).values(is_deleted=True))
+
+
+def _lock_options_of(conn: Connection, spec_id: int) -> None:
+    """Lock the specification's options: a SKU write choosing one of them (which locks the
+    options it chooses) finishes first, so the usage check that follows sees it."""
+    conn.execute(
+        select(spec_options.c.id).where(spec_options.c.spec_id == spec_id).with_for_update()
+    ).all()
+
+
+def _spec_used(conn: Connection, spec_id: int) -> bool:
+    return _exists(
+        conn,
+        select(literal(1))
+        .select_from(sku_spec_options.join(skus, skus.c.id == sku_spec_options.c.sku_id))
+        .where(sku_spec_options.c.spec_id == spec_id, LIVE_SKU),
+    )
+
+
+def _check_spec_fields(conn: Connection, *, name: str, spu_id: int, spec_id: int | None) -> None:
+    if live_spu_category(conn, spu_id) is None:
+        raise ValidationError(f"No SPU has the id {spu_id}.", field="spu_id")
+    same_name = select(spu_specs.c.id).where(
+        spu_specs.c.spu_id == spu_id, spu_specs.c.name == name, LIVE_SPEC
+    )
+    if spec_id is not None:
+        same_name = same_name.where(spu_specs.c.id != spec_id)
+    if _exists(conn, same_name):
+        raise ValidationError("This SPU already has a specification of this name.", field="name")
+
+
+# --- options --------------------------------------------------------------------------
+
+
+def _option_select() -> Any:
+    return (
+        select(
+            spec_options.c.id,
+            spec_options.c.value,
+            spec_options.c.spec_id,
+            spu_specs.c.name.label("spec"),
+        )
+        .join(spu_specs, spu_specs.c.id == spec_options.c.spec_id)
+        .where(LIVE_OPTION)
+    )
+
+
+def page_options(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
+    return _page(conn, _option_select().order_by(spec_options.c.id), page)
+
+
+def get_option(conn: Connection, option_id: int) -> Any:
+    row = conn.execute(_option_select().where(spec_options.c.id == option_id)).first()
+    if row is None:
+        raise NotFound("No such option.")
+    return row
+
+
+def create_option(conn: Connection, *, value: str, spec_id: int) -> Any:
+    _check_option_fields(conn, value=value, spec_id=spec_id, option_id=None)
+    return get_option(conn, add_option(conn, spec_id, value))
+
+
+def add_option(conn: Connection, spec_id: int, value: str) -> int:
+    return insert_id(conn.execute(spec_options.insert().values(spec_id=spec_id, value=value)))
+
+
+def update_option(conn: Connection, option_id: int, *, value: str, spec_id: int) -> Any:
+    """Change an option's value, or move it to another specification (409 while used)."""
+    _lock_live(conn, spec_options, option_id, "No such option.")
+    _check_option_fields(conn, value=value, spec_id=spec_id, option_id=option_id)
+    current = conn.scalar(select(spec_options.c.spec_id).where(spec_options.c.id == option_id))
+    if current != spec_id and _option_used(conn, option_id):
+        raise in_use("A SKU that is not deleted uses this option.")
+    conn.execute(
+        update(spec_options)
+        .where(spec_options.c.id == option_id)
+        .values(value=value, spec_id=spec_id)
+    )
+    return get_option(conn, option_id)
+
+
+def delete_option(conn: Connection, option_id: int) -> None:
+    _lock_live(conn, spec_options, option_id, "No such option.")
+    if _option_used(conn, option_id):
+        raise in_use("A SKU that is not deleted uses this option.")
+    conn.execute(update(spec_options).where(spec_options.c.id == option_id).values(is_deleted=True))
+
+
+def _option_used(conn: Connection, option_id: int) -> bool:
+    return _exists(
+        conn,
+        select(literal(1))
+        .select_from(sku_spec_options.join(skus, skus.c.id == sku_spec_options.c.sku_id))
+        .where(sku_spec_options.c.option_id == option_id, LIVE_SKU),
+    )
+
+
+def _check_option_fields(
+    conn: Connection, *, value: str, spec_id: int, option_id: int | None
+) -> None:
+    live_spec = select(spu_specs.c.id).where(spu_specs.c.id == spec_id, LIVE_SPEC)
+    if not _exists(conn, live_spec):
+        raise ValidationError(f"No specification has the id {spec_id}.", field="spec_id")
+    same_value = select(spec_options.c.id).where(
+        spec_options.c.spec_id == spec_id, spec_options.c.value == value, LIVE_OPTION
+    )
+    if option_id is not None:
+        same_value = same_value.where(spec_options.c.id != option_id)
+    if _exists(conn, same_value):
+        raise ValidationError("This specification already has this option.", field="value")
+
+
+# --- brands ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: int
+    name: str
+    logo: str | None  # storage file id
+    first_letter: str
+
+
+BRAND_COLUMNS = (brands.c.id, brands.c.name, brands.c.logo, brands.c.first_letter)
+
+
+def _brand(row: Any) -> Brand:
+    return Brand(row.id, row.name, row.logo, row.first_letter)
+
+
+def page_brands(conn: Connection, page: PageRequest) -> tuple[list[Brand], int]:
+    rows, count = _page(conn, select(*BRAND_COLUMNS).where(LIVE_BRAND).order_by(brands.c.id), page)
+    return [_brand(row) for row in rows], count
+
+
+def brand_names(conn: Connection) -> list[Any]:
+    return list(
+        conn.execute(select(brands.c.id, brands.c.name).where(LIVE_BRAND).order_by(brands.c.id))
+    )
+
+
+def get_brand(conn: Connection, brand_id: int) -> Brand:
+    row = conn.execute(select(*BRAND_COLUMNS).where(brands.c.id == brand_id, LIVE_BRAND)).first()
+    if row is None:
+        raise NotFound("No such brand.")
+    return _brand(row)
+
+
+def create_brand(
+    conn: Connection, storage: Storage, *, name: str, first_letter: str, logo: ImageUpload
+) -> Brand:
+    """Store the logo (deleted again if the brand is not written), then the brand."""
+    file_id = images.store_upload(conn, storage, logo)
+    _check_brand_name(conn, name, brand_id=None)
+    brand_id = insert_id(
+        conn.execute(
+            brands.insert().values(
+                name=name, first_letter=first_letter, logo=file_id, create_time=utcnow()
+            )
+        )
+    )
+    return get_brand(conn, brand_id)
+
+
+def update_brand(
+    conn: Connection,
+    storage: Storage,
+    brand_id: int,
+    *,
+    name: str,
+    first_letter: str,
+    logo: ImageUpload | None,
+) -> Brand:
+    """Rename a brand; a new logo replaces the old, whose file is deleted after the commit."""
+    file_id = images.store_upload(conn, storage, logo) if logo is not None else None
+    current = conn.execute(
+        select(brands.c.logo).where(brands.c.id == brand_id, LIVE_BRAND).with_for_update()
+    ).first()
+    if current is None:
+        raise NotFound("No such brand.")
+    _check_brand_name(conn, name, brand_id=brand_id)
+    values: dict[str, Any] = {"name": name, "first_letter": first_letter}
+    if file_id is not None:
+        values["logo"] = file_id
+    conn.execute(update(brands).where(brands.c.id == brand_id).values(**values))
+    if file_id is not None:
+        images.release_catalogue_file(conn, storage, current.logo)
+    return get_brand(conn, brand_id)
+
+
+def delete_brand(conn: Connection, brand_id: int) -> None:
+    """Delete a brand (its logo is kept with it, for history); 409 while a live SPU has it."""
+    _lock_live(conn, brands, brand_id, "No such brand.")
+    if _exists(conn, select(spus.c.id).where(spus.c.brand_id == brand_id, LIVE_SPU)):
+        raise in_use("An SPU that is not deleted has this brand.")
+    conn.execute(update(brands).where(brands.c.id == brand_id).values(is_deleted=True))
+
+
+def _check_brand_name(conn: Connection, name: str, *, brand_id: int | None) -> None:
+    taken = select(brands.c.id).where(brands.c.name == name, LIVE_BRAND)
+    if brand_id is not None:
+        taken = taken.where(brands.c.id != brand_id)
+    if _exists(conn, taken):
+        raise ValidationError("A brand with this name already exists.", field="name")
+
+
+# --- channels -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelFields:
+    group_id: int
+    category_id: int  # first-level
+    url: str
+    sequence: int
+
+
+def channel_groups_list(conn: Connection) -> list[Any]:
+    return list(
+        conn.execute(
+            select(channel_groups.c.id, channel_groups.c.name).order_by(channel_groups.c.id)
+        )
+    )
+
+
+def _channel_select() -> Any:
+    return (
+        select(
+            channels.c.id,
+            channels.c.group_id,
+            channel_groups.c.name.label("group"),
+            channels.c.category_id,
+            categories.c.name.label("category"),
+            channels.c.url,
+            channels.c.sequence,
+        )
+        .join(channel_groups, channel_groups.c.id == channels.c.group_id)
+        .join(categories, categories.c.id == channels.c.category_id)
+    )
+
+
+def page_channels(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
+    return _page(conn, _channel_select().order_by(channels.c.id), page)
+
+
+def get_channel(conn: Connection, channel_id: int) -> Any:
+    row = conn.execute(_channel_select().where(channels.c.id == channel_id)).first()
+    if row is None:
+        raise NotFound("No such channel.")
+    return row
+
+
+def create_channel(conn: Connection, fields: ChannelFields) -> Any:
+    _check_channel_fields(conn, fields, channel_id=None)
+    channel_id = insert_id(conn.execute(channels.insert().values(**fields.__dict__)))
+    return get_channel(conn, channel_id)
+
+
+def update_channel(conn: Connection, channel_id: int, fields: ChannelFields) -> Any:
+    found = conn.execute(
+        select(channels.c.id).where(channels.c.id == channel_id).with_for_update()
+    ).first()
+    if found is None:
+        raise NotFound("No such channel.")
+    _check_channel_fields(conn, fields, channel_id=channel_id)
+    conn.execute(update(channels).where(channels.c.id == channel_id).values(**fields.__dict__))
+    return get_channel(conn, channel_id)
+
+
+def delete_channel(conn: Connection, channel_id: int) -> None:
+    """A channel is only a menu entry: it is deleted outright."""
+    if conn.execute(channels.delete().where(channels.c.id == channel_id)).rowcount == 0:
+        raise NotFound("No such channel.")
+
+
+def _check_channel_fields(
+    conn: Connection, fields: ChannelFields, *, channel_id: int | None
+) -> None:
+    errors: dict[str, list[str]] = {}
+    group = select(channel_groups.c.id).where(channel_groups.c.id == fields.group_id)
+    if not _exists(conn, group):
+        errors["group_id"] = [f"No channel group has the id {fields.group_id}."]
+    top = select(categories.c.id).where(
+        categories.c.id == fields.category_id, categories.c.parent_id.is_(None)
+    )
+    if not _exists(conn, top):
+        errors["category_id"] = ["Choose a first-level category."]
+    else:
+        taken = select(channels.c.id).where(channels.c.category_id == fields.category_id)
+        if channel_id is not None:
+            taken = taken.where(channels.c.id != channel_id)
+        if _exists(conn, taken):
+            errors["category_id"] = ["This category already has a channel."]
+    if errors:
+        raise ValidationError(errors)
