@@ -19,12 +19,18 @@ from chalicelib.clock import utcnow
 from chalicelib.db.engine import insert_id
 from chalicelib.db.tables import (
     addresses,
+    brands,
     categories,
+    channel_groups,
+    channels,
     order_lines,
     order_status_history,
     orders,
+    sku_spec_options,
     sku_specs,
     skus,
+    spec_options,
+    spu_specs,
     spus,
     users,
 )
@@ -58,6 +64,59 @@ def third_level_category(conn: Connection) -> int:
     """A new category three levels down (the depth SPUs and SKUs are filed at)."""
     top = category(conn)
     return category(conn, parent_id=category(conn, parent_id=top))
+
+
+def brand(conn: Connection, name: str | None = None, **columns: Any) -> int:
+    """A brand (logo a storage file id, or None); first_letter defaults to the name's
+    first letter, upper-cased, or "A"."""
+    name = name or f"品牌{next(_n)}"
+    initial = name[:1].upper()
+    values = {
+        "logo": None,
+        "first_letter": initial if "A" <= initial <= "Z" else "A",
+        "create_time": utcnow(),
+        **columns,
+    }
+    return insert_id(conn.execute(brands.insert().values(name=name, **values)))
+
+
+def spec_option(conn: Connection, spu_id: int, name: str, value: str) -> tuple[int, int]:
+    """The SPU's specification `name` and its option `value` (ids), each made if missing."""
+    spec_id = conn.scalar(
+        select(spu_specs.c.id).where(spu_specs.c.spu_id == spu_id, spu_specs.c.name == name)
+    )
+    if spec_id is None:
+        spec_id = insert_id(conn.execute(spu_specs.insert().values(spu_id=spu_id, name=name)))
+    option_id = conn.scalar(
+        select(spec_options.c.id).where(
+            spec_options.c.spec_id == spec_id, spec_options.c.value == value
+        )
+    )
+    if option_id is None:
+        option_id = insert_id(
+            conn.execute(spec_options.insert().values(spec_id=spec_id, value=value))
+        )
+    return int(spec_id), int(option_id)
+
+
+def channel_group(conn: Connection, name: str | None = None) -> int:
+    return insert_id(conn.execute(channel_groups.insert().values(name=name or f"频道{next(_n)}")))
+
+
+def channel(
+    conn: Connection, group_id: int, category_id: int, *, sequence: int = 0, url: str = ""
+) -> int:
+    """A first-level category in a channel group (url defaults to its list page)."""
+    return insert_id(
+        conn.execute(
+            channels.insert().values(
+                group_id=group_id,
+                category_id=category_id,
+                url=url or f"http://shop.example.com/list/{category_id}/",
+                sequence=sequence,
+            )
+        )
+    )
 
 
 def spu(
@@ -99,7 +158,8 @@ def sku(
     specs: dict[str, str] | None = None,
     **columns: Any,
 ) -> int:
-    """A SKU (price in fen, or a yuan string "120.00") with its specs and search terms."""
+    """A SKU (price in fen, or a yuan string "120.00") with its search terms, picking for
+    each of `specs` ({specification: option}) the SPU's option, made if missing."""
     if spu_id is None:
         category_id = category_id or third_level_category(conn)
         spu_id = spu(conn, category_id=category_id)
@@ -125,6 +185,12 @@ def sku(
         )
     )
     for name, value in (specs or {}).items():
+        spec_id, option_id = spec_option(conn, spu_id, name, value)
+        conn.execute(
+            sku_spec_options.insert().values(sku_id=sku_id, spec_id=spec_id, option_id=option_id)
+        )
+        # The admin SKU routes still read sku_specs until they move to specifications and
+        # options (branch catalog-admin): this row goes with that table.
         conn.execute(sku_specs.insert().values(sku_id=sku_id, name=name, value=value))
     # as every SKU write must (services/search_terms.py)
     search_terms.index_new_sku(conn, sku_id, values["name"], values["caption"])
