@@ -4,7 +4,8 @@ deletion, and channel groups with channels
 
 Today's data moves with it, nothing lost:
 - every leaf category above the third level gains a child of the same name down to the
-  third level, and the SKUs and SPUs filed under the leaf move to that child;
+  third level, and the SKUs and SPUs filed under the leaf move to that child (so does a
+  category above the third level that has children and SPUs or SKUs filed under it);
 - an SPU's category becomes its category3, and its path up the tree fills category1/2;
 - an SPU's description becomes its detail description (packaging and service start empty);
 - the name/value specs of an SPU's SKUs become the SPU's specifications and options, and
@@ -208,29 +209,26 @@ def _move_to_three_levels(conn: sa.Connection) -> None:
         deepened[category_id] = current
         return current
 
-    for category_id in sorted(rows):
-        if category_id not in has_children:
-            third_level(category_id)
+    # Every leaf, and every category an SPU or a SKU is filed under: one above the third
+    # level that has children (filed there before the children came) gets a same-named
+    # child down to the third level too, and its SPUs and SKUs move there with it, so a
+    # SKU's category stays its SPU's category3.
+    filed = set(conn.scalars(sa.select(_spus.c.category_id).distinct()))
+    filed |= set(conn.scalars(sa.select(_skus.c.category_id).distinct()))
+    for category_id in sorted(set(rows) - has_children) + sorted(filed & has_children):
+        third_level(category_id)
+    # One statement per category, not per SPU: a big catalogue moves in seconds.
     for old, new in deepened.items():
         if old != new:
             conn.execute(_skus.update().where(_skus.c.category_id == old).values(category_id=new))
-
-    for spu in conn.execute(sa.select(_spus.c.id, _spus.c.category_id, _spus.c.desc)).all():
-        category3 = third_level(spu.category_id)
-        category2 = parents[category3]
+        category2 = parents[new]
         category1 = parents[category2]
         conn.execute(
             _spus.update()
-            .where(_spus.c.id == spu.id)
-            .values(
-                category1_id=category1,
-                category2_id=category2,
-                category3_id=category3,
-                desc_detail=spu.desc,
-                desc_pack="",
-                desc_service="",
-            )
+            .where(_spus.c.category_id == old)
+            .values(category1_id=category1, category2_id=category2, category3_id=new)
         )
+    conn.execute(_spus.update().values(desc_detail=_spus.c.desc, desc_pack="", desc_service=""))
 
 
 def _move_specs(conn: sa.Connection) -> None:
