@@ -31,6 +31,7 @@ depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 DEPTH = 3
+ORDERINGS = ("price", "sales", "create_time", "comments")  # the ix_skus_*_is_launched indexes
 
 
 def _pk(table: str) -> list[Any]:
@@ -79,6 +80,13 @@ def upgrade() -> None:
             sa.Column("market_price", sa.BigInteger(), server_default="0", nullable=False)
         )
         batch.add_column(sa.Column("is_deleted", sa.Boolean(), server_default="0", nullable=False))
+        # The storefront's ordering indexes cover "on sale" (launched and not deleted), so
+        # the unfiltered list still pages through the index alone.
+        for column in ORDERINGS:
+            batch.drop_index(f"ix_skus_{column}_is_launched")
+            batch.create_index(
+                f"ix_skus_{column}_is_launched", [column, "is_launched", "is_deleted"]
+            )
 
     with op.batch_alter_table("spus") as batch:
         batch.add_column(sa.Column("brand_id", ID, nullable=True))
@@ -302,6 +310,9 @@ def downgrade() -> None:
         )
         batch.create_index(op.f("ix_spus_category_id"), ["category_id"])
     with op.batch_alter_table("skus") as batch:
+        for column in ORDERINGS:
+            batch.drop_index(f"ix_skus_{column}_is_launched")
+            batch.create_index(f"ix_skus_{column}_is_launched", [column, "is_launched"])
         batch.drop_column("is_deleted")
         batch.drop_column("market_price")
         batch.drop_column("cost_price")
