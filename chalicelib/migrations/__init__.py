@@ -52,8 +52,11 @@ def upgrade_to_head(database_url: str) -> tuple[str | None, str | None]:
     engine = build_engine(database_url)
     try:
         # env.py migrates on this connection instead of building its own engine
-        # from DATABASE_URL, so the URL passed here is the one migrated.
-        with engine.begin() as conn:
+        # from DATABASE_URL, so the URL passed here is the one migrated. Not begun here:
+        # Alembic begins and commits the migrations' transaction itself, and on SQLite
+        # env.py switches foreign keys off before it (a PRAGMA that does nothing inside a
+        # transaction) and rolls back its check after it (which would undo ours).
+        with engine.connect() as conn:
             config = alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")

@@ -258,3 +258,26 @@ def test_upgrading_moves_the_catalogue_to_three_levels_and_specifications(
             assert count(conn, sku_specs) == 12
     finally:
         engine.dispose()
+
+
+def test_the_operators_migrate_moves_an_old_shop_too(database: str) -> None:
+    """`manage.py migrate` and the migrate Lambda (upgrade_to_head, on a connection of
+    their own) carry the same data over: on SQLite an outer transaction once made the
+    foreign-key switch a no-op and the final check's rollback undid the whole upgrade."""
+    from chalicelib.migrations import upgrade_to_head
+
+    migrate(database, "0007")
+    engine = create_engine(database)
+    try:
+        fill_old_catalogue(engine)
+
+        before, after = upgrade_to_head(database)
+
+        assert (before, after is not None and after >= "0008") == ("0007", True)
+        with engine.begin() as conn:
+            assert count(conn, sku_spec_options) == count(conn, sku_specs) == 12
+            assert conn.execute(
+                select(spus.c.id, spus.c.category3_id).order_by(spus.c.id)
+            ).all() == [(1, 10), (2, 10), (3, 11), (4, 14), (5, 9), (6, 16)]
+    finally:
+        engine.dispose()
