@@ -17,7 +17,21 @@ from sqlalchemy import Connection, select
 from chalicelib import resources
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import insert_id, transaction
-from chalicelib.db.tables import banners, categories, sku_images, sku_specs, skus, spus, users
+from chalicelib.db.tables import (
+    banners,
+    brands,
+    categories,
+    channel_groups,
+    channels,
+    sku_images,
+    sku_spec_options,
+    skus,
+    spec_options,
+    spu_specs,
+    spus,
+    users,
+)
+from chalicelib.richtext import sanitize_html
 from chalicelib.services import accounts, catalog, search_terms
 from devtools import catalog_words
 from devtools.demo_orders import seed_demo_orders
@@ -38,6 +52,16 @@ DEMO_BANNERS = (
     ("大屏观影节 电视直降", "BIG SCREEN DAYS", "平板电视"),
     ("洁净生活 吸尘器新品", "CLEAN HOME", "吸尘器"),
 )
+# The storefront's channel menu: groups of first-level categories, in this order.
+DEMO_CHANNEL_GROUPS = (
+    ("家电馆", ("大家电", "厨卫大电")),
+    ("厨房馆", ("厨房小电",)),
+    ("生活馆", ("生活电器", "个护健康")),
+)
+CHANNEL_URL = "http://shop.example.com/list/{category_id}/"
+# A brand's first letter is its Latin name's initial (the name its logo shows); these
+# Latin names start with no letter, so the pinyin initial stands in.
+FIRST_LETTERS = {"352": "S"}
 
 
 def seed() -> str:
@@ -79,6 +103,136 @@ def _accounts(conn: Connection) -> int:
 
 def _exists(conn: Connection, username: str) -> bool:
     return conn.scalar(select(users.c.id).where(users.c.username == username)) is not None
+
+
+def first_letter(brand: tuple[str, str]) -> str:
+    """海尔 Haier -> "H"; a Latin name without a leading letter has its own entry."""
+    chinese, latin = brand
+    letter = FIRST_LETTERS.get(latin, latin[:1].upper())
+    if not ("A" <= letter <= "Z"):
+        raise ValueError(f"no first letter for the brand {chinese} ({latin})")
+    return letter
+
+
+def all_brands() -> list[tuple[str, str]]:
+    """Every brand of the product lines, (Chinese, Latin), once, in the lines' order."""
+    return list(dict.fromkeys(b for line in catalog_words.PRODUCT_LINES for b in line.brands))
+
+
+def ensure_brands(conn: Connection, storage: Any) -> tuple[dict[str, int], int]:
+    """The product lines' brands (Chinese name -> id), found by name or made with a logo
+    drawn into storage; and how many were made."""
+    found = {r.name: r.id for r in conn.execute(select(brands.c.id, brands.c.name))}
+    made = 0
+    for chinese, latin in all_brands():
+        if chinese in found:
+            continue
+        logo = storage.save(_brand_logo(latin), "png")
+        found[chinese] = insert_id(
+            conn.execute(
+                brands.insert().values(
+                    name=chinese,
+                    logo=logo,
+                    first_letter=first_letter((chinese, latin)),
+                    create_time=utcnow(),
+                )
+            )
+        )
+        made += 1
+    return found, made
+
+
+def ensure_channels(conn: Connection) -> int:
+    """DEMO_CHANNEL_GROUPS, each group and channel found or made; how many channels were made."""
+    tops = {
+        r.name: r.id
+        for r in conn.execute(
+            select(categories.c.id, categories.c.name).where(categories.c.parent_id.is_(None))
+        )
+    }
+    groups = {
+        r.name: r.id for r in conn.execute(select(channel_groups.c.id, channel_groups.c.name))
+    }
+    placed = {(r.group_id, r.category_id) for r in conn.execute(select(channels))}
+    made = 0
+    for name, members in DEMO_CHANNEL_GROUPS:
+        group_id = groups.get(name)
+        if group_id is None:
+            group_id = insert_id(conn.execute(channel_groups.insert().values(name=name)))
+        for sequence, category in enumerate(members, start=1):
+            category_id = tops[category]
+            if (group_id, category_id) in placed:
+                continue
+            conn.execute(
+                channels.insert().values(
+                    group_id=group_id,
+                    category_id=category_id,
+                    url=CHANNEL_URL.format(category_id=category_id),
+                    sequence=sequence,
+                )
+            )
+            made += 1
+    return made
+
+
+def prices_around(price: int) -> tuple[int, int]:
+    """(cost_price, market_price) in fen for a selling price: cost about 70 % of it, the
+    market (list) price about 120 %, both whole yuan."""
+    return price * 7 // 1000 * 100, (price * 12 + 999) // 1000 * 100
+
+
+def descriptions(line: catalog_words.ProductLine, brand: tuple[str, str]) -> dict[str, str]:
+    """An SPU's three descriptions as a rich-text editor writes them (sanitized, as the
+    admin routes store them)."""
+    features = "".join(f"<li>{feature}</li>" for feature in line.features)
+    return {
+        "desc_detail": sanitize_html(
+            f"<h3>{brand[0]}（{brand[1]}）{line.noun}</h3>"
+            f'<p style="color: rgb(51, 51, 51)">{"，".join(line.features[:3])}。</p>'
+            f"<ul>{features}</ul>"
+        ),
+        "desc_pack": sanitize_html(
+            f"<ul><li>{line.noun}主机 ×1</li><li>说明书 ×1</li><li>保修卡 ×1</li></ul>"
+        ),
+        "desc_service": sanitize_html(
+            "<p>全国联保，整机保修1年，主要部件保修3年。</p>"
+            "<p>7天无理由退货（未安装、不影响二次销售）。</p>"
+        ),
+    }
+
+
+def ensure_specs(
+    conn: Connection, spu_id: int, specs: tuple[tuple[str, tuple[str, ...]], ...]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """The SPU's specifications with every value of its line as an option, found or made:
+    (name, value) -> (spec id, option id)."""
+    found: dict[tuple[str, str], tuple[int, int]] = {}
+    spec_ids = {
+        r.name: r.id
+        for r in conn.execute(
+            select(spu_specs.c.id, spu_specs.c.name).where(spu_specs.c.spu_id == spu_id)
+        )
+    }
+    for name, values in specs:
+        spec_id = spec_ids.get(name)
+        if spec_id is None:
+            spec_id = insert_id(conn.execute(spu_specs.insert().values(spu_id=spu_id, name=name)))
+        options = {
+            r.value: r.id
+            for r in conn.execute(
+                select(spec_options.c.id, spec_options.c.value).where(
+                    spec_options.c.spec_id == spec_id
+                )
+            )
+        }
+        for value in values:
+            option_id = options.get(value)
+            if option_id is None:
+                option_id = insert_id(
+                    conn.execute(spec_options.insert().values(spec_id=spec_id, value=value))
+                )
+            found[(name, value)] = (spec_id, option_id)
+    return found
 
 
 def ensure_categories(conn: Connection) -> dict[str, tuple[int, int, int]]:
@@ -134,19 +288,22 @@ class PlannedSpu:
 
 @dataclass
 class CatalogueResult:
+    brands: int = 0
     spus: int = 0
     skus: int = 0
     banners: int = 0
+    channels: int = 0
     images: int = 0
     sku_ids: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
-        return bool(self.spus or self.skus or self.banners)
+        return bool(self.brands or self.spus or self.skus or self.banners)
 
     def summary(self) -> str:
         return (
-            f"{self.spus} new SPUs, {self.skus} new SKUs, {self.banners} new banners, "
+            f"{self.brands} new brands, {self.spus} new SPUs, {self.skus} new SKUs, "
+            f"{self.banners} new banners, {self.channels} new channels, "
             f"{self.images} images drawn"
         )
 
@@ -188,9 +345,12 @@ def plan_catalogue() -> list[PlannedSpu]:
 def _catalogue(conn: Connection) -> CatalogueResult:
     result = CatalogueResult()
     leaf_ids = ensure_categories(conn)
+    storage = resources.storage()
+    brand_ids, result.brands = ensure_brands(conn, storage)
+    result.images += result.brands
+    result.channels = ensure_channels(conn)
     spu_ids = {r.name: r.id for r in conn.execute(select(spus.c.id, spus.c.name))}
     result.sku_ids = {r.name: r.id for r in conn.execute(select(skus.c.id, skus.c.name))}
-    storage = resources.storage()
     now = utcnow()
     for spu in plan_catalogue():
         category1, category2, category_id = leaf_ids[spu.line.category]
@@ -200,9 +360,8 @@ def _catalogue(conn: Connection) -> CatalogueResult:
                 conn.execute(
                     spus.insert().values(
                         name=spu.name,
-                        desc_detail=f"{spu.brand[0]}{spu.line.noun}：{'，'.join(spu.line.features)}。",
-                        desc_pack="",
-                        desc_service="",
+                        brand_id=brand_ids[spu.brand[0]],
+                        **descriptions(spu.line, spu.brand),
                         category1_id=category1,
                         category2_id=category2,
                         category3_id=category_id,
@@ -211,6 +370,13 @@ def _catalogue(conn: Connection) -> CatalogueResult:
                 )
             )
             result.spus += 1
+        else:  # seeded before SPUs had brands
+            conn.execute(
+                spus.update()
+                .where(spus.c.id == spu_id, spus.c.brand_id.is_(None))
+                .values(brand_id=brand_ids[spu.brand[0]])
+            )
+        options = ensure_specs(conn, spu_id, spu.line.specs)
         detail_image: str | None = None
         for sku in spu.skus:
             if sku.name in result.sku_ids:
@@ -221,6 +387,7 @@ def _catalogue(conn: Connection) -> CatalogueResult:
             image = storage.save(_product_card(spu, sku), "jpg")
             result.images += 1
             created = now - timedelta(days=sku.age_days)
+            cost_price, market_price = prices_around(sku.price)
             sku_id = insert_id(
                 conn.execute(
                     skus.insert().values(
@@ -229,6 +396,8 @@ def _catalogue(conn: Connection) -> CatalogueResult:
                         name=sku.name,
                         caption=sku.caption,
                         price=sku.price,
+                        cost_price=cost_price,
+                        market_price=market_price,
                         stock=sku.stock,
                         sales=sku.sales,
                         comments=0,
@@ -241,8 +410,11 @@ def _catalogue(conn: Connection) -> CatalogueResult:
             )
             search_terms.index_new_sku(conn, sku_id, sku.name, sku.caption)
             conn.execute(
-                sku_specs.insert(),
-                [{"sku_id": sku_id, "name": n, "value": v} for n, v in sku.specs],
+                sku_spec_options.insert(),
+                [
+                    {"sku_id": sku_id, "spec_id": spec_id, "option_id": option_id}
+                    for spec_id, option_id in (options[pick] for pick in sku.specs)
+                ],
             )
             conn.execute(
                 sku_images.insert(),
@@ -369,6 +541,28 @@ def _detail_card(spu: PlannedSpu) -> bytes:
         )
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _brand_logo(latin: str) -> bytes:
+    """A 240x120 logo: the brand's Latin name on white, in a colour of its own."""
+    from PIL import Image, ImageDraw
+
+    palette = [(200, 30, 40), (24, 92, 170), (18, 120, 100), (60, 60, 70), (230, 120, 20)]
+    colour = palette[sum(latin.encode()) % len(palette)]
+    image = Image.new("RGB", (240, 120), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((6, 6, 233, 113), 14, outline=colour, width=4)
+    font = _font(34 if len(latin) <= 8 else 24)
+    left, top, right, bottom = draw.textbbox((0, 0), latin, font=font)
+    draw.text(
+        ((240 - (right - left)) / 2, (120 - (bottom - top)) / 2 - top),
+        latin,
+        fill=colour,
+        font=font,
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
     return buffer.getvalue()
 
 

@@ -9,8 +9,11 @@ What the rows look like (so statistics and lists behave as in a real shop):
 - users joined over the last 60 days (ids rising with the join time); 85 % logged in
   since, mostly recently; all share one precomputed password hash ("Gen12345678").
 - SKUs: brand x product type x series x specs from devtools.catalog_words, grouped
-  into SPUs of 1-6 variants, with heavy-tailed historic sales; 3 % unlaunched; their
-  search terms (services/search_terms.py, ~50 rows a SKU) in term order.
+  into SPUs of 1-6 variants, with heavy-tailed historic sales; 3 % unlaunched; cost and
+  market prices around the price; their search terms (services/search_terms.py, ~50 rows
+  a SKU) in term order. Each SPU has its brand (the demo's brands, with logos, made once),
+  three descriptions, and its line's specifications with the values its SKUs use as
+  options; each SKU picks one option of each. The demo's channel groups come too.
 - orders: placed by a random user after they joined, within the last 60 days,
   inserted in time order (the primary key is time-prefixed, so inserts append);
   1-3 lines (popular SKUs more often); statuses by age: unpaid only within the
@@ -36,10 +39,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
-from chalicelib import auth
+from chalicelib import auth, resources
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import engine
-from chalicelib.db.tables import order_lines, orders, sku_specs, skus, spus, users
+from chalicelib.db.tables import (
+    order_lines,
+    orders,
+    sku_spec_options,
+    skus,
+    spec_options,
+    spu_specs,
+    spus,
+    users,
+)
 from chalicelib.services.search_terms import insert_terms_ignoring_duplicates, postings
 from devtools import catalog_words
 
@@ -300,15 +312,32 @@ class NewSkus:
 def _skus(
     conn: Connection, writer: Writer, rng: random.Random, count: int, now: datetime
 ) -> NewSkus:
-    from devtools.demo import ensure_categories
+    from devtools.demo import (
+        descriptions,
+        ensure_brands,
+        ensure_categories,
+        ensure_channels,
+        prices_around,
+    )
 
     leaf_ids = ensure_categories(conn)
+    brand_ids, _ = ensure_brands(conn, resources.storage())
+    ensure_channels(conn)
     conn.commit()
     spu_id = _next_id(conn, spus)
     sku_id = _next_id(conn, skus)
+    spec_id = _next_id(conn, spu_specs)
+    option_id = _next_id(conn, spec_options)
     spu_rows: list[dict[str, Any]] = []
     sku_rows: list[dict[str, Any]] = []
     spec_rows: list[dict[str, Any]] = []
+    option_rows: list[dict[str, Any]] = []
+    pick_rows: list[dict[str, Any]] = []
+    described = {  # the same HTML for every SPU of a line and brand: sanitized once
+        (line.category, brand): descriptions(line, brand)
+        for line in catalog_words.PRODUCT_LINES
+        for brand in line.brands
+    }
     made = NewSkus([], [], [], [], [])
     while len(sku_rows) < count:
         line = rng.choice(catalog_words.PRODUCT_LINES)
@@ -320,9 +349,8 @@ def _skus(
             {
                 "id": spu_id,
                 "name": catalog_words.spu_name(line, brand, series, model),
-                "desc_detail": f"{brand[0]}{line.noun}，{'，'.join(line.features[:4])}。",
-                "desc_pack": "",
-                "desc_service": "",
+                "brand_id": brand_ids[brand[0]],
+                **described[(line.category, brand)],
                 "category1_id": leaf_ids[line.category][0],
                 "category2_id": leaf_ids[line.category][1],
                 "category3_id": leaf_ids[line.category][2],
@@ -330,11 +358,22 @@ def _skus(
             }
         )
         variants = _variants(line, rng, max_count=min(6, count - len(sku_rows)))
+        options: dict[tuple[str, str], tuple[int, int]] = {}
+        for name, _ in line.specs:
+            spec_rows.append({"id": spec_id, "spu_id": spu_id, "name": name})
+            for values, _ in variants:
+                for picked_name, value in values:
+                    if picked_name == name and (name, value) not in options:
+                        option_rows.append({"id": option_id, "spec_id": spec_id, "value": value})
+                        options[(name, value)] = (spec_id, option_id)
+                        option_id += 1
+            spec_id += 1
         for values, level in variants:
             sales = min(int(rng.paretovariate(1.1) * 3) - 3, 200_000)
             price = catalog_words.price_fen(line, level, rng)
             launched = rng.random() >= 0.03
             name = catalog_words.sku_name(line, brand, series, model, [v for _, v in values])
+            cost_price, market_price = prices_around(price)
             sku_rows.append(
                 {
                     "id": sku_id,
@@ -343,6 +382,8 @@ def _skus(
                     "name": name,
                     "caption": catalog_words.caption(line, rng),
                     "price": price,
+                    "cost_price": cost_price,
+                    "market_price": market_price,
                     "stock": 0 if rng.random() < 0.05 else rng.randint(1, 800),
                     "sales": sales,
                     "comments": int(sales * rng.uniform(0.1, 0.4)),
@@ -352,7 +393,10 @@ def _skus(
                     "update_time": created,
                 }
             )
-            spec_rows.extend({"sku_id": sku_id, "name": n, "value": v} for n, v in values)
+            pick_rows.extend(
+                {"sku_id": sku_id, "spec_id": options[pick][0], "option_id": options[pick][1]}
+                for pick in values
+            )
             made.ids.append(sku_id)
             made.names.append(name)
             made.prices.append(price)
@@ -362,7 +406,9 @@ def _skus(
         spu_id += 1
     writer.insert_all(spus, iter(spu_rows))
     writer.insert_all(skus, iter(sku_rows))
-    writer.insert_all(sku_specs, iter(spec_rows))
+    writer.insert_all(spu_specs, iter(spec_rows))
+    writer.insert_all(spec_options, iter(option_rows))
+    writer.insert_all(sku_spec_options, iter(pick_rows))
     writer.insert_search_terms(postings((r["id"], r["name"], r["caption"]) for r in sku_rows))
     writer.flush()
     return made

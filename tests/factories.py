@@ -22,6 +22,7 @@ from chalicelib.db.tables import (
     brands,
     categories,
     channel_groups,
+    channels,
     content_types,
     group_permissions,
     groups,
@@ -30,7 +31,6 @@ from chalicelib.db.tables import (
     orders,
     permissions,
     sku_spec_options,
-    sku_specs,
     skus,
     spec_options,
     spu_specs,
@@ -72,6 +72,59 @@ def third_level_category(conn: Connection) -> int:
     return category(conn, parent_id=category(conn, parent_id=top))
 
 
+def brand(conn: Connection, name: str | None = None, **columns: Any) -> int:
+    """A brand (logo a storage file id, or None); first_letter defaults to the name's
+    first letter, upper-cased, or "A"."""
+    name = name or f"品牌{next(_n)}"
+    initial = name[:1].upper()
+    values = {
+        "logo": None,
+        "first_letter": initial if "A" <= initial <= "Z" else "A",
+        "create_time": utcnow(),
+        **columns,
+    }
+    return insert_id(conn.execute(brands.insert().values(name=name, **values)))
+
+
+def spec_option(conn: Connection, spu_id: int, name: str, value: str) -> tuple[int, int]:
+    """The SPU's specification `name` and its option `value` (ids), each made if missing."""
+    spec_id = conn.scalar(
+        select(spu_specs.c.id).where(spu_specs.c.spu_id == spu_id, spu_specs.c.name == name)
+    )
+    if spec_id is None:
+        spec_id = insert_id(conn.execute(spu_specs.insert().values(spu_id=spu_id, name=name)))
+    option_id = conn.scalar(
+        select(spec_options.c.id).where(
+            spec_options.c.spec_id == spec_id, spec_options.c.value == value
+        )
+    )
+    if option_id is None:
+        option_id = insert_id(
+            conn.execute(spec_options.insert().values(spec_id=spec_id, value=value))
+        )
+    return int(spec_id), int(option_id)
+
+
+def channel_group(conn: Connection, name: str | None = None) -> int:
+    return insert_id(conn.execute(channel_groups.insert().values(name=name or f"频道{next(_n)}")))
+
+
+def channel(
+    conn: Connection, group_id: int, category_id: int, *, sequence: int = 0, url: str = ""
+) -> int:
+    """A first-level category in a channel group (url defaults to its list page)."""
+    return insert_id(
+        conn.execute(
+            channels.insert().values(
+                group_id=group_id,
+                category_id=category_id,
+                url=url or f"http://shop.example.com/list/{category_id}/",
+                sequence=sequence,
+            )
+        )
+    )
+
+
 def spu(
     conn: Connection, name: str | None = None, *, category_id: int | None = None, **columns: Any
 ) -> int:
@@ -111,7 +164,8 @@ def sku(
     specs: dict[str, str] | None = None,
     **columns: Any,
 ) -> int:
-    """A SKU (price in fen, or a yuan string "120.00") with its specs and search terms."""
+    """A SKU (price in fen, or a yuan string "120.00") with its search terms, picking for
+    each of `specs` ({specification: option}) the SPU's option, made if missing."""
     if spu_id is None:
         category_id = category_id or third_level_category(conn)
         spu_id = spu(conn, category_id=category_id)
@@ -137,16 +191,13 @@ def sku(
         )
     )
     for name, value in (specs or {}).items():
-        conn.execute(sku_specs.insert().values(sku_id=sku_id, name=name, value=value))
+        spec_id, option_id = spec_option(conn, spu_id, name, value)
+        conn.execute(
+            sku_spec_options.insert().values(sku_id=sku_id, spec_id=spec_id, option_id=option_id)
+        )
     # as every SKU write must (services/search_terms.py)
     search_terms.index_new_sku(conn, sku_id, values["name"], values["caption"])
     return sku_id
-
-
-def brand(conn: Connection, name: str | None = None, **columns: Any) -> int:
-    """A brand (no logo unless given as a storage file id)."""
-    values = {"first_letter": "A", "logo": None, "create_time": utcnow(), **columns}
-    return insert_id(conn.execute(brands.insert().values(name=name or f"品牌{next(_n)}", **values)))
 
 
 def spec(conn: Connection, spu_id: int, name: str | None = None, **columns: Any) -> int:
@@ -175,10 +226,6 @@ def sku_choice(conn: Connection, sku_id: int, option_id: int) -> None:
     conn.execute(
         sku_spec_options.insert().values(sku_id=sku_id, spec_id=spec_id, option_id=option_id)
     )
-
-
-def channel_group(conn: Connection, name: str | None = None) -> int:
-    return insert_id(conn.execute(channel_groups.insert().values(name=name or f"频道组{next(_n)}")))
 
 
 def user(conn: Connection, **columns: Any) -> int:

@@ -1,4 +1,5 @@
-"""Storefront catalogue: categories, home, SKU lists and detail, comments, search, history."""
+"""Storefront catalogue: categories, channels, home, SKU lists and detail, comments, search,
+history."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def _ordering(value: str) -> str:
 
 class SkuQuery(PageQuery):
     category: Annotated[QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+    brand: Annotated[QueryInt, Field(ge=1, le=MAX_ID)] | None = None
     ordering: Annotated[str, AfterValidator(_ordering)] = "-create_time"
 
 
@@ -51,6 +53,13 @@ def sku_item_body(item: catalog.SkuItem) -> dict[str, Any]:
 def list_categories() -> list[dict[str, Any]]:
     with transaction() as conn:
         return catalog.category_tree(conn)
+
+
+@bp.route("/channels/", methods=["GET"])
+@auth.public
+def list_channels() -> list[dict[str, Any]]:
+    with transaction() as conn:
+        return catalog.channel_menu(conn)
 
 
 @bp.route("/home/", methods=["GET"])
@@ -81,7 +90,11 @@ def list_skus() -> dict[str, Any]:
     params = parse_query(SkuQuery, bp.current_request)
     with transaction() as conn:
         items, count = catalog.list_skus(
-            conn, category_id=params.category, ordering=params.ordering, page=params.paging
+            conn,
+            category_id=params.category,
+            brand_id=params.brand,
+            ordering=params.ordering,
+            page=params.paging,
         )
     if params.category is not None:
         catalog.record_category_view(
@@ -95,7 +108,7 @@ def list_skus() -> dict[str, Any]:
 def sku_detail(sku_id: str) -> dict[str, Any]:
     with transaction() as conn:
         found = catalog.sku_detail(conn, path_id(sku_id))
-    sku = found["sku"]
+    sku, spu, brand = found["sku"], found["spu"], found["brand"]
     return {
         "id": sku.id,
         "name": sku.name,
@@ -105,7 +118,15 @@ def sku_detail(sku_id: str) -> dict[str, Any]:
         "sales": sku.sales,
         "comments": sku.comments,
         "category": {"id": found["category"].id, "name": found["category"].name},
-        "spu": {"id": found["spu"].id, "name": found["spu"].name, "desc": found["spu"].desc_detail},
+        "spu": {
+            "id": spu.id,
+            "name": spu.name,
+            "desc": spu.desc_detail,  # what clients read before the three descriptions
+            "desc_detail": spu.desc_detail,
+            "desc_pack": spu.desc_pack,
+            "desc_service": spu.desc_service,
+        },
+        "brand": brand and {**brand, "logo": image_url(brand["logo"])},
         "specs": found["specs"],
         "images": [image_url(file_id) for file_id in found["images"]],
         "variants": found["variants"],

@@ -206,14 +206,15 @@ skus = Table(
     CheckConstraint("price >= 0", name="price_not_negative"),
     Index(None, "category_id", "is_launched"),
     # The storefront orderings (InnoDB appends the id, so ORDER BY price, id walks one):
-    # the unfiltered list finds a page's ids in the index alone, launch state included,
-    # instead of sorting every SKU. is_launched second: as a first column MariaDB chose
-    # to range-scan such indexes for search and category lists. Category lists must not
-    # walk them either (services/catalog.py, CATEGORY_LIST_HINT).
-    Index("ix_skus_price_is_launched", "price", "is_launched"),
-    Index("ix_skus_sales_is_launched", "sales", "is_launched"),
-    Index("ix_skus_create_time_is_launched", "create_time", "is_launched"),
-    Index("ix_skus_comments_is_launched", "comments", "is_launched"),
+    # the unfiltered list finds a page's ids in the index alone, launch state and
+    # deletion included (catalog.ON_SALE), instead of sorting every SKU. is_launched
+    # second: as a first column MariaDB chose to range-scan such indexes for search and
+    # category lists. Category lists must not walk them either (services/catalog.py,
+    # CATEGORY_LIST_HINT).
+    Index("ix_skus_price_is_launched", "price", "is_launched", "is_deleted"),
+    Index("ix_skus_sales_is_launched", "sales", "is_launched", "is_deleted"),
+    Index("ix_skus_create_time_is_launched", "create_time", "is_launched", "is_deleted"),
+    Index("ix_skus_comments_is_launched", "comments", "is_launched", "is_deleted"),
 )
 
 # Search index (services/search_terms.py): each 2-character window of a SKU's name and
@@ -224,16 +225,6 @@ sku_search_terms = Table(
     metadata,
     Column("term", String(2), primary_key=True),
     Column("sku_id", Id, primary_key=True, autoincrement=False),
-)
-
-sku_specs = Table(
-    "sku_specs",
-    metadata,
-    _pk(),
-    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
-    Column("name", String(20), nullable=False),
-    Column("value", String(50), nullable=False),
-    UniqueConstraint("sku_id", "name"),
 )
 
 sku_spec_options = Table(

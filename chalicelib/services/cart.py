@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from chalicelib.db.tables import skus
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.integers import positive_counts
+from chalicelib.services.catalog import ON_SALE
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -33,6 +34,7 @@ LINE_SKU_COLUMNS = (
     skus.c.stock,
     skus.c.default_image,
     skus.c.is_launched,
+    skus.c.is_deleted,
 )
 
 
@@ -42,7 +44,7 @@ def _keys(user_id: int) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class CartLine:
-    sku: Any  # the SKU's id, name, price, stock, default_image, is_launched
+    sku: Any  # the SKU's id, name, price, stock, default_image, is_launched, is_deleted
     count: int
     selected: bool
 
@@ -51,9 +53,14 @@ class CartLine:
         return int(self.sku.price) * self.count
 
     @property
+    def on_sale(self) -> bool:
+        """Launched and not deleted (catalog.ON_SALE)."""
+        return bool(self.sku.is_launched and not self.sku.is_deleted)
+
+    @property
     def stock(self) -> int:
-        """What can be bought: nothing while the SKU is unlaunched."""
-        return int(self.sku.stock) if self.sku.is_launched else 0
+        """What can be bought: nothing while the SKU is off sale (unlaunched or deleted)."""
+        return int(self.sku.stock) if self.on_sale else 0
 
 
 def out_of_stock(available: dict[int, int]) -> Conflict:
@@ -68,7 +75,7 @@ def out_of_stock(available: dict[int, int]) -> Conflict:
 def _sku(conn: Connection, sku_id: int, *, launched_only: bool = True) -> Any:
     query = select(*LINE_SKU_COLUMNS).where(skus.c.id == sku_id)
     if launched_only:
-        query = query.where(skus.c.is_launched.is_(True))
+        query = query.where(ON_SALE)
     row = conn.execute(query).first()
     if row is None:
         raise NotFound("No such SKU.")
@@ -77,7 +84,7 @@ def _sku(conn: Connection, sku_id: int, *, launched_only: bool = True) -> Any:
 
 def unsold(lines: list[CartLine]) -> dict[int, int]:
     """sku_id -> 0 for the lines whose SKU is no longer sold (taken off sale)."""
-    return {line.sku.id: 0 for line in lines if not line.sku.is_launched}
+    return {line.sku.id: 0 for line in lines if not line.on_sale}
 
 
 def _touch(pipe: Any, user_id: int) -> None:

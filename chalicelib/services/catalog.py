@@ -3,8 +3,9 @@
 What staff change through the console lives in services/admin_skus.py (SKUs) and
 services/goods.py (SPUs, specifications, options, brands, channels).
 
-Storefront reads only ever see launched SKUs: an unlaunched SKU is "not found" on its
-detail page and absent from every list, search, the home page and browsing history.
+Storefront reads only ever see SKUs on sale (`ON_SALE`: launched and not deleted): any
+other SKU is "not found" on its detail page and absent from every list, search, the home
+page and browsing history.
 
 Rows are returned as plain values (prices in fen, images as storage file ids); the API
 layer turns them into JSON with yuan strings and absolute URLs.
@@ -17,19 +18,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, select, true
 from sqlalchemy.engine import Row
 
 from chalicelib.clock import shop_today
 from chalicelib.db.engine import after_commit
 from chalicelib.db.tables import (
     banners,
+    brands,
     categories,
+    channel_groups,
+    channels,
     order_lines,
     orders,
     sku_images,
-    sku_specs,
+    sku_spec_options,
     skus,
+    spec_options,
+    spu_specs,
     spus,
     users,
 )
@@ -38,6 +44,12 @@ from chalicelib.pagination import PageRequest
 
 if TYPE_CHECKING:
     from redis import Redis
+
+# What the storefront may show and sell: launched by staff and not deleted (a deleted SKU
+# keeps its row for the orders that name it). Equalities, not IS TRUE: MariaDB skips a
+# key part compared with `=` to a constant when it reads an ordering index in order, so
+# `ORDER BY price, id` walks ix_skus_price_is_launched without a filesort; with IS it sorts.
+ON_SALE: ColumnElement[bool] = and_(skus.c.is_launched == true(), skus.c.is_deleted == false())
 
 # GET /skus/ orderings (docs/openapi.yaml). Every ordering ends with the id, so that pages of
 # equal prices or sales never repeat or skip a SKU.
@@ -117,19 +129,6 @@ def descendant_ids(node: dict[str, Any]) -> list[int]:
     return [node["id"], *(i for child in node["children"] for i in descendant_ids(child))]
 
 
-def leaf_categories(conn: Connection) -> list[Any]:
-    """Categories SKUs can be filed under: those without children."""
-    parent = categories.alias("child")
-    has_children = select(parent.c.id).where(parent.c.parent_id == categories.c.id).exists()
-    return list(
-        conn.execute(
-            select(categories.c.id, categories.c.name)
-            .where(~has_children)
-            .order_by(categories.c.sort_order, categories.c.id)
-        ).all()
-    )
-
-
 def _category_and_children(conn: Connection, category_id: int) -> list[int]:
     """A category's own id and those under it: listing 大家电 shows 冰箱, 洗衣机 ..."""
     found = conn.scalar(select(categories.c.id).where(categories.c.id == category_id))
@@ -159,14 +158,22 @@ def record_category_view(redis: Redis, category_id: int, tz: ZoneInfo) -> None:
 
 
 def list_skus(
-    conn: Connection, *, category_id: int | None, ordering: str, page: PageRequest
+    conn: Connection,
+    *,
+    category_id: int | None,
+    ordering: str,
+    page: PageRequest,
+    brand_id: int | None = None,
 ) -> tuple[list[SkuItem], int]:
-    """One page of launched SKUs (of a category and its children), and how many there are."""
-    condition: ColumnElement[bool] = skus.c.is_launched == true()
+    """One page of SKUs on sale (of a category and its children, of a brand), and how
+    many there are."""
+    condition: ColumnElement[bool] = ON_SALE
     if category_id is not None:
         condition = and_(
             condition, skus.c.category_id.in_(_category_and_children(conn, category_id))
         )
+    if brand_id is not None:
+        condition = and_(condition, skus.c.spu_id.in_(_spus_of_brand(conn, brand_id)))
     count = int(conn.scalar(select(func.count()).select_from(skus).where(condition)) or 0)
     if page.offset >= count:
         return [], count
@@ -190,41 +197,61 @@ def list_skus(
     return [sku_item(row) for row in rows], count
 
 
+def _spus_of_brand(conn: Connection, brand_id: int) -> Select[Any]:
+    """The ids of a brand's SPUs, as a subquery; NotFound for no such brand."""
+    found = conn.scalar(
+        select(brands.c.id).where(brands.c.id == brand_id, brands.c.is_deleted.is_(False))
+    )
+    if found is None:
+        raise NotFound("No such brand.")
+    return select(spus.c.id).where(spus.c.brand_id == brand_id)
+
+
 def launched_sku(conn: Connection, sku_id: int) -> Row[Any]:
-    row = conn.execute(select(skus).where(skus.c.id == sku_id, skus.c.is_launched)).first()
+    """A SKU on sale (launched, not deleted), else NotFound."""
+    row = conn.execute(select(skus).where(skus.c.id == sku_id, ON_SALE)).first()
     if row is None:
         raise NotFound("No such product.")
     return row
 
 
 def launched_items(conn: Connection, sku_ids: list[int]) -> list[SkuItem]:
-    """The launched ones of these SKUs, in the order given."""
+    """The ones of these SKUs that are on sale, in the order given."""
     if not sku_ids:
         return []
-    rows = conn.execute(
-        select(*SKU_ITEM_COLUMNS).where(skus.c.id.in_(sku_ids), skus.c.is_launched)
-    ).all()
+    rows = conn.execute(select(*SKU_ITEM_COLUMNS).where(skus.c.id.in_(sku_ids), ON_SALE)).all()
     by_id = {row.id: sku_item(row) for row in rows}
     return [by_id[sku_id] for sku_id in sku_ids if sku_id in by_id]
 
 
 def sku_detail(conn: Connection, sku_id: int) -> dict[str, Any]:
-    """A launched SKU with its category, SPU, specs, visible images and launched variants."""
+    """A SKU on sale with its category, SPU (three descriptions), brand (None when the SPU
+    has none), specs, visible images and the variants on sale (the SKUs of its SPU, each
+    with the options it picks)."""
     sku = launched_sku(conn, sku_id)
     category = conn.execute(
         select(categories.c.id, categories.c.name).where(categories.c.id == sku.category_id)
     ).one()
     spu = conn.execute(
-        select(spus.c.id, spus.c.name, spus.c.desc_detail).where(spus.c.id == sku.spu_id)
+        select(
+            spus.c.id,
+            spus.c.name,
+            spus.c.desc_detail,
+            spus.c.desc_pack,
+            spus.c.desc_service,
+            brands.c.id.label("brand_id"),
+            brands.c.name.label("brand_name"),
+            brands.c.logo.label("brand_logo"),
+        )
+        .select_from(spus.outerjoin(brands, brands.c.id == spus.c.brand_id))
+        .where(spus.c.id == sku.spu_id)
     ).one()
     variant_ids = list(
         conn.scalars(
-            select(skus.c.id)
-            .where(skus.c.spu_id == sku.spu_id, skus.c.is_launched)
-            .order_by(skus.c.id)
+            select(skus.c.id).where(skus.c.spu_id == sku.spu_id, ON_SALE).order_by(skus.c.id)
         )
     )
-    specs = specs_of(conn, variant_ids)
+    specs = picked_specs(conn, variant_ids)
     images = list(
         conn.scalars(
             select(sku_images.c.image)
@@ -234,29 +261,67 @@ def sku_detail(conn: Connection, sku_id: int) -> dict[str, Any]:
     )
     if not images and sku.default_image:
         images = [sku.default_image]
+    brand = None
+    if spu.brand_id is not None:
+        brand = {"id": spu.brand_id, "name": spu.brand_name, "logo": spu.brand_logo}
     return {
         "sku": sku,
         "category": category,
         "spu": spu,
+        "brand": brand,
         "specs": specs.get(sku_id, {}),
         "images": images,
         "variants": [{"id": v, "specs": specs.get(v, {})} for v in variant_ids],
     }
 
 
-def specs_of(conn: Connection, sku_ids: list[int]) -> dict[int, dict[str, str]]:
-    """sku id -> {spec name: value}, in one query."""
+def picked_specs(conn: Connection, sku_ids: list[int]) -> dict[int, dict[str, str]]:
+    """sku id -> {specification name: option value} of the options each SKU picks, in the
+    order the SPU's specifications were made; one query."""
     found: dict[int, dict[str, str]] = {}
     if not sku_ids:
         return found
     rows = conn.execute(
-        select(sku_specs.c.sku_id, sku_specs.c.name, sku_specs.c.value)
-        .where(sku_specs.c.sku_id.in_(sku_ids))
-        .order_by(sku_specs.c.sku_id, sku_specs.c.id)
+        select(sku_spec_options.c.sku_id, spu_specs.c.name, spec_options.c.value)
+        .join(spu_specs, spu_specs.c.id == sku_spec_options.c.spec_id)
+        .join(spec_options, spec_options.c.id == sku_spec_options.c.option_id)
+        .where(sku_spec_options.c.sku_id.in_(sku_ids))
+        .order_by(sku_spec_options.c.sku_id, spu_specs.c.id)
     ).all()
     for row in rows:
         found.setdefault(row.sku_id, {})[row.name] = row.value
     return found
+
+
+def channel_menu(conn: Connection) -> list[dict[str, Any]]:
+    """The channel groups in order (by id), each with its channels by sequence then id:
+    `[{id, name, channels: [{id, category: {id, name}, url}]}]`."""
+    groups = {
+        row.id: {"id": row.id, "name": row.name, "channels": []}
+        for row in conn.execute(
+            select(channel_groups.c.id, channel_groups.c.name).order_by(channel_groups.c.id)
+        )
+    }
+    rows = conn.execute(
+        select(
+            channels.c.id,
+            channels.c.group_id,
+            channels.c.url,
+            categories.c.id.label("category_id"),
+            categories.c.name.label("category_name"),
+        )
+        .join(categories, categories.c.id == channels.c.category_id)
+        .order_by(channels.c.group_id, channels.c.sequence, channels.c.id)
+    ).all()
+    for row in rows:
+        groups[row.group_id]["channels"].append(
+            {
+                "id": row.id,
+                "category": {"id": row.category_id, "name": row.category_name},
+                "url": row.url,
+            }
+        )
+    return list(groups.values())
 
 
 # --- comments ------------------------------------------------------------------------
@@ -278,7 +343,7 @@ def mask_username(username: str) -> str:
 
 
 def sku_comments(conn: Connection, sku_id: int, page: PageRequest) -> tuple[list[Comment], int]:
-    """Buyers' comments on a launched SKU, newest first (written with the order's lines)."""
+    """Buyers' comments on a SKU on sale, newest first (written with the order's lines)."""
     launched_sku(conn, sku_id)
     condition = and_(order_lines.c.sku_id == sku_id, order_lines.c.commented_at.is_not(None))
     count = int(conn.scalar(select(func.count()).select_from(order_lines).where(condition)) or 0)
@@ -342,8 +407,8 @@ def _build_home(conn: Connection) -> dict[str, Any]:
         select(banners.c.id, banners.c.title, banners.c.image, banners.c.sku_id)
         .select_from(banners.outerjoin(skus, skus.c.id == banners.c.sku_id))
         .where(banners.c.is_visible)
-        # A banner for an unlaunched SKU would lead to a 404: it is left out.
-        .where((banners.c.sku_id.is_(None)) | skus.c.is_launched)
+        # A banner for a SKU not on sale would lead to a 404: it is left out.
+        .where((banners.c.sku_id.is_(None)) | ON_SALE)
         .order_by(banners.c.sort_order, banners.c.id)
     ).all()
     floors = []
@@ -352,7 +417,7 @@ def _build_home(conn: Connection) -> dict[str, Any]:
         rows = conn.execute(
             select(*SKU_ITEM_COLUMNS)
             .with_hint(skus, CATEGORY_LIST_HINT, dialect_name="mysql")
-            .where(skus.c.is_launched, skus.c.category_id.in_(ids))
+            .where(ON_SALE, skus.c.category_id.in_(ids))
             .order_by(*ORDERINGS["-sales"])
             .limit(HOME_FLOOR_SIZE)
         ).all()

@@ -44,6 +44,7 @@ from chalicelib.db.tables import (
 from chalicelib.errors import NON_FIELD, Conflict, NotFound, ValidationError
 from chalicelib.pagination import PageRequest
 from chalicelib.services import cart
+from chalicelib.services.catalog import ON_SALE
 from chalicelib.services.order_states import Status, move
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def place(
         row.id: row
         for row in conn.execute(
             select(skus.c.id, skus.c.name, skus.c.price, skus.c.default_image).where(
-                skus.c.id.in_(list(wanted)), skus.c.is_launched.is_(True)
+                skus.c.id.in_(list(wanted)), ON_SALE
             )
         )
     }

@@ -1,8 +1,8 @@
 """Product search: names and captions, through a 2-character term index.
 
-What matches: launched SKUs whose name or caption contains the query as a plain
-substring (`LIKE '%q%'` with `%`, `_` and the escape character escaped, so they match
-themselves; quotes are bound parameters), in the column's collation: Chinese
+What matches: SKUs on sale (launched, not deleted) whose name or caption contains the
+query as a plain substring (`LIKE '%q%'` with `%`, `_` and the escape character escaped,
+so they match themselves; quotes are bound parameters), in the column's collation: Chinese
 ("冰箱"), Latin in any case ("haier") and model numbers ("BCD-470") alike. Name
 matches come first, then best sellers, then the newer id; the count is exact.
 
@@ -41,7 +41,7 @@ from sqlalchemy import (
 
 from chalicelib.db.tables import sku_search_terms, skus
 from chalicelib.pagination import PageRequest
-from chalicelib.services.catalog import SKU_ITEM_COLUMNS, SkuItem, sku_item
+from chalicelib.services.catalog import ON_SALE, SKU_ITEM_COLUMNS, SkuItem, sku_item
 from chalicelib.services.search_terms import fold, query_terms
 
 # Posting lists are counted up to this many entries (~0.5 ms each on MariaDB): enough to
@@ -55,9 +55,9 @@ MAX_PROBED_TERMS = 8
 
 
 def search_skus(conn: Connection, q: str, page: PageRequest) -> tuple[list[SkuItem], int]:
-    """One page of launched SKUs matching q, name matches first, then best sellers."""
+    """One page of SKUs on sale matching q, name matches first, then best sellers."""
     in_name = skus.c.name.contains(q, autoescape=True)
-    matches = and_(skus.c.is_launched, or_(in_name, skus.c.caption.contains(q, autoescape=True)))
+    matches = and_(ON_SALE, or_(in_name, skus.c.caption.contains(q, autoescape=True)))
     candidates = _candidates(conn, q)
     if candidates.none_match:
         return [], 0

@@ -4,11 +4,12 @@ deletion, and channel groups with channels
 
 Today's data moves with it, nothing lost:
 - every leaf category above the third level gains a child of the same name down to the
-  third level, and the SKUs and SPUs filed under the leaf move to that child;
+  third level, and the SKUs and SPUs filed under the leaf move to that child (so does a
+  category above the third level that has children and SPUs or SKUs filed under it);
 - an SPU's category becomes its category3, and its path up the tree fills category1/2;
 - an SPU's description becomes its detail description (packaging and service start empty);
-- the name/value specs of an SPU's SKUs become the SPU's specifications and options, and
-  each SKU picks the option of its old value.
+- the name/value specs of an SPU's SKUs (sku_specs, dropped) become the SPU's
+  specifications and options, and each SKU picks the option of its old value.
 
 Revision ID: 0008
 Revises: 0007
@@ -30,6 +31,7 @@ depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 DEPTH = 3
+ORDERINGS = ("price", "sales", "create_time", "comments")  # the ix_skus_*_is_launched indexes
 
 
 def _pk(table: str) -> list[Any]:
@@ -78,6 +80,13 @@ def upgrade() -> None:
             sa.Column("market_price", sa.BigInteger(), server_default="0", nullable=False)
         )
         batch.add_column(sa.Column("is_deleted", sa.Boolean(), server_default="0", nullable=False))
+        # The storefront's ordering indexes cover "on sale" (launched and not deleted), so
+        # the unfiltered list still pages through the index alone.
+        for column in ORDERINGS:
+            batch.drop_index(f"ix_skus_{column}_is_launched")
+            batch.create_index(
+                f"ix_skus_{column}_is_launched", [column, "is_launched", "is_deleted"]
+            )
 
     with op.batch_alter_table("spus") as batch:
         batch.add_column(sa.Column("brand_id", ID, nullable=True))
@@ -149,6 +158,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_sku_spec_options_option_id"), "sku_spec_options", ["option_id"])
     _move_specs(op.get_bind())
+    op.drop_table("sku_specs")
 
 
 # Lightweight table handles for the data moves: the migration must not follow later
@@ -208,29 +218,26 @@ def _move_to_three_levels(conn: sa.Connection) -> None:
         deepened[category_id] = current
         return current
 
-    for category_id in sorted(rows):
-        if category_id not in has_children:
-            third_level(category_id)
+    # Every leaf, and every category an SPU or a SKU is filed under: one above the third
+    # level that has children (filed there before the children came) gets a same-named
+    # child down to the third level too, and its SPUs and SKUs move there with it, so a
+    # SKU's category stays its SPU's category3.
+    filed = set(conn.scalars(sa.select(_spus.c.category_id).distinct()))
+    filed |= set(conn.scalars(sa.select(_skus.c.category_id).distinct()))
+    for category_id in sorted(set(rows) - has_children) + sorted(filed & has_children):
+        third_level(category_id)
+    # One statement per category, not per SPU: a big catalogue moves in seconds.
     for old, new in deepened.items():
         if old != new:
             conn.execute(_skus.update().where(_skus.c.category_id == old).values(category_id=new))
-
-    for spu in conn.execute(sa.select(_spus.c.id, _spus.c.category_id, _spus.c.desc)).all():
-        category3 = third_level(spu.category_id)
-        category2 = parents[category3]
+        category2 = parents[new]
         category1 = parents[category2]
         conn.execute(
             _spus.update()
-            .where(_spus.c.id == spu.id)
-            .values(
-                category1_id=category1,
-                category2_id=category2,
-                category3_id=category3,
-                desc_detail=spu.desc,
-                desc_pack="",
-                desc_service="",
-            )
+            .where(_spus.c.category_id == old)
+            .values(category1_id=category1, category2_id=category2, category3_id=new)
         )
+    conn.execute(_spus.update().values(desc_detail=_spus.c.desc, desc_pack="", desc_service=""))
 
 
 def _move_specs(conn: sa.Connection) -> None:
@@ -270,8 +277,25 @@ def _move_specs(conn: sa.Connection) -> None:
 
 
 def downgrade() -> None:
-    """Back to one category and one description per SPU (the third-level categories the
-    upgrade made stay; the specifications stay in sku_specs, which the upgrade kept)."""
+    """Back to one category and one description per SPU and name/value specs per SKU (the
+    third-level categories the upgrade made stay)."""
+    op.create_table(
+        "sku_specs",
+        *_pk("sku_specs"),
+        sa.Column("sku_id", ID, nullable=False),
+        sa.Column("name", sa.String(length=20), nullable=False),
+        sa.Column("value", sa.String(length=50), nullable=False),
+        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_sku_specs_sku_id_skus")),
+        sa.UniqueConstraint("sku_id", "name", name=op.f("uq_sku_specs_sku_id_name")),
+    )
+    op.execute(
+        "INSERT INTO sku_specs (sku_id, name, value) "
+        "SELECT sku_spec_options.sku_id, spu_specs.name, spec_options.value "
+        "FROM sku_spec_options "
+        "JOIN spu_specs ON spu_specs.id = sku_spec_options.spec_id "
+        "JOIN spec_options ON spec_options.id = sku_spec_options.option_id "
+        "ORDER BY sku_spec_options.id"
+    )
     op.drop_table("sku_spec_options")
     op.drop_table("spec_options")
     op.drop_table("spu_specs")
@@ -304,6 +328,9 @@ def downgrade() -> None:
         )
         batch.create_index(op.f("ix_spus_category_id"), ["category_id"])
     with op.batch_alter_table("skus") as batch:
+        for column in ORDERINGS:
+            batch.drop_index(f"ix_skus_{column}_is_launched")
+            batch.create_index(f"ix_skus_{column}_is_launched", [column, "is_launched"])
         batch.drop_column("is_deleted")
         batch.drop_column("market_price")
         batch.drop_column("cost_price")

@@ -1,8 +1,10 @@
 """A small, exactly known catalogue for the catalogue tests.
 
-大家电 > 冰箱 (3 launched SKUs of one SPU + 1 unlaunched), 大家电 > 洗衣机 (2 SKUs),
-厨房小电 > 电饭煲 (1 SKU), and an empty top-level category 个护健康. Prices, sales,
-comment counts and creation times all differ, so every ordering has one right answer.
+大家电 > 冰箱 > 冰箱 (3 launched SKUs of one 海尔 SPU + 1 unlaunched), 大家电 > 洗衣机 >
+洗衣机 (2 SKUs of a 小天鹅 SPU), 厨房小电 > 电饭煲 > 电饭煲 (1 SKU of an SPU without a
+brand), and an empty top-level category 个护健康. Prices, sales, comment counts and
+creation times all differ, so every ordering has one right answer. Two channel groups
+(家电: 厨房小电 before 大家电 by sequence; 个护: 个护健康) and an empty third.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 class Catalogue:
     categories: dict[str, int] = field(default_factory=dict)
     spus: dict[str, int] = field(default_factory=dict)
+    brands: dict[str, int] = field(default_factory=dict)
+    channel_groups: dict[str, int] = field(default_factory=dict)
+    channels: dict[str, int] = field(default_factory=dict)
     skus: dict[str, int] = field(default_factory=dict)
     banners: dict[str, int] = field(default_factory=dict)
 
@@ -61,17 +66,32 @@ def build_catalogue() -> Catalogue:
                 c.categories[name] = factories.category(
                     conn, name, parent_id=c.categories[name], sort_order=order
                 )
-        for key, name, category in (
-            ("haier", "海尔十字对开门冰箱", "冰箱"),
-            ("swan", "小天鹅滚筒洗衣机", "洗衣机"),
-            ("midea", "美的电饭煲", "电饭煲"),
+        c.brands["haier"] = factories.brand(conn, "海尔", logo="cc/haier.png", first_letter="H")
+        c.brands["swan"] = factories.brand(conn, "小天鹅", first_letter="X")
+        for key, name, category, brand in (
+            ("haier", "海尔十字对开门冰箱", "冰箱", c.brands["haier"]),
+            ("swan", "小天鹅滚筒洗衣机", "洗衣机", c.brands["swan"]),
+            ("midea", "美的电饭煲", "电饭煲", None),
         ):
             c.spus[key] = factories.spu(
                 conn,
                 name,
                 category_id=c.categories[category],
-                desc_detail=f"{name}的介绍",
+                brand_id=brand,
+                desc_detail=f"<p>{name}的介绍</p>",
+                desc_pack="<ul><li>主机×1</li></ul>",
+                desc_service="<p>全国联保</p>",
                 create_time=T0,
+            )
+        for group in ("家电", "个护", "空组"):
+            c.channel_groups[group] = factories.channel_group(conn, group)
+        for group, category, sequence in (
+            ("家电", "大家电", 2),
+            ("家电", "厨房小电", 1),
+            ("个护", "个护健康", 1),
+        ):
+            c.channels[category] = factories.channel(
+                conn, c.channel_groups[group], c.categories[category], sequence=sequence
             )
         rows: list[tuple[str, str, dict[str, Any]]] = [
             (

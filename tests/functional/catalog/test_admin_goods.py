@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from chalicelib.db.engine import transaction
-from chalicelib.db.tables import channels, sku_spec_options, skus, spec_options, spu_specs, spus
+from chalicelib.db.tables import (
+    brands,
+    channel_groups,
+    channels,
+    sku_spec_options,
+    skus,
+    spec_options,
+    spu_specs,
+    spus,
+)
 from tests import factories
 from tests.conftest import post_json, put_json
 from tests.functional.catalog.conftest import Catalogue
@@ -50,8 +59,11 @@ def shop(catalogue: Catalogue) -> Shop:
     with transaction() as conn:
         # Start from no specifications at all, whatever tests/factories.py gives the
         # catalogue's SKUs: these tests list them exactly.
-        for table in (sku_spec_options, spec_options, spu_specs):
+        for table in (sku_spec_options, spec_options, spu_specs, channels, channel_groups):
             conn.execute(table.delete())
+        # and no brands: these tests make and list their own
+        conn.execute(spus.update().values(brand_id=None))
+        conn.execute(brands.delete())
         brand = factories.brand(conn, "海尔", first_letter="H")
         old = factories.brand(conn, "旧品牌", is_deleted=True)
         conn.execute(

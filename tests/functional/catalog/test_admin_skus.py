@@ -280,7 +280,11 @@ def test_older_form_names_find_the_spus_specifications_and_options(
     response = post_json(client, "/meiduo_admin/skus/", body, staff_headers)
     assert response.status_code == 201, response.body
     with db.begin() as conn:
-        l650 = conn.scalar(select(spec_options.c.id).where(spec_options.c.value == "650升"))
+        l650 = conn.scalar(
+            select(spec_options.c.id).where(
+                spec_options.c.spec_id == variants.size, spec_options.c.value == "650升"
+            )
+        )
         specs = conn.scalar(
             select(func.count()).select_from(spu_specs).where(spu_specs.c.spu_id == variants.spu)
         )

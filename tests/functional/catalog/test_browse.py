@@ -157,6 +157,12 @@ def test_pagination_edges(client: Any, catalogue: Catalogue) -> None:
         ("category=abc", "category"),
         ("category=0", "category"),
         ("category=99999999999999999999", "category"),
+        ("brand=abc", "brand"),
+        ("brand=0", "brand"),
+        ("brand=-1", "brand"),
+        ("brand=1.5", "brand"),
+        ("brand=%EF%BC%91", "brand"),
+        ("brand=99999999999999999999", "brand"),
     ],
 )
 def test_bad_list_parameters_are_400_naming_the_field(
@@ -210,7 +216,15 @@ def test_detail_with_specs_images_and_variants(client: Any, catalogue: Catalogue
         "spu": {
             "id": catalogue.spus["haier"],
             "name": "海尔十字对开门冰箱",
-            "desc": "海尔十字对开门冰箱的介绍",
+            "desc": "<p>海尔十字对开门冰箱的介绍</p>",
+            "desc_detail": "<p>海尔十字对开门冰箱的介绍</p>",
+            "desc_pack": "<ul><li>主机×1</li></ul>",
+            "desc_service": "<p>全国联保</p>",
+        },
+        "brand": {
+            "id": catalogue.brands["haier"],
+            "name": "海尔",
+            "logo": "http://testserver/media/cc/haier.png",
         },
         "specs": {"颜色": "星蕴银", "容量": "470升"},
         "images": ["http://testserver/media/aa/front.jpg", "http://testserver/media/aa/side.jpg"],
@@ -220,6 +234,113 @@ def test_detail_with_specs_images_and_variants(client: Any, catalogue: Catalogue
             {"id": s["fridge_big"], "specs": {"颜色": "星蕴银", "容量": "650升"}},
         ],
     }
+
+
+def test_detail_brand_without_logo_and_spu_without_brand(client: Any, catalogue: Catalogue) -> None:
+    _, washer = get(client, f"/skus/{catalogue.skus['washer_8kg']}/")
+    assert washer["brand"] == {"id": catalogue.brands["swan"], "name": "小天鹅", "logo": None}
+    assert (washer["specs"], washer["variants"]) == (
+        {},
+        [
+            {"id": catalogue.skus["washer_10kg"], "specs": {}},
+            {"id": catalogue.skus["washer_8kg"], "specs": {}},
+        ],
+    )
+    _, cooker = get(client, f"/skus/{catalogue.skus['cooker']}/")
+    assert cooker["brand"] is None
+
+
+def test_variants_come_from_the_options_each_sku_picks(
+    client: Any, catalogue: Catalogue, db: Any
+) -> None:
+    """Given an SPU whose SKUs pick options of its specifications, one SKU picking only one
+    of the two and another none, when its detail is read, then each variant shows exactly
+    its picks, in the order the specifications were made."""
+    s = catalogue.skus
+    with db.begin() as conn:
+        only_colour = factories.sku(
+            conn, spu_id=catalogue.spus["haier"], name="海尔 冰箱 白", specs={"颜色": "月光白"}
+        )
+        bare = factories.sku(conn, spu_id=catalogue.spus["haier"], name="海尔 冰箱 基础款")
+    _, body = get(client, f"/skus/{only_colour}/")
+    assert body["specs"] == {"颜色": "月光白"}
+    assert body["variants"] == [
+        {"id": s["fridge_silver"], "specs": {"颜色": "星蕴银", "容量": "470升"}},
+        {"id": s["fridge_grey"], "specs": {"颜色": "玄青灰", "容量": "470升"}},
+        {"id": s["fridge_big"], "specs": {"颜色": "星蕴银", "容量": "650升"}},
+        {"id": only_colour, "specs": {"颜色": "月光白"}},
+        {"id": bare, "specs": {}},
+    ]
+    assert list(body["variants"][2]["specs"]) == ["颜色", "容量"]
+
+
+def test_brand_filter_lists_the_skus_of_its_spus(client: Any, catalogue: Catalogue) -> None:
+    status, body = get(client, f"/skus/?brand={catalogue.brands['haier']}&ordering=price")
+    assert status == 200
+    assert names_of(catalogue, body) == ["fridge_silver", "fridge_grey", "fridge_big"]
+    assert body["count"] == 3
+    _, both = get(
+        client,
+        f"/skus/?brand={catalogue.brands['swan']}&category={catalogue.categories['大家电']}"
+        "&ordering=price",
+    )
+    assert names_of(catalogue, both) == ["washer_8kg", "washer_10kg"]
+    _, none = get(
+        client,
+        f"/skus/?brand={catalogue.brands['swan']}&category={catalogue.categories['冰箱']}",
+    )
+    assert (none["count"], none["lists"]) == (0, [])
+
+
+def test_brand_filter_on_an_unknown_or_deleted_brand_is_404(
+    client: Any, catalogue: Catalogue, db: Any
+) -> None:
+    from chalicelib.db.tables import brands
+
+    with db.begin() as conn:
+        conn.execute(
+            brands.update().where(brands.c.id == catalogue.brands["swan"]).values(is_deleted=True)
+        )
+    for brand in (987654, catalogue.brands["swan"]):
+        status, body = get(client, f"/skus/?brand={brand}")
+        assert (status, body["code"]) == (404, "not_found")
+
+
+def test_channels_are_groups_in_order_with_channels_by_sequence(
+    client: Any, catalogue: Catalogue
+) -> None:
+    status, body = get(client, "/channels/")
+    g, ch, c = catalogue.channel_groups, catalogue.channels, catalogue.categories
+
+    def channel(category: str) -> dict[str, Any]:
+        return {
+            "id": ch[category],
+            "category": {"id": c[category], "name": category},
+            "url": f"http://shop.example.com/list/{c[category]}/",
+        }
+
+    assert status == 200
+    assert body == [
+        {"id": g["家电"], "name": "家电", "channels": [channel("厨房小电"), channel("大家电")]},
+        {"id": g["个护"], "name": "个护", "channels": [channel("个护健康")]},
+        {"id": g["空组"], "name": "空组", "channels": []},
+    ]
+
+
+def test_channels_with_equal_sequences_go_by_id(client: Any, catalogue: Catalogue, db: Any) -> None:
+    from chalicelib.db.tables import channels
+
+    with db.begin() as conn:
+        conn.execute(channels.update().values(sequence=5))
+    _, body = get(client, "/channels/")
+    assert [item["id"] for item in body[0]["channels"]] == [
+        catalogue.channels["大家电"],
+        catalogue.channels["厨房小电"],
+    ]
+
+
+def test_no_channels_is_an_empty_list(client: Any, database_url: str) -> None:
+    assert get(client, "/channels/") == (200, [])
 
 
 def test_detail_without_uploaded_images_shows_none_or_the_default(

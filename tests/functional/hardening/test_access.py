@@ -31,6 +31,7 @@ PUBLIC_ROUTES = {
     ("POST", "/meiduo_admin/authorizations"),
     ("GET", "/health"),
     ("GET", "/categories"),
+    ("GET", "/channels"),
     ("GET", "/home"),
     ("GET", "/skus"),
     ("GET", "/skus/{sku_id}"),

@@ -194,6 +194,24 @@ def test_an_unlaunched_sku_stays_in_the_cart_with_nothing_to_buy(
     assert client.http.get("/cart/count/", headers=buyer.headers).json_body == {"count": 0}
 
 
+def test_a_deleted_sku_stays_in_the_cart_with_nothing_to_buy(
+    client: Any, buyer: Any, make_sku: Any, db: Any
+) -> None:
+    # given a line whose SKU staff then delete (left launched: deletion alone must do)
+    sku = make_sku(stock=7)
+    add_to_cart(client, buyer, sku, 2)
+    with db.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE skus SET is_deleted = 1 WHERE id = {sku}")
+
+    # when the buyer reads the cart and tries to raise the count
+    body = client.http.get("/cart/", headers=buyer.headers).json_body
+    recount = put_json(client, f"/cart/{sku}/", {"count": 1}, headers=buyer.headers)
+
+    # then the line shows nothing to buy, and a count is out_of_stock with 0 left
+    assert [(i["sku_id"], i["count"], i["stock"]) for i in body["items"]] == [(sku, 2, 0)]
+    assert (recount.status_code, recount.json_body["skus"]) == (409, {str(sku): 0})
+
+
 def test_a_line_taken_off_sale_can_be_deselected_but_not_recounted(
     client: Any, buyer: Any, make_sku: Any, db: Any, redis: Any
 ) -> None:

@@ -146,6 +146,21 @@ def test_an_unlaunched_sku_in_the_cart_is_out_of_stock(
     assert row_counts() == NOTHING
 
 
+def test_a_deleted_sku_in_the_cart_is_out_of_stock(
+    client: Any, buyer: Any, make_sku: Any, redis: Any
+) -> None:
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 1)
+    with transaction() as conn:
+        conn.execute(
+            text("UPDATE skus SET is_deleted = :yes WHERE id = :id"), {"yes": True, "id": sku}
+        )
+    response = place_order(client, buyer)
+    assert (response.status_code, response.json_body["skus"]) == (409, {str(sku): 0})
+    assert stock_and_sales(sku) == (5, 0)
+    assert row_counts() == NOTHING
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
