@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Operator CLI: migrate, createsuperuser, seed-demo, generate, runjob, run.
+"""Operator CLI: migrate, createsuperuser, seed-demo, generate, runjob, file-deletions, run.
 
 Every command reads the same environment as the app (DATABASE_URL, REDIS_URL, ...);
 with nothing set it works on the embedded local defaults under var/. Errors are one
@@ -141,6 +141,29 @@ def runjob(name: str) -> None:
         raise click.ClickException(f"unknown job {name!r}; jobs: {known}")
     result = run_now(name)
     click.echo(f"{name}: {result}")
+
+
+@cli.command("file-deletions")
+@click.option("--limit", default=50, show_default=True, help="Entries to list, oldest first.")
+@fails_cleanly
+def file_deletions(limit: int) -> None:
+    """List the stored files still waiting to be deleted (the retry-file-deletions queue)."""
+    from chalicelib.db.engine import transaction
+    from chalicelib.services import images
+
+    with transaction() as conn:
+        queued, total = images.queued_deletions(conn, limit=max(limit, 0))
+    click.echo(f"{total} file deletion(s) queued")
+    for item in queued:
+        tried = (
+            f"{item.attempts} attempt(s), last {item.last_attempt_time:%Y-%m-%d %H:%M:%S}Z: "
+            f"{item.last_error}"
+            if item.last_attempt_time
+            else "not tried yet"
+        )
+        click.echo(
+            f"{item.id}\t{item.file_id}\tqueued {item.create_time:%Y-%m-%d %H:%M:%S}Z\t{tried}"
+        )
 
 
 @cli.command()

@@ -88,7 +88,7 @@ def storage() -> Storage:
         return tracing.trace_methods(
             storage_from_url(s.storage_url, s.media_url),
             "storage",
-            ("save", "delete", "read", "ping"),
+            ("save", "reserve", "write", "delete", "read", "ping"),
         )
 
     return _cached("storage", key, build)

@@ -53,7 +53,9 @@ def upgrade_to_head(database_url: str) -> tuple[str | None, str | None]:
     try:
         # env.py migrates on this connection instead of building its own engine
         # from DATABASE_URL, so the URL passed here is the one migrated.
-        with engine.begin() as conn:
+        # A connection, not a transaction: env.py opens the migration's transaction (on
+        # SQLite it switches foreign key enforcement off first, outside of it).
+        with engine.connect() as conn:
             config = alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
