@@ -15,6 +15,7 @@ length, command, status; replies use command 100 and status 0 or an errno.
 - storage 24 append: body name_len u64, size u64, name, bytes; header-only reply
 - storage 12 delete: body group[16] name; header-only reply (status 2 if missing)
 - storage 14 download: body offset u64, length u64, group[16] name; reply the bytes
+  (status 22 for an empty file, as a real one answers)
 - 111 active test, tracker and storage: header-only reply, status 0
 
 Faults, switchable per test, as a real FastDFS 6.16 showed them (docs/ARCHITECTURE.md,
@@ -318,6 +319,8 @@ class FakeFastDFS:
             data = self.files.get(file_id)
             if data is None:
                 return ENOENT, b"", None
+            if not data:
+                return EINVAL, b"", None  # as FastDFS 6.16 answers for an empty file
             data = data[offset : offset + length] if length else data[offset:]
             return 0, data, None
         return EINVAL, b"", None

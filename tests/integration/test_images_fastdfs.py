@@ -243,7 +243,7 @@ def test_a_hung_storage_server_fails_ping_and_upload_and_stores_nothing(
 
     for call in (store.ping, lambda: store.save(PNG, "png")):
         started = time.monotonic()
-        with pytest.raises(StorageUnavailable, match="did not finish|timed out|deadline"):
+        with pytest.raises(StorageUnavailable, match=r"did not finish|timed out|deadline"):
             call()
         assert time.monotonic() - started < WELL_WITHIN
 

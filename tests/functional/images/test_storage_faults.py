@@ -314,7 +314,7 @@ def test_a_file_that_cannot_be_deleted_after_a_failed_transaction_is_queued(
 def test_the_retry_job_stops_at_a_storage_failure_and_counts_the_attempt(
     client: Any, fastdfs: Media, db: Any
 ) -> None:
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert
 
     from chalicelib import resources
     from chalicelib.clock import utcnow
