@@ -137,6 +137,8 @@ class FakeFastDFS:
         self.appenders: set[str] = set()  # files created by command 23
         self.commands: list[int] = []  # every command received, in order
         self.storage_active = True  # does the tracker list the storage server?
+        # The storage port the tracker names (a proxy's, for fault injection); None: its own.
+        self.advertised_storage_port: int | None = None
         self._faults: dict[int | None, str] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -262,7 +264,7 @@ class FakeFastDFS:
 
     def _tracker_reply(self, command: int, body: bytes) -> tuple[int, bytes, Any]:
         where = _pad(self.group, GROUP_LEN) + _pad(b"127.0.0.1", IP_LEN)
-        where += struct.pack("!Q", self.storage.port)
+        where += struct.pack("!Q", self.advertised_storage_port or self.storage.port)
         if command == ACTIVE_TEST:
             return 0, b"", None
         if not self.storage_active and command in (
