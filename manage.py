@@ -145,12 +145,26 @@ def runjob(name: str) -> None:
 
 @cli.command("file-deletions")
 @click.option("--limit", default=50, show_default=True, help="Entries to list, oldest first.")
+@click.option(
+    "--forget",
+    type=int,
+    default=None,
+    help="Drop entry ID from the queue without deleting its file (known gone, or its group "
+    "no longer exists).",
+)
 @fails_cleanly
-def file_deletions(limit: int) -> None:
+def file_deletions(limit: int, forget: int | None) -> None:
     """List the stored files still waiting to be deleted (the retry-file-deletions queue)."""
     from chalicelib.db.engine import transaction
     from chalicelib.services import images
 
+    if forget is not None:
+        with transaction() as conn:
+            file_id = images.forget_deletion(conn, forget)
+        if file_id is None:
+            raise click.ClickException(f"no queued deletion has the id {forget}")
+        click.echo(f"forgot deletion {forget} of {file_id} (the file was not deleted)")
+        return
     with transaction() as conn:
         queued, total = images.queued_deletions(conn, limit=max(limit, 0))
     click.echo(f"{total} file deletion(s) queued")

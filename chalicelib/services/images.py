@@ -177,13 +177,17 @@ def _avatar_uses(conn: Connection, file_id: str) -> bool:
 def retry_file_deletions(begin: UnitOfWork, storage: Storage) -> str:
     """Scheduled job: delete the queued files that could not be deleted after their commit.
 
-    Stops at the first storage failure (it is down: next run). A file that a row points
-    to again is never deleted, only dropped from the queue. One unit per file.
+    Stops at the first storage failure (it is down: next run). Entries never tried come
+    first, then the one tried longest ago: an entry that keeps failing (a group the
+    tracker does not know also answers "no storage") goes to the back of the queue
+    instead of blocking it. A file that a row points to again is never deleted, only
+    dropped from the queue. One unit per file.
     """
+    table = pending_file_deletions
     with begin() as conn:
         queued = conn.execute(
-            select(pending_file_deletions.c.id, pending_file_deletions.c.file_id)
-            .order_by(pending_file_deletions.c.id)
+            select(table.c.id, table.c.file_id)
+            .order_by(table.c.last_attempt_time.is_not(None), table.c.last_attempt_time, table.c.id)
             .limit(RETRY_BATCH)
         ).all()
     deleted = kept = 0
@@ -214,6 +218,18 @@ class QueuedDeletion:
     create_time: datetime
     last_attempt_time: datetime | None
     last_error: str | None
+
+
+def forget_deletion(conn: Connection, pending_id: int) -> str | None:
+    """Drop a queue entry without deleting its file (an operator's decision: the file is
+    known gone, or its group no longer exists); the file id it had, None if no such entry."""
+    table = pending_file_deletions
+    file_id = conn.execute(
+        select(table.c.file_id).where(table.c.id == pending_id).with_for_update()
+    ).scalar()
+    if file_id is not None:
+        conn.execute(delete(table).where(table.c.id == pending_id))
+    return file_id
 
 
 def queued_deletions(

@@ -283,6 +283,33 @@ def test_an_upload_a_stalled_storage_completes_later_is_removed_by_the_retry_job
     assert pending_deletions(db) == []
 
 
+def test_an_entry_that_keeps_failing_does_not_block_the_queue(
+    client: Any, fastdfs: Media, db: Any
+) -> None:
+    """The tracker answers "no storage" for a group it does not know, forever: that entry
+    goes to the back of the queue, and the files behind it are deleted on the next run."""
+    from sqlalchemy import insert
+
+    from chalicelib import resources
+    from chalicelib.clock import utcnow
+    from chalicelib.db.tables import pending_file_deletions as pending
+    from chalicelib.jobs import run_now
+
+    stored = resources.storage().save(image_bytes("PNG"), "png")
+    with db.begin() as conn:
+        for file_id in ("group9/M00/00/00/nowhere.png", stored):
+            conn.execute(insert(pending).values(file_id=file_id, create_time=utcnow()))
+
+    first = run_now("retry-file-deletions")
+    second = run_now("retry-file-deletions")
+
+    assert first.startswith("deleted 0, still used 0; storage failed")
+    assert second.startswith("deleted 1, still used 0; storage failed")
+    assert fastdfs.files() == {}
+    assert pending_deletions(db) == ["group9/M00/00/00/nowhere.png"]
+    assert attempts(db) == [(2, True)]
+
+
 def test_a_file_that_cannot_be_deleted_after_a_failed_transaction_is_queued(
     client: Any, fastdfs: Media, staff: dict[str, str], db: Any
 ) -> None:
