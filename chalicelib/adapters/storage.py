@@ -19,7 +19,7 @@ on the happy path but fails badly around it, so we use its protocol code
 - Downloads with an offset and the metadata calls fail (UnboundLocalError, struct.error):
   we never use them. File ids are bytes in py3Fdfs and str here.
 
-So each call (save, delete, read, ping) works like this:
+So each call (reserve, write, delete, read, ping) works like this:
 
 1. Its own connections. A `_Call` opens every socket the call uses (tracker and
    storage), fresh, and closes each one when py3Fdfs releases it; nothing is pooled
