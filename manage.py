@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Operator CLI: migrate, createsuperuser, seed-demo, generate, runjob, run.
+"""Operator CLI: migrate, createsuperuser, seed-demo, generate, runjob, file-deletions, run.
 
 Every command reads the same environment as the app (DATABASE_URL, REDIS_URL, ...);
 with nothing set it works on the embedded local defaults under var/. Errors are one
@@ -141,6 +141,43 @@ def runjob(name: str) -> None:
         raise click.ClickException(f"unknown job {name!r}; jobs: {known}")
     result = run_now(name)
     click.echo(f"{name}: {result}")
+
+
+@cli.command("file-deletions")
+@click.option("--limit", default=50, show_default=True, help="Entries to list, oldest first.")
+@click.option(
+    "--forget",
+    type=int,
+    default=None,
+    help="Drop entry ID from the queue without deleting its file (known gone, or its group "
+    "no longer exists).",
+)
+@fails_cleanly
+def file_deletions(limit: int, forget: int | None) -> None:
+    """List the stored files still waiting to be deleted (the retry-file-deletions queue)."""
+    from chalicelib.db.engine import transaction
+    from chalicelib.services import images
+
+    if forget is not None:
+        with transaction() as conn:
+            file_id = images.forget_deletion(conn, forget)
+        if file_id is None:
+            raise click.ClickException(f"no queued deletion has the id {forget}")
+        click.echo(f"forgot deletion {forget} of {file_id} (the file was not deleted)")
+        return
+    with transaction() as conn:
+        queued, total = images.queued_deletions(conn, limit=max(limit, 0))
+    click.echo(f"{total} file deletion(s) queued")
+    for item in queued:
+        tried = (
+            f"{item.attempts} attempt(s), last {item.last_attempt_time:%Y-%m-%d %H:%M:%S}Z: "
+            f"{item.last_error}"
+            if item.last_attempt_time
+            else "not tried yet"
+        )
+        click.echo(
+            f"{item.id}\t{item.file_id}\tqueued {item.create_time:%Y-%m-%d %H:%M:%S}Z\t{tried}"
+        )
 
 
 @cli.command()

@@ -127,7 +127,7 @@ def storage() -> Storage:
         store = tracing.trace_methods(
             storage_from_url(s.storage_url, s.media_url),
             "storage",
-            ("save", "delete", "read", "ping"),
+            ("save", "reserve", "write", "delete", "read", "ping"),
         )
         if s.storage_url.startswith("fastdfs://"):
             _guard_fastdfs(store, s.storage_url)
@@ -146,7 +146,11 @@ def _guard_fastdfs(store: Storage, storage_url: str) -> None:
 
     circuit = _breaker("storage", storage_url.removeprefix("fastdfs://").partition("?")[0])
     breaker.guard_methods(
-        store, circuit, ("save", "delete", "read", "ping"), counts, unavailable=StorageUnavailable
+        store,
+        circuit,
+        ("save", "reserve", "write", "delete", "read", "ping"),
+        counts,
+        unavailable=StorageUnavailable,
     )
     store.circuit = circuit  # type: ignore[attr-defined]  # health() reports it
 

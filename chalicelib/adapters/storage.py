@@ -19,7 +19,7 @@ on the happy path but fails badly around it, so we use its protocol code
 - Downloads with an offset and the metadata calls fail (UnboundLocalError, struct.error):
   we never use them. File ids are bytes in py3Fdfs and str here.
 
-So each call (save, delete, read, ping) works like this:
+So each call (reserve, write, delete, read, ping) works like this:
 
 1. Its own connections. A `_Call` opens every socket the call uses (tracker and
    storage), fresh, and closes each one when py3Fdfs releases it; nothing is pooled
@@ -43,10 +43,30 @@ So each call (save, delete, read, ping) works like this:
    (Lambda runs one request at a time per container, so one slot is normally in use.)
 
 Every failure (refused connection, error status, timeout, mid-reply close, a py3Fdfs
-crash) becomes StorageUnavailable, which the API answers with 503; a file that does not
-exist (status ENOENT) is FileNotFoundError for `read` and success for `delete`.
-A call that times out after the server stored a file leaves that file unreferenced
-(nobody learns its id); that is inherent to any client, and the row is never written.
+crash) becomes StorageUnavailable, which the API answers with 503.
+
+What status 2 (ENOENT) means depends on who answered it (`_ask_tracker`):
+- from a tracker look-up (where to upload, download or delete) it means "no storage
+  server of the group is ACTIVE": a real tracker answers so while its storage server is
+  stopped and for a heartbeat (~20-30 s) after the tracker restarts, or for an unknown
+  group. That is StorageUnavailable, never "missing" (a deletion stays queued);
+- from the storage server itself it means the file is not there: FileNotFoundError for
+  `read`, success for `delete` (the file is known to be gone).
+
+Uploads in two steps, so that a file id is known before any content is sent
+(`reserve` + `write`, `save` does both):
+1. `reserve`: ask the tracker for a storage server, check that it answers (ACTIVE_TEST:
+   a hung storage server, which the tracker keeps listing as ACTIVE for its check
+   interval, fails here before anything is sent), then create an empty appender file
+   there; its id is the file id.
+2. `write`: append the bytes to that file.
+A storage server that stalls in step 2 and wakes up after the deadline still appends
+the bytes (measured on a real FastDFS: it processes what its socket had received), but
+the caller knows the id and deletes it (services.images discards it after the rollback,
+or queues its deletion). What a stall in step 1 can leave is an empty file.
+
+`ping` (health) asks a tracker where an upload would go and sends ACTIVE_TEST to that
+storage server, within the same deadline: what an upload needs, nothing stored.
 """
 
 from __future__ import annotations
@@ -56,6 +76,7 @@ import os
 import random
 import re
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -75,6 +96,12 @@ class StorageUnavailable(RuntimeError):
 class Storage(Protocol):
     def save(self, data: bytes, ext: str) -> str:
         """Store the bytes; return the new file id."""
+
+    def reserve(self, ext: str) -> str:
+        """Create an empty file and return its id: delete it if it is not written or used."""
+
+    def write(self, file_id: str, data: bytes) -> None:
+        """Store the bytes in a file `reserve` created."""
 
     def delete(self, file_id: str) -> None:
         """Remove the file; a file that is already gone is not an error."""
@@ -97,14 +124,25 @@ class FolderStorage:
         self.media_url = media_url
 
     def save(self, data: bytes, ext: str) -> str:
+        file_id = self.reserve(ext)
+        self.write(file_id, data)
+        return file_id
+
+    def reserve(self, ext: str) -> str:
         name = uuid.uuid4().hex
         file_id = f"{name[:2]}/{name}.{_clean_ext(ext)}"
         path = self._path(file_id)
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=False)
+        return file_id
+
+    def write(self, file_id: str, data: bytes) -> None:
+        path = self._path(file_id)
+        if not path.exists():
+            raise StorageUnavailable(f"reserved file {file_id} is gone")
         tmp = path.with_name(path.name + ".part")
         tmp.write_bytes(data)
         os.replace(tmp, path)
-        return file_id
 
     def delete(self, file_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -145,6 +183,9 @@ MAX_FASTDFS_TIMEOUT_SECONDS = 25.0  # API Gateway gives up after 29 s
 MAX_CALLS_IN_FLIGHT = 8
 JOIN_GRACE_SECONDS = 0.05
 ENOENT = 2
+ACTIVE_TEST = 111  # FDFS_PROTO_CMD_ACTIVE_TEST: trackers and storage servers answer it
+RESPONSE = 100
+_HEADER = struct.Struct("!QBB")  # body length, command, status
 
 _calls_in_flight = threading.BoundedSemaphore(MAX_CALLS_IN_FLIGHT)
 _STATUS_RE = re.compile(r"Error: (\d+)")
@@ -295,15 +336,43 @@ class FastdfsStorage:
         self.media_url = media_url
 
     def save(self, data: bytes, ext: str) -> str:
+        """Reserve and write in one go (for callers without a unit of work, e.g. the demo
+        seed); a reservation whose write failed is deleted if storage lets us right now."""
+        file_id = self.reserve(ext)
+        try:
+            self.write(file_id, data)
+        except StorageUnavailable:
+            with contextlib.suppress(StorageUnavailable):
+                self.delete(file_id)
+            raise
+        return file_id
+
+    def reserve(self, ext: str) -> str:
         ext = _clean_ext(ext)
 
-        def upload(call: _Call) -> str:
+        def create(call: _Call) -> str:
             tracker = self._tracker(call)
-            server = tracker.tracker_query_storage_stor_without_group()
-            reply = self._storage(call, server).storage_upload_by_buffer(tracker, server, data, ext)
+            server = _ask_tracker(tracker.tracker_query_storage_stor_without_group)
+            _active_test(call, server)
+            reply = self._storage(call, server).storage_upload_appender_by_buffer(
+                tracker, server, b"", file_ext_name=ext
+            )
             return str(reply["Remote file_id"].decode("ascii"))
 
-        return self._run("upload", upload)
+        return self._run("reserve", create)
+
+    def write(self, file_id: str, data: bytes) -> None:
+        group, name = _split_file_id(file_id)
+
+        def append(call: _Call) -> None:
+            tracker = self._tracker(call)
+            server = _ask_tracker(lambda: tracker.tracker_query_storage_update(group, name))
+            self._storage(call, server).storage_append_by_buffer(tracker, server, data, name)
+
+        try:
+            self._run("append", append)
+        except FileNotFoundError:
+            raise StorageUnavailable(f"FastDFS append: reserved file {file_id} is gone") from None
 
     def delete(self, file_id: str) -> None:
         try:
@@ -313,9 +382,10 @@ class FastdfsStorage:
 
         def remove(call: _Call) -> None:
             tracker = self._tracker(call)
-            server = tracker.tracker_query_storage_update(group, name)
+            server = _ask_tracker(lambda: tracker.tracker_query_storage_update(group, name))
             self._storage(call, server).storage_delete_file(tracker, server, name)
 
+        # FileNotFoundError only comes from the storage server: the file is known gone.
         with contextlib.suppress(FileNotFoundError):
             self._run("delete", remove)
 
@@ -324,7 +394,7 @@ class FastdfsStorage:
 
         def download(call: _Call) -> bytes:
             tracker = self._tracker(call)
-            server = tracker.tracker_query_storage_fetch(group, name)
+            server = _ask_tracker(lambda: tracker.tracker_query_storage_fetch(group, name))
             # Offset and length 0: the whole file (py3Fdfs fails on any other offset).
             reply = self._storage(call, server).storage_download_to_buffer(
                 tracker, server, None, 0, 0, name
@@ -337,10 +407,14 @@ class FastdfsStorage:
         return self.media_url + file_id
 
     def ping(self) -> None:
-        """Ask a tracker where an upload would go: a full round trip, nothing stored."""
-        self._run(
-            "ping", lambda call: self._tracker(call).tracker_query_storage_stor_without_group()
-        )
+        """Ask a tracker where an upload would go and check that storage server answers
+        (ACTIVE_TEST), within one deadline: nothing stored."""
+
+        def check(call: _Call) -> None:
+            tracker = self._tracker(call)
+            _active_test(call, _ask_tracker(tracker.tracker_query_storage_stor_without_group))
+
+        self._run("ping", check)
 
     def _tracker(self, call: _Call) -> Any:
         from fdfs_client.tracker_client import Tracker_client
@@ -383,9 +457,46 @@ class FastdfsStorage:
         succeeded, value = outcome[0]
         if succeeded:
             return value
-        if _fastdfs_status(value) == ENOENT:
+        if isinstance(value, StorageUnavailable):
+            raise value
+        if _fastdfs_status(value) == ENOENT:  # a tracker's status 2 never gets here
             raise FileNotFoundError(operation)
         raise StorageUnavailable(f"FastDFS {operation}: {type(value).__name__}: {value}") from value
+
+
+# --- what a FastDFS answer means ---------------------------------------------------------
+
+
+def _ask_tracker(query: Callable[[], Result]) -> Result:
+    """A tracker look-up. Its status 2 means no storage server of the group is ACTIVE (or
+    the group is unknown), never that a file is missing: StorageUnavailable."""
+    try:
+        return query()
+    except Exception as exc:
+        if _fastdfs_status(exc) == ENOENT:
+            raise StorageUnavailable(
+                "FastDFS tracker: no active storage server for this request (status 2)"
+            ) from exc
+        raise
+
+
+def _active_test(call: _Call, server: Any) -> None:
+    """ACTIVE_TEST on the storage server the tracker named: a header-only request and
+    reply. A hung server (still ACTIVE at the tracker) does not answer before the deadline."""
+    sock = call.connect([(server.ip_addr.decode("ascii"), int(server.port))])
+    try:
+        sock.sendall(_HEADER.pack(0, ACTIVE_TEST, 0))
+        header = b""
+        while len(header) < _HEADER.size:
+            header += sock.recv(_HEADER.size - len(header))
+    finally:
+        sock.close()
+    length, command, status = _HEADER.unpack(header)
+    if command != RESPONSE or status != 0 or length != 0:
+        raise StorageUnavailable(
+            f"FastDFS storage {server.ip_addr.decode('ascii')}:{server.port} failed its "
+            f"active test (command {command}, status {status})"
+        )
 
 
 def _split_file_id(file_id: str) -> tuple[bytes, bytes]:

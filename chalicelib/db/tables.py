@@ -5,7 +5,9 @@ Conventions:
 - times are UTC (`UtcDateTime` stores naive UTC, returns aware UTC), with
   microseconds on MySQL so that ordering by time is stable;
 - integer primary keys are BIGINT on MySQL and INTEGER on SQLite (SQLite only
-  autoincrements an INTEGER PRIMARY KEY);
+  autoincrements an INTEGER PRIMARY KEY), made by `_pk()`; an id is never handed out
+  twice: every table with a `_pk()` id is AUTOINCREMENT on SQLite (without it SQLite
+  reuses the highest rowid once that row is deleted; MySQL/MariaDB never reuse);
 - constraint names follow one convention so Alembic migrations are deterministic.
 """
 
@@ -30,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -71,7 +74,15 @@ metadata = MetaData(
 
 
 def _pk() -> Column[Any]:
-    return Column("id", Id, primary_key=True, autoincrement=True)
+    """The integer id column; the table it joins gets `sqlite_autoincrement=True` (ids
+    never reused on SQLite), so every table built with `_pk()` has it without asking."""
+    column: Column[Any] = Column("id", Id, primary_key=True, autoincrement=True)
+    event.listen(column, "after_parent_attach", _never_reuse_ids)
+    return column
+
+
+def _never_reuse_ids(column: Column[Any], table: Any) -> None:
+    table.dialect_kwargs["sqlite_autoincrement"] = True
 
 
 # --- accounts -------------------------------------------------------------------
@@ -277,7 +288,10 @@ channels = Table(
 )
 
 # Stored files no row points to any more, deleted from storage after the commit that
-# released them; one that could not be deleted then stays here for the retry job.
+# released them (or after the rollback of the unit that stored them); an entry goes only
+# once the storage server confirmed the deletion or that the file is gone. One that
+# could not be deleted stays here, with its attempts and last error, for the retry job
+# (`manage.py file-deletions` shows them).
 pending_file_deletions = Table(
     "pending_file_deletions",
     metadata,
@@ -285,6 +299,8 @@ pending_file_deletions = Table(
     Column("file_id", String(255), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("create_time", UtcDateTime, nullable=False),
+    Column("last_error", String(255), nullable=True),
+    Column("last_attempt_time", UtcDateTime, nullable=True),
 )
 
 # --- orders, payments, wallet -------------------------------------------------------

@@ -27,36 +27,41 @@ def run_migrations() -> None:
 
 def _run(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
-        # SQLite ALTERs by copying a table and dropping the old one, which a foreign key
-        # pointing at it refuses while enforcement is on; it can only be switched outside a
-        # transaction (so the caller must not have begun one). The keys are checked once
-        # the migrations are done.
-        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
-    try:
-        _configure_and_run(connection)
-    finally:
-        if sqlite:
-            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
-    if sqlite:
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-        if broken:
-            raise RuntimeError(f"migrations left rows with broken foreign keys: {broken[:5]}")
-
-
-def _sqlite_pragma(connection: Connection, statement: str) -> None:
-    connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
-
-
-def _configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,  # SQLite ALTERs via table copies
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if sqlite:
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                _check_foreign_keys(connection)
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    """Batch mode copies a table and drops the original: with foreign keys enforced, that
+    DROP fails (or would delete) while rows reference it. The pragma only works outside a
+    transaction, so it is sent on the driver's connection, before the migration's own."""
+    if on and connection.in_transaction():
+        connection.rollback()  # autobegun after the migration's commit: reads only
+    if connection.in_transaction():
+        raise RuntimeError("SQLite migrations need a connection outside a transaction")
+    connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+        f"PRAGMA foreign_keys={'ON' if on else 'OFF'}"
+    )
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -4,12 +4,17 @@
   the unit's first statement (on MySQL no lock is held during an upload; the local
   SQLite twin holds its write lock from BEGIN IMMEDIATE), then the row is written.
 - A file stored for a transaction that then fails (an error, a rollback, a commit that
-  does not go through) is deleted again.
+  does not go through) is deleted again. Its id is known before any of its bytes are
+  sent (storage `reserve`, then `write`): an upload abandoned at the deadline, which a
+  stalled storage server may still complete later, is deleted (or queued) like any
+  other file of a failed unit, never left unreferenced.
 - A file is deleted from storage only after the commit that removed the last row
   pointing to it (purge, replace), so a rollback can never leave a row pointing at a
   deleted file. That same transaction queues the deletion in pending_file_deletions:
   a file that cannot be deleted right after the commit (storage down) is not
-  forgotten, retry_file_deletions (a scheduled job) deletes it later.
+  forgotten, retry_file_deletions (a scheduled job) deletes it later. An entry leaves
+  the queue only when the storage server confirmed the deletion or that the file is
+  gone; every failed attempt is counted with its error (`manage.py file-deletions`).
 - Hiding an image keeps its file: the image can still be purged later.
 - A SKU's default image (lists, cart, home page) is one of its visible images: its
   first image becomes it, and hiding, purging, moving or replacing that image moves
@@ -26,6 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -65,10 +71,13 @@ class SkuImage:
 def _store(conn: Connection, storage: Storage, image: ImageUpload) -> str:
     """Store the image under a generated name, to be deleted again if the unit fails.
 
-    Called before the unit's first statement: on MySQL no lock is held yet.
+    Called before the unit's first statement: on MySQL no lock is held yet. The file is
+    reserved (its id known) before its bytes are sent, so a write that fails or times out
+    leaves a file this unit's rollback deletes, not one nobody knows of.
     """
-    file_id = storage.save(image.data, image.ext)
+    file_id = storage.reserve(image.ext)
     after_rollback(conn, partial(_discard, storage, file_id))
+    storage.write(file_id, image.data)
     return file_id
 
 
@@ -79,18 +88,41 @@ def _discard(storage: Storage, file_id: str, begin: UnitOfWork) -> None:
         return
     except (StorageUnavailable, OSError) as exc:
         log.warning("could not delete unused file %s now (%s); queued", file_id, exc)
+        error = _describe(exc)
     try:
         with begin() as conn:
-            _queue_deletion(conn, file_id)
+            _queue_deletion(conn, file_id, failed=error)
     except SQLAlchemyError:
         log.error("file %s is stored but unused and could not be queued for deletion", file_id)
 
 
-def _queue_deletion(conn: Connection, file_id: str) -> Pending:
+def _queue_deletion(conn: Connection, file_id: str, failed: str | None = None) -> Pending:
+    """Queue the file's deletion; `failed`: a first attempt already failed with this error."""
+    now = utcnow()
+    attempt = (
+        {} if failed is None else {"attempts": 1, "last_error": failed, "last_attempt_time": now}
+    )
     result = conn.execute(
-        insert(pending_file_deletions).values(file_id=file_id, create_time=utcnow())
+        insert(pending_file_deletions).values(file_id=file_id, create_time=now, **attempt)
     )
     return insert_id(result), file_id
+
+
+def _record_failure(conn: Connection, pending_id: int, exc: BaseException) -> None:
+    """Count a failed attempt on the queue entry and keep why it failed."""
+    conn.execute(
+        update(pending_file_deletions)
+        .where(pending_file_deletions.c.id == pending_id)
+        .values(
+            attempts=pending_file_deletions.c.attempts + 1,
+            last_error=_describe(exc),
+            last_attempt_time=utcnow(),
+        )
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:255]
 
 
 def _release(
@@ -112,12 +144,21 @@ def _delete_released(storage: Storage, pending: Pending, begin: UnitOfWork) -> N
     pending_id, file_id = pending
     try:
         storage.delete(file_id)
+    except (StorageUnavailable, OSError) as exc:
+        log.warning("deleting released file %s failed (%s); the retry job will", file_id, exc)
+        try:
+            with begin() as conn:
+                _record_failure(conn, pending_id, exc)
+        except SQLAlchemyError as db_exc:
+            log.warning("could not record the failed deletion of %s (%s)", file_id, db_exc)
+        return
+    try:
         with begin() as conn:
             conn.execute(
                 delete(pending_file_deletions).where(pending_file_deletions.c.id == pending_id)
             )
-    except (StorageUnavailable, OSError, SQLAlchemyError) as exc:
-        log.warning("deleting released file %s failed (%s); the retry job will", file_id, exc)
+    except SQLAlchemyError as exc:  # deleted; the job will find it gone and drop the entry
+        log.warning("file %s deleted but its queue entry stays (%s)", file_id, exc)
 
 
 def store_upload(conn: Connection, storage: Storage, image: ImageUpload) -> str:
@@ -149,13 +190,17 @@ def _avatar_uses(conn: Connection, file_id: str) -> bool:
 def retry_file_deletions(begin: UnitOfWork, storage: Storage) -> str:
     """Scheduled job: delete the queued files that could not be deleted after their commit.
 
-    Stops at the first storage failure (it is down: next run). A file that a row points
-    to again is never deleted, only dropped from the queue. One unit per file.
+    Stops at the first storage failure (it is down: next run). Entries never tried come
+    first, then the one tried longest ago: an entry that keeps failing (a group the
+    tracker does not know also answers "no storage") goes to the back of the queue
+    instead of blocking it. A file that a row points to again is never deleted, only
+    dropped from the queue. One unit per file.
     """
+    table = pending_file_deletions
     with begin() as conn:
         queued = conn.execute(
-            select(pending_file_deletions.c.id, pending_file_deletions.c.file_id)
-            .order_by(pending_file_deletions.c.id)
+            select(table.c.id, table.c.file_id)
+            .order_by(table.c.last_attempt_time.is_not(None), table.c.last_attempt_time, table.c.id)
             .limit(RETRY_BATCH)
         ).all()
     deleted = kept = 0
@@ -167,19 +212,58 @@ def retry_file_deletions(begin: UnitOfWork, storage: Storage) -> str:
                 kept += 1
                 continue
         try:
-            storage.delete(file_id)
+            storage.delete(file_id)  # returns only when confirmed, or the file is known gone
         except (StorageUnavailable, OSError) as exc:
             with begin() as conn:
-                conn.execute(
-                    update(pending_file_deletions)
-                    .where(entry)
-                    .values(attempts=pending_file_deletions.c.attempts + 1)
-                )
+                _record_failure(conn, pending_id, exc)
             return f"deleted {deleted}, still used {kept}; storage failed: {exc}"
         with begin() as conn:
             conn.execute(delete(pending_file_deletions).where(entry))
         deleted += 1
     return f"deleted {deleted}, still used {kept}"
+
+
+@dataclass(frozen=True)
+class QueuedDeletion:
+    id: int
+    file_id: str
+    attempts: int
+    create_time: datetime
+    last_attempt_time: datetime | None
+    last_error: str | None
+
+
+def forget_deletion(conn: Connection, pending_id: int) -> str | None:
+    """Drop a queue entry without deleting its file (an operator's decision: the file is
+    known gone, or its group no longer exists); the file id it had, None if no such entry."""
+    table = pending_file_deletions
+    file_id = conn.execute(
+        select(table.c.file_id).where(table.c.id == pending_id).with_for_update()
+    ).scalar()
+    if file_id is not None:
+        conn.execute(delete(table).where(table.c.id == pending_id))
+    return file_id
+
+
+def queued_deletions(
+    conn: Connection, limit: int = RETRY_BATCH
+) -> tuple[list[QueuedDeletion], int]:
+    """The file deletions still queued, oldest first (at most `limit`), and how many there are."""
+    table = pending_file_deletions
+    total = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    rows = conn.execute(
+        select(
+            table.c.id,
+            table.c.file_id,
+            table.c.attempts,
+            table.c.create_time,
+            table.c.last_attempt_time,
+            table.c.last_error,
+        )
+        .order_by(table.c.id)
+        .limit(limit)
+    ).all()
+    return [QueuedDeletion(*row) for row in rows], int(total)
 
 
 # --- avatars --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Fault injection: a TCP proxy (tests/fakes/tcp_proxy.py) between the app and MariaDB
-or Redis refuses connections, resets them mid-reply, or slows them down. Each gives a
-503 with Retry-After (or, slowed but within the timeouts, the normal answer), nothing
-is half-written, and the app recovers when the service is back.
+"""Fault injection: a TCP proxy (tests/fakes/tcp_proxy.py) between the app and MariaDB,
+Redis or FastDFS (the fake server's tracker, or its storage server: the tracker names
+the proxy as the storage address) refuses connections, resets them mid-reply, or slows
+them down. Each gives a 503 with Retry-After (or, slowed but within the timeouts, the
+normal answer; a purge, which needs only the database, its 204 with the file's deletion
+kept queued), nothing is half-written, and the app recovers when the service is back.
 
 Real pass only (TEST_DATABASE_URL / TEST_REDIS_URL): the embedded twins have no sockets.
 """
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import REAL_DATABASE, REAL_REDIS, ShopClient, json_headers
 from tests.factories import ADDRESS
+from tests.fakes.fastdfs_server import FakeFastDFS
 from tests.fakes.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.skipif(
@@ -233,6 +236,127 @@ def test_a_database_cut_anywhere_in_a_wallet_payment_leaves_it_paid_or_untouched
             assert state(order_id) == (2, balance - 1000, 1), cut_after
 
     assert answers == {200, 503}
+
+
+# --- FastDFS -------------------------------------------------------------------------
+
+FASTDFS_DEADLINE = 0.5
+MEDIA_URL = "http://img.test:8888/"
+IMAGES = "/meiduo_admin/skus/images/"
+
+
+class ProxiedFastDFS:
+    """The fake FastDFS with a proxy in front of its tracker and one in front of its
+    storage server (the address the tracker hands out)."""
+
+    def __init__(self) -> None:
+        self.fake = FakeFastDFS(slow_seconds=5.0)
+        self.tracker = TcpProxy(("127.0.0.1", self.fake.tracker.port), delay=1.0).start()
+        self.storage = TcpProxy(("127.0.0.1", self.fake.storage.port), delay=1.0).start()
+        self.fake.advertised_storage_port = self.storage.port
+
+    @property
+    def url(self) -> str:
+        return f"fastdfs://127.0.0.1:{self.tracker.port}?timeout={FASTDFS_DEADLINE}"
+
+    def close(self) -> None:
+        self.tracker.close()
+        self.storage.close()
+        self.fake.stop()
+
+
+@pytest.fixture
+def fastdfs_proxies(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProxiedFastDFS]:
+    proxied = ProxiedFastDFS()
+    monkeypatch.setenv("STORAGE_URL", proxied.url)
+    monkeypatch.setenv("MEDIA_URL", MEDIA_URL)
+    yield proxied
+    proxied.close()
+
+
+def _upload(client: ShopClient, headers: dict[str, str], sku_id: int) -> Any:
+    from tests.functional.images.forms import image_bytes, multipart
+
+    body, content_type = multipart(
+        {"sku": str(sku_id), "image": ("a.png", image_bytes("PNG"), "image/png")}
+    )
+    return client.http.post(IMAGES, body=body, headers={**headers, "Content-Type": content_type})
+
+
+def _images_and_queue(db: Any) -> tuple[list[str], list[str]]:
+    from chalicelib.db.tables import pending_file_deletions, sku_images
+
+    with db.connect() as conn:
+        images = list(conn.execute(select(sku_images.c.image).order_by(sku_images.c.id)).scalars())
+        queued = list(
+            conn.execute(
+                select(pending_file_deletions.c.file_id).order_by(pending_file_deletions.c.id)
+            ).scalars()
+        )
+    return images, queued
+
+
+@pytest.mark.parametrize("mode", ["refuse", "reset", "slow"])
+@pytest.mark.parametrize("role", ["tracker", "storage"])
+def test_fastdfs_down_gives_503_on_upload_stores_nothing_and_the_app_recovers(
+    client: ShopClient,
+    make_user: Any,
+    make_sku: Any,
+    auth_headers: Any,
+    db: Any,
+    fastdfs_proxies: ProxiedFastDFS,
+    role: str,
+    mode: str,
+) -> None:
+    headers = auth_headers(make_user(is_staff=True))
+    sku_id = make_sku()
+    proxy = getattr(fastdfs_proxies, role)
+
+    proxy.reset_after = 5  # within the first reply's 10-byte header
+    proxy.mode = mode  # slow: 1 s per reply, beyond the 0.5 s storage deadline
+    _assert_503(_upload(client, headers, sku_id))
+    assert _images_and_queue(db) == ([], [])
+    assert fastdfs_proxies.fake.files == {}
+    health = client.http.get("/health/")
+    assert (health.status_code, json.loads(health.body)["storage"]) == (503, "unavailable")
+
+    proxy.mode = "forward"
+    created = _upload(client, headers, sku_id)
+    assert created.status_code == 201, created.body
+    images, queued = _images_and_queue(db)
+    assert list(fastdfs_proxies.fake.files) == images and queued == []
+    assert client.http.get("/health/").status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["refuse", "reset", "slow"])
+def test_a_purge_with_fastdfs_down_keeps_the_deletion_queued_until_it_happened(
+    client: ShopClient,
+    make_user: Any,
+    make_sku: Any,
+    auth_headers: Any,
+    db: Any,
+    fastdfs_proxies: ProxiedFastDFS,
+    mode: str,
+) -> None:
+    from chalicelib.jobs import run_now
+
+    headers = auth_headers(make_user(is_staff=True))
+    created = json.loads(_upload(client, headers, make_sku()).body)
+    file_id = created["image"].removeprefix(MEDIA_URL)
+
+    fastdfs_proxies.storage.reset_after = 5
+    fastdfs_proxies.storage.mode = mode
+    purged = client.http.delete(f"{IMAGES}{created['id']}/?purge=true", headers=headers)
+
+    assert purged.status_code == 204
+    assert _images_and_queue(db) == ([], [file_id])
+    assert run_now("retry-file-deletions").startswith("deleted 0, still used 0; storage failed")
+    assert _images_and_queue(db) == ([], [file_id])
+
+    fastdfs_proxies.storage.mode = "forward"
+    assert run_now("retry-file-deletions") == "deleted 1, still used 0"
+    assert _images_and_queue(db) == ([], [])
+    assert fastdfs_proxies.fake.files == {}
 
 
 def test_the_proxy_itself_forwards_holds_closes_and_refuses() -> None:

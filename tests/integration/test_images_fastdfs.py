@@ -26,8 +26,11 @@ from chalicelib.adapters.storage import (
     parse_fastdfs_url,
 )
 from tests.fakes.fastdfs_server import (
+    ACTIVE_TEST,
+    STORAGE_APPEND,
+    STORAGE_DELETE,
     STORAGE_DOWNLOAD,
-    STORAGE_UPLOAD,
+    STORAGE_UPLOAD_APPENDER,
     TRACKER_QUERY_STORE,
     FakeFastDFS,
     dead_port,
@@ -138,8 +141,10 @@ def test_a_dead_tracker_fails_over_to_the_next(fake: FakeFastDFS) -> None:
     [
         ("error_status", TRACKER_QUERY_STORE),
         ("close_mid_reply", TRACKER_QUERY_STORE),
-        ("close_mid_reply", STORAGE_UPLOAD),
-        ("slow", STORAGE_UPLOAD),
+        ("close_mid_reply", ACTIVE_TEST),
+        ("close_mid_reply", STORAGE_UPLOAD_APPENDER),
+        ("close_mid_reply", STORAGE_APPEND),
+        ("slow", STORAGE_UPLOAD_APPENDER),
         ("close_mid_reply", STORAGE_DOWNLOAD),
     ],
 )
@@ -175,9 +180,10 @@ def test_refused_connections_are_unavailable_not_system_exit(fake: FakeFastDFS) 
 
 
 def test_a_timed_out_call_closes_its_connections(fake: FakeFastDFS) -> None:
-    """When the slow server finally answers, the client is gone: nothing is stored."""
+    """A slow server completes the append after the client gave up (as a real one does);
+    save() deleted the reservation meanwhile, so the late append finds no file."""
     fake.slow_seconds = 0.8
-    fake.fail("slow", STORAGE_UPLOAD)
+    fake.fail("slow", STORAGE_APPEND)
     store = adapter(fake.url, timeout=0.2)
 
     with pytest.raises(StorageUnavailable):
@@ -186,6 +192,88 @@ def test_a_timed_out_call_closes_its_connections(fake: FakeFastDFS) -> None:
 
     assert fake.files == {}
     assert threading.active_count() < 10
+
+
+# --- FastDFS as the real server behaves (docs/ARCHITECTURE.md) ----------------------------
+
+
+@pytest.mark.parametrize("outage", ["storage_down", "tracker_restarted"])
+def test_status_2_from_the_tracker_is_unavailable_not_missing(
+    fake: FakeFastDFS, outage: str
+) -> None:
+    """A real tracker answers status 2 to every look-up while no storage server is ACTIVE:
+    that is an outage (503, deletion kept queued), not a missing file."""
+    store = adapter(fake.url)
+    existing = store.save(PNG, "png")
+    getattr(fake, outage)()
+
+    for call in (
+        lambda: store.save(PNG, "png"),
+        lambda: store.read(existing),
+        lambda: store.delete(existing),
+        store.ping,
+    ):
+        with pytest.raises(StorageUnavailable, match="no active storage server"):
+            call()
+
+    fake.heal()
+    assert set(fake.files) == {existing}
+    store.delete(existing)
+    assert fake.files == {}
+
+
+def test_status_2_from_the_storage_server_means_the_file_is_gone(fake: FakeFastDFS) -> None:
+    store = adapter(fake.url)
+    file_id = store.save(PNG, "png")
+    store.delete(file_id)
+
+    store.delete(file_id)  # the storage server answered: known gone, not an error
+    with pytest.raises(FileNotFoundError):
+        store.read(file_id)
+    assert fake.commands.count(STORAGE_DELETE) == 2
+
+
+def test_a_hung_storage_server_fails_ping_and_upload_and_stores_nothing(
+    fake: FakeFastDFS,
+) -> None:
+    """Frozen (SIGSTOP), it stays ACTIVE at the tracker: the active test finds it out
+    before any bytes are sent, so when it wakes up there is nothing for it to store."""
+    store = adapter(fake.url)
+    fake.hang()
+
+    for call in (store.ping, lambda: store.save(PNG, "png")):
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable, match=r"did not finish|timed out|deadline"):
+            call()
+        assert time.monotonic() - started < WELL_WITHIN
+
+    fake.thaw()
+    time.sleep(0.1)
+    assert fake.files == {}
+    assert STORAGE_UPLOAD_APPENDER not in fake.commands
+    store.ping()
+
+
+def test_an_append_a_stalled_server_completes_late_lands_in_a_known_file(
+    fake: FakeFastDFS,
+) -> None:
+    """The server stalls after the reservation: the caller has the file id, and the
+    late append (carried out on waking) lands in that file, which the caller can delete."""
+    store = adapter(fake.url)
+    fake.fail("freeze", STORAGE_APPEND)
+    file_id = store.reserve("png")
+
+    with pytest.raises(StorageUnavailable):
+        store.write(file_id, PNG)
+    assert fake.files == {file_id: b""}
+
+    fake.thaw()
+    deadline = time.monotonic() + 2
+    while fake.files[file_id] != PNG:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    store.delete(file_id)
+    assert fake.files == {}
 
 
 def test_a_deadline_cannot_be_stretched_by_a_trickling_server() -> None:

@@ -113,3 +113,62 @@ def test_a_duplicate_superuser_is_refused(db: Any, make_user: Any) -> None:
 
     assert result.returncode == 1
     assert "username" in result.stderr
+
+
+def test_file_deletions_lists_the_queue_with_attempts_and_last_error(db: Any) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.db.tables import pending_file_deletions as pending
+
+    queued_at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    tried_at = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    with db.begin() as conn:
+        conn.execute(
+            pending.insert().values(file_id="group1/M00/00/00/a.png", create_time=queued_at)
+        )
+        conn.execute(
+            pending.insert().values(
+                file_id="group1/M00/00/00/b.png",
+                create_time=queued_at,
+                attempts=3,
+                last_error="StorageUnavailable: no active storage server",
+                last_attempt_time=tried_at,
+            )
+        )
+        ids = list(conn.execute(select(pending.c.id).order_by(pending.c.id)).scalars())
+
+    result = manage("file-deletions")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "2 file deletion(s) queued",
+        f"{ids[0]}\tgroup1/M00/00/00/a.png\tqueued 2026-12-01 08:00:00Z\tnot tried yet",
+        f"{ids[1]}\tgroup1/M00/00/00/b.png\tqueued 2026-12-01 08:00:00Z\t3 attempt(s), "
+        "last 2026-12-01 08:30:00Z: StorageUnavailable: no active storage server",
+    ]
+
+
+def test_file_deletions_forget_drops_one_entry(db: Any) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.db.tables import pending_file_deletions as pending
+
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    with db.begin() as conn:
+        for name in ("gone/M00/a.png", "group1/M00/b.png"):
+            conn.execute(pending.insert().values(file_id=name, create_time=now))
+        first = conn.execute(select(pending.c.id).order_by(pending.c.id)).scalars().first()
+
+    result = manage("file-deletions", "--forget", str(first))
+    again = manage("file-deletions", "--forget", str(first))
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout == f"forgot deletion {first} of gone/M00/a.png (the file was not deleted)\n"
+    )
+    assert (again.returncode, again.stderr.strip()) == (
+        1,
+        f"Error: no queued deletion has the id {first}",
+    )
+    with db.connect() as conn:
+        assert list(conn.execute(select(pending.c.file_id)).scalars()) == ["group1/M00/b.png"]
