@@ -105,7 +105,7 @@ def alipay() -> AlipayClient:
         lambda: tracing.trace_methods(
             build_client(resolved),
             "alipay",
-            ("page_pay_url", "verify", "query_trade", "close_trade"),
+            ("page_pay_url", "verify", "query_trade", "close_trade", "refund", "query_refund"),
             order_id=_alipay_order_id,
         ),
     )

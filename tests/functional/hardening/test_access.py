@@ -165,6 +165,7 @@ def test_the_authorization_matrix(
         "directory": "nothing",
         "name": "here.png",
         "out_trade_no": order_id,
+        "payment_id": "999999",
     }
     # Valid bodies where the view validates before it looks the owned thing up.
     bodies = {
