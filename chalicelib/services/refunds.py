@@ -514,7 +514,7 @@ def refund_late_payment(
     return _ask_alipay(begin, alipay, refund, payment.trade_no, forget_if_unsent=created)
 
 
-def payment_row(conn: Connection, payment_id: int) -> Row[Any]:
+def payment_row(conn: Connection, payment_id: int) -> Any:
     """A payment as the admin's refund list shows it."""
     row = conn.execute(
         select(
