@@ -44,6 +44,7 @@ PUBLIC_ROUTES = {
     ("GET", "/alipay-sim/gateway"),
     ("POST", "/alipay-sim/trades/{out_trade_no}/pay"),
     ("POST", "/alipay-sim/trades/{out_trade_no}/cancel"),
+    ("POST", "/alipay-sim/faults/refund-timeout"),
 }
 # Path parameters that name a customer's own things: another customer gets 404.
 OWNED = {"order_id", "address_id"}
