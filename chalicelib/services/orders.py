@@ -628,6 +628,13 @@ def change_status_by_staff(
         reason="shipped",
     ):
         raise invalid_status("Staff can only ship a paid order (2 -> 3) or cancel an unpaid one.")
+    from chalicelib.services import refunds
+
+    if refunds.refunding_all_of(conn, order_id):  # the move holds the row: no refund slips in
+        raise Conflict(
+            "All of this order is being refunded (the refund is pending); it will be cancelled.",
+            code="refund_pending",
+        )
     return get(conn, order_id)
 
 

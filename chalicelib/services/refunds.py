@@ -140,6 +140,19 @@ def _committed(conn: Connection, order_id: str, source: Source) -> int:
     return int(total or 0)
 
 
+def refunding_all_of(conn: Connection, order_id: str) -> bool:
+    """Do the order's pending and succeeded refunds cover all that was paid? (An unshipped
+    order is then on its way to being cancelled: it must not ship.)"""
+    order = conn.execute(select(orders).where(orders.c.order_id == order_id)).first()
+    if order is None:
+        return False
+    try:
+        source = _source(conn, order)
+    except Conflict:  # no payment recorded: nothing refunded either
+        return False
+    return _committed(conn, order_id, source) >= source.paid
+
+
 def _locked_order(conn: Connection, order_id: str, user_id: int | None = None) -> Row[Any]:
     query = select(orders).where(orders.c.order_id == order_id).with_for_update()
     if user_id is not None:

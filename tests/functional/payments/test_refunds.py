@@ -559,3 +559,20 @@ def test_refund_routes_are_for_staff_only(
 
     assert response.status_code == 403
     assert json.loads(response.body)["code"] == "permission_denied"
+
+
+def test_an_order_whose_full_refund_is_pending_cannot_ship(
+    paid_alipay_order: Any, fake_alipay: Any, shop: Any, staff: Any, client: Any
+) -> None:
+    from chalicelib.services import accounts
+    from tests.conftest import put_json
+
+    order_id, sku_id = paid_alipay_order()
+    fake_alipay.refund_fault = "5xx"
+    assert refund_request(client, staff, order_id, {}).json_body["status"] == "pending"
+    headers = {"Authorization": f"Bearer {accounts.token_for(staff)}"}
+
+    response = put_json(client, f"/meiduo_admin/orders/{order_id}/status/", {"status": 3}, headers)
+
+    assert (response.status_code, json.loads(response.body)["code"]) == (409, "refund_pending")
+    assert shop.snapshot(order_id, sku_id)["status"] == 2
