@@ -319,7 +319,7 @@ class AlipayClient:
         (_AnswerLost): a request that changes money needs the difference."""
         import urllib.error
 
-        from alipay.exceptions import AliPayException
+        from alipay.exceptions import AliPayException, AliPayValidationError
 
         data = self._sdk.build_body(method, biz_content, timestamp=alipay_time(utcnow()))
         url = f"{self.gateway}?{self._sdk.sign_data(data)}"
@@ -337,7 +337,14 @@ class AlipayClient:
             response = self._sdk._verify_and_return_sync_response(
                 answer, method.replace(".", "_") + "_response"
             )
-        except (AliPayException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (  # not signed by Alipay's key (ValidationError is no AliPayException)
+            AliPayValidationError,
+            AliPayException,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as exc:
             raise _AnswerLost(f"an answer we cannot trust: {exc!r}") from exc
         if not isinstance(response, dict):
             raise _AnswerLost("an unreadable answer")

@@ -576,3 +576,58 @@ def test_an_order_whose_full_refund_is_pending_cannot_ship(
 
     assert (response.status_code, json.loads(response.body)["code"]) == (409, "refund_pending")
     assert shop.snapshot(order_id, sku_id)["status"] == 2
+
+
+def test_asking_again_for_a_late_payments_lost_refund_reuses_its_number(
+    fake_alipay: Any,
+    db: Any,
+    buyer: Any,
+    staff: Any,
+    make_sku: Any,
+    make_order: Any,
+    make_payment: Any,
+    client: Any,
+) -> None:
+    from chalicelib.services import accounts
+
+    # given a late payment whose refund was made at Alipay but the answer lost
+    order_id = make_order(buyer.id, make_sku(), status=6, needs_refund=True)
+    fake_alipay.paid(order_id, PAID, trade_no="T51LOST")
+    payment_id = make_payment(order_id, amount=599900, trade_no="T51LOST", status="refund_needed")
+    headers = {"Authorization": f"Bearer {accounts.token_for(staff)}"}
+    fake_alipay.refund_fault = "5xx"
+    first = client.http.post(f"/meiduo_admin/payments/{payment_id}/refund/", headers=headers)
+    assert (first.json_body["status"], first.json_body["refund"]["status"]) == (
+        "refund_needed",
+        "pending",
+    )
+
+    # when staff ask again
+    again = client.http.post(f"/meiduo_admin/payments/{payment_id}/refund/", headers=headers)
+
+    # then the same refund number is asked for (fund_change N, confirmed by a query): done once
+    assert again.status_code == 200
+    assert again.json_body["status"] == "refunded"
+    assert again.json_body["refund"]["refund_no"] == first.json_body["refund"]["refund_no"]
+    assert fake_alipay.methods_called()[-2:] == [
+        "alipay.trade.refund",
+        "alipay.trade.fastpay.refund.query",
+    ]
+    assert len(fake_alipay.refunds) == 1
+    assert refund_rows(db) == [(order_id, "alipay", 599900, "succeeded", f"staff:{staff.id}")]
+
+
+def test_an_answer_signed_by_another_key_leaves_the_refund_pending(
+    paid_alipay_order: Any, fake_alipay: Any, db: Any, staff: Any, client: Any
+) -> None:
+    order_id, _ = paid_alipay_order()
+    fake_alipay.mode = "wrong_key"
+
+    response = refund_request(client, staff, order_id, {"amount": "1.00"})
+
+    # Alipay may have refunded (it did here): never "failed" on an answer we cannot trust
+    assert (response.status_code, response.json_body["status"]) == (201, "pending")
+    fake_alipay.mode = "normal"
+    settle_later()
+    assert refund_rows(db)[0][3] == "succeeded"
+    assert len(fake_alipay.refunds) == 1
