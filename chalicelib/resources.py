@@ -166,7 +166,7 @@ def alipay() -> AlipayClient:
         client = tracing.trace_methods(
             build_client(resolved, timeout=timeout),
             "alipay",
-            ("page_pay_url", "verify", "query_trade", "close_trade"),
+            ("page_pay_url", "verify", "query_trade", "close_trade", "refund", "query_refund"),
             order_id=_alipay_order_id,
         )
         _guard_alipay(client, resolved.gateway)

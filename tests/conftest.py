@@ -273,6 +273,14 @@ def make_order(database_url: str) -> Any:
 
 
 @pytest.fixture
+def make_payment(database_url: str) -> Any:
+    """make_payment(order_id, amount=..., trade_no=..., status="paid") -> the payment's id."""
+    from tests import factories
+
+    return committed(factories.payment)
+
+
+@pytest.fixture
 def token_for() -> Any:
     from chalicelib.services import accounts
 

@@ -375,3 +375,26 @@ def staff_user(
     for group_id in group_ids:
         conn.execute(user_groups.insert().values(user_id=row.id, group_id=group_id))
     return row
+
+
+def payment(
+    conn: Connection,
+    order_id: str,
+    *,
+    amount: int,
+    trade_no: str | None = None,
+    status: str = "paid",
+    **columns: Any,
+) -> int:
+    """An Alipay payment recorded for the order (as the notify records it); its id."""
+    from chalicelib.db.tables import payments
+
+    values = {
+        "provider": "alipay",
+        "trade_no": trade_no or f"2024050122001{next(_n):015d}",
+        "amount": amount,
+        "status": status,
+        "create_time": utcnow(),
+        **columns,
+    }
+    return insert_id(conn.execute(payments.insert().values(order_id=order_id, **values)))

@@ -112,6 +112,27 @@ class CloseOutcome(StrEnum):
     PAID = "paid"  # too late: the buyer paid
 
 
+class RefundState(StrEnum):
+    SUCCEEDED = "succeeded"  # the money is on its way back to the buyer
+    FAILED = "failed"  # Alipay refused: nothing was refunded
+    UNKNOWN = "unknown"  # the answer was lost (timeout, 5xx, untrusted): ask again later
+
+
+@dataclass(frozen=True)
+class RefundAnswer:
+    """What Alipay said about one refund (alipay.trade.refund or its query)."""
+
+    state: RefundState
+    detail: str  # Alipay's sub_code and message, or what went wrong on the way
+    raw: dict[str, Any]
+
+
+# Alipay's own trouble: the refund may or may not have happened; retry with the same
+# out_request_no (Alipay's documented advice), or query it.
+REFUND_RETRY_SUB_CODES = frozenset({"ACQ.SYSTEM_ERROR", "aop.ACQ.SYSTEM_ERROR"})
+REFUND_SUCCESS = "REFUND_SUCCESS"
+
+
 @dataclass(frozen=True)
 class AlipaySettings:
     app_id: str
@@ -228,6 +249,107 @@ class AlipayClient:
                 return CloseOutcome.PAID
         raise _refused("alipay.trade.close", response)
 
+    # --- refunds ---------------------------------------------------------------------------
+
+    def refund(
+        self,
+        *,
+        out_trade_no: str,
+        trade_no: str,
+        out_request_no: str,
+        refund_amount: str,
+        refund_reason: str,
+    ) -> RefundAnswer:
+        """alipay.trade.refund of `refund_amount` (yuan) with our out_request_no.
+
+        Alipay refunds one out_request_no once: asked again it answers success with
+        fund_change N, so a retry can never pay twice. fund_change N is therefore
+        confirmed with a refund query. Raises AlipayUnavailable only when the request
+        certainly never reached Alipay (connection refused, no such host): nothing
+        happened and the caller may forget the refund. Anything after the request may
+        have arrived (a timeout, a 5xx, an answer we cannot trust) is UNKNOWN.
+        """
+        method = "alipay.trade.refund"
+        biz_content = {
+            "out_trade_no": out_trade_no,
+            "trade_no": trade_no,
+            "out_request_no": out_request_no,
+            "refund_amount": refund_amount,
+            "refund_reason": refund_reason,
+        }
+        try:
+            response = self._signed_answer(method, biz_content)
+        except _AnswerLost as exc:
+            log.warning("%s %s: the answer was lost: %s", method, out_request_no, exc)
+            return RefundAnswer(RefundState.UNKNOWN, str(exc), {})
+        detail = _detail(response)
+        if response.get("code") == SUCCESS_CODE:
+            if response.get("fund_change") == "Y":
+                return RefundAnswer(RefundState.SUCCEEDED, detail, response)
+            # Asked before (or Alipay has not moved the money yet): what does it say now?
+            try:
+                return self.query_refund(out_trade_no=out_trade_no, out_request_no=out_request_no)
+            except AlipayUnavailable as exc:
+                return RefundAnswer(RefundState.UNKNOWN, str(exc), response)
+        if response.get("sub_code") in REFUND_RETRY_SUB_CODES or response.get("code") == "20000":
+            return RefundAnswer(RefundState.UNKNOWN, detail, response)
+        log.error("%s %s refused: %s", method, out_request_no, detail)
+        return RefundAnswer(RefundState.FAILED, detail, response)
+
+    def query_refund(self, *, out_trade_no: str, out_request_no: str) -> RefundAnswer:
+        """alipay.trade.fastpay.refund.query: SUCCEEDED when refund_status is
+        REFUND_SUCCESS; otherwise UNKNOWN (not refunded yet: Alipay's advice is to ask
+        again with the same out_request_no). AlipayUnavailable when Alipay cannot be asked.
+        """
+        response = self._call(
+            "alipay.trade.fastpay.refund.query",
+            {"out_trade_no": out_trade_no, "out_request_no": out_request_no},
+        )
+        detail = _detail(response)
+        if response.get("code") == SUCCESS_CODE:
+            if response.get("refund_status") == REFUND_SUCCESS:
+                return RefundAnswer(RefundState.SUCCEEDED, detail, response)
+            return RefundAnswer(RefundState.UNKNOWN, "not refunded (yet)", response)
+        if response.get("sub_code") == TRADE_NOT_EXIST:
+            return RefundAnswer(RefundState.UNKNOWN, detail, response)
+        raise _refused("alipay.trade.fastpay.refund.query", response)
+
+    def _signed_answer(self, method: str, biz_content: dict[str, str]) -> dict[str, Any]:
+        """As _call, but telling "never sent" (AlipayUnavailable) from "sent, answer lost"
+        (_AnswerLost): a request that changes money needs the difference."""
+        import urllib.error
+
+        from alipay.exceptions import AliPayException, AliPayValidationError
+
+        data = self._sdk.build_body(method, biz_content, timestamp=alipay_time(utcnow()))
+        url = f"{self.gateway}?{self._sdk.sign_data(data)}"
+        try:
+            answer = _fetch(url, self.timeout)
+        except urllib.error.HTTPError as exc:  # a 5xx: Alipay may have acted
+            raise _AnswerLost(f"HTTP {exc.code}") from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise _AnswerLost(f"no answer: {exc.reason}") from exc
+            raise AlipayUnavailable(f"{method}: gateway unreachable: {exc.reason}") from exc
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # read timeout, reset
+            raise _AnswerLost(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            response = self._sdk._verify_and_return_sync_response(
+                answer, method.replace(".", "_") + "_response"
+            )
+        except (  # not signed by Alipay's key (ValidationError is no AliPayException)
+            AliPayValidationError,
+            AliPayException,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as exc:
+            raise _AnswerLost(f"an answer we cannot trust: {exc!r}") from exc
+        if not isinstance(response, dict):
+            raise _AnswerLost("an unreadable answer")
+        return response
+
     def _call(self, method: str, biz_content: dict[str, str]) -> dict[str, Any]:
         from alipay.exceptions import AliPayException, AliPayValidationError
 
@@ -266,6 +388,16 @@ def _fetch(url: str, timeout: float) -> str:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no complete answer within {timeout} s")
     return body.decode("utf-8")
+
+
+class _AnswerLost(Exception):
+    """The request may have reached Alipay, but we have no answer we can trust."""
+
+
+def _detail(response: Mapping[str, Any]) -> str:
+    return " ".join(
+        str(response.get(k, "")) for k in ("code", "msg", "sub_code", "sub_msg") if k in response
+    )
 
 
 def _refused(method: str, response: Mapping[str, Any]) -> AlipayUnavailable:

@@ -12,7 +12,14 @@ It behaves like Alipay's gateway as far as the shop can tell:
 - alipay.trade.query and alipay.trade.close: JSON answers `{"<method>_response": {...},
   "sign": ...}` signed over the exact inner JSON text, with Alipay's codes
   (10000; 40004 ACQ.TRADE_NOT_EXIST / ACQ.TRADE_STATUS_ERROR; 40002 for a bad
-  signature, app id or timestamp).
+  signature, app id or timestamp);
+- alipay.trade.refund and alipay.trade.fastpay.refund.query as Alipay documents them:
+  one refund per out_request_no however often it is asked for (a repeat answers
+  fund_change N), refund_fee the trade's refunded total, more than is left
+  ACQ.REASON_TRADE_REFUND_FEE_ERR; the query answers refund_status REFUND_SUCCESS for a
+  refund made, and no refund_status for one never made. `fail_next_refund_with_timeout`
+  makes the next refund answer only after the app's gateway timeout (the refund is made:
+  its answer is lost), so the pending-then-reconciled path can be tried by hand.
 
 Trades live in Redis (one JSON value per out_trade_no); a trade past its time_expire is
 closed, as Alipay closes timed-out trades. The keys are the generated pairs of
@@ -48,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("shop.alipay_simulator")
 
 TRADE_KEY = "alipay-sim:trade:{}"
+REFUND_TIMEOUT_KEY = "alipay-sim:fault:refund-timeout"
 TRADE_TTL_SECONDS = 30 * 24 * 3600
 # Alipay refuses requests whose timestamp is this far from Beijing's clock.
 TIMESTAMP_TOLERANCE = timedelta(minutes=15)
@@ -183,7 +191,12 @@ def gateway(redis: Redis, params: Mapping[str, str]) -> Reply:
         if problem:
             return _page(400, "请求无效 Invalid request", f"<p>{html.escape(problem[1])}</p>")
         return _cashier(redis, params)
-    if method not in ("alipay.trade.query", "alipay.trade.close"):
+    if method not in (
+        "alipay.trade.query",
+        "alipay.trade.close",
+        "alipay.trade.refund",
+        "alipay.trade.fastpay.refund.query",
+    ):
         return _json_reply(
             "error_response",
             {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-method"},
@@ -206,7 +219,20 @@ def gateway(redis: Redis, params: Mapping[str, str]) -> Reply:
         return _json_reply(response_key, body, keys)
     if method == "alipay.trade.query":
         return _json_reply(response_key, _query(redis, out_trade_no), keys)
-    return _json_reply(response_key, _close(redis, out_trade_no), keys)
+    if method == "alipay.trade.close":
+        return _json_reply(response_key, _close(redis, out_trade_no), keys)
+    biz = json.loads(params.get("biz_content", "{}"))
+    if method == "alipay.trade.fastpay.refund.query":
+        return _json_reply(response_key, _refund_query(redis, out_trade_no, biz), keys)
+    reply = _json_reply(response_key, _refund(redis, out_trade_no, biz), keys)
+    if redis.delete(REFUND_TIMEOUT_KEY):
+        import time
+
+        from chalicelib.adapters.alipay import GATEWAY_TIMEOUT_SECONDS
+
+        log.warning("refund for %s: answering after the app gave up (as told)", out_trade_no)
+        time.sleep(GATEWAY_TIMEOUT_SECONDS + 1)
+    return reply
 
 
 def _request_problem(params: Mapping[str, str], keys: SimulatorKeys) -> tuple[str, str] | None:
@@ -286,6 +312,84 @@ def _close(redis: Redis, out_trade_no: str) -> dict[str, str]:
 
     _update(redis, out_trade_no, close)
     return outcome
+
+
+def _fen(yuan: str) -> int:
+    from chalicelib.money import parse_yuan
+
+    return parse_yuan(yuan)
+
+
+def _refund(redis: Redis, out_trade_no: str, biz: Mapping[str, Any]) -> dict[str, str]:
+    from chalicelib.money import format_yuan
+
+    outcome: dict[str, str] = {}
+    request_no = str(biz.get("out_request_no") or out_trade_no)
+
+    def refund(trade: dict[str, Any] | None) -> dict[str, Any] | None:
+        if trade is None or (biz.get("trade_no") and biz["trade_no"] != trade["trade_no"]):
+            outcome.update(_not_exist(out_trade_no))
+            return None
+        made: dict[str, str] = trade.get("refunds", {})
+        base = {"out_trade_no": out_trade_no, "trade_no": trade["trade_no"]}
+        refunded = sum(_fen(amount) for amount in made.values())
+        if request_no in made:  # asked again: nothing moves
+            outcome.update(
+                code="10000", msg="Success", **base, fund_change="N",
+                refund_fee=format_yuan(refunded),
+            )  # fmt: skip
+            return None
+        if trade["status"] != TRADE_SUCCESS:
+            outcome.update(
+                code="40004", msg="Business Failed", sub_code="ACQ.TRADE_STATUS_ERROR",
+                sub_msg="交易状态不合法", **base,
+            )  # fmt: skip
+            return None
+        try:
+            amount = _fen(str(biz.get("refund_amount", "")))
+        except ValueError:
+            amount = 0
+        if amount <= 0 or refunded + amount > _fen(trade["total_amount"]):
+            outcome.update(
+                code="40004", msg="Business Failed", sub_code="ACQ.REASON_TRADE_REFUND_FEE_ERR",
+                sub_msg="退款金额无效", **base, refund_fee=format_yuan(refunded),
+                send_back_fee="0.00",
+            )  # fmt: skip
+            return None
+        outcome.update(
+            code="10000", msg="Success", **base, buyer_logon_id="sim***@example.com",
+            buyer_user_id=BUYER_ID, fund_change="Y", gmt_refund_pay=alipay_time(utcnow()),
+            refund_fee=format_yuan(refunded + amount), send_back_fee=format_yuan(amount),
+        )  # fmt: skip
+        return {**trade, "refunds": {**made, request_no: format_yuan(amount)}}
+
+    _update(redis, out_trade_no, refund)
+    return outcome
+
+
+def _refund_query(redis: Redis, out_trade_no: str, biz: Mapping[str, Any]) -> dict[str, str]:
+    trade = _load(redis, out_trade_no)
+    if trade is None:
+        return _not_exist(out_trade_no)
+    request_no = str(biz.get("out_request_no", ""))
+    amount = trade.get("refunds", {}).get(request_no)
+    if amount is None:  # Alipay: no refund_status means no refund was made
+        return {"code": "10000", "msg": "Success"}
+    return {
+        "code": "10000",
+        "msg": "Success",
+        "out_trade_no": out_trade_no,
+        "trade_no": trade["trade_no"],
+        "out_request_no": request_no,
+        "total_amount": trade["total_amount"],
+        "refund_amount": amount,
+        "refund_status": "REFUND_SUCCESS",
+    }
+
+
+def fail_next_refund_with_timeout(redis: Redis) -> None:
+    """The next alipay.trade.refund is made, but answered only after the app gave up."""
+    redis.set(REFUND_TIMEOUT_KEY, "1", ex=3600)
 
 
 def _cashier(redis: Redis, params: Mapping[str, str]) -> Reply:

@@ -87,3 +87,17 @@ def alipay_simulator_cancel(out_trade_no: str) -> Response:
     from chalicelib.adapters import alipay_simulator
 
     return _simulator_reply(alipay_simulator.cancel(resources.redis(), _out_trade_no(out_trade_no)))
+
+
+@bp.route(
+    "/alipay-sim/faults/refund-timeout/",
+    methods=["POST"],
+    content_types=["application/json", "application/x-www-form-urlencoded"],
+)
+@auth.public
+def alipay_simulator_refund_timeout() -> Response:
+    """Make the next refund time out once: made at the simulator, its answer lost."""
+    from chalicelib.adapters import alipay_simulator
+
+    alipay_simulator.fail_next_refund_with_timeout(resources.redis())
+    return Response(body="", status_code=204)

@@ -97,6 +97,17 @@ def order_body(detail: orders.OrderDetail) -> dict[str, Any]:
             }
             for line in detail.lines
         ],
+        "refunds": [refund_summary(refund) for refund in detail.refunds],
+    }
+
+
+def refund_summary(refund: Any) -> dict[str, Any]:
+    """A refund as the buyer sees it on the order."""
+    return {
+        "refund_no": refund.refund_no,
+        "amount": format_yuan(refund.amount),
+        "status": refund.status,
+        "create_time": isoformat(refund.create_time, settings().shop_timezone),
     }
 
 

@@ -7,6 +7,8 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import resources
+from chalicelib.clock import isoformat
+from chalicelib.config import settings
 from chalicelib.money import format_yuan
 from chalicelib.services import addresses, cart
 
@@ -42,4 +44,21 @@ def item_body(line: cart.CartLine) -> dict[str, Any]:
         "selected": line.selected,
         "amount": format_yuan(line.amount),
         "stock": line.stock,
+    }
+
+
+def refund_record_body(refund: Any) -> dict[str, Any]:
+    """A refund as staff see it (services.refunds): on the order, and as a refund's answer."""
+    tz = settings().shop_timezone
+    return {
+        "refund_no": refund.refund_no,
+        "order_id": refund.order_id,
+        "amount": format_yuan(refund.amount),
+        "status": refund.status,
+        "reason": refund.reason,
+        "provider": refund.provider,
+        "actor": refund.actor,
+        "failure": refund.failure,
+        "create_time": isoformat(refund.create_time, tz),
+        "update_time": isoformat(refund.update_time, tz),
     }

@@ -385,6 +385,32 @@ payments = Table(
     Index(None, "status"),
 )
 
+refunds = Table(
+    "refunds",
+    metadata,
+    _pk(),
+    # Ours, and Alipay's out_request_no: a refund asked for again with the same number is
+    # never paid twice (Alipay answers fund_change N), so a retry is always safe.
+    Column("refund_no", String(64), nullable=False, unique=True),
+    Column("order_id", String(32), ForeignKey("orders.order_id"), nullable=False, index=True),
+    # The Alipay payment refunded (NULL for a wallet refund).
+    Column("payment_id", Id, ForeignKey("payments.id"), nullable=True, index=True),
+    Column("provider", String(16), nullable=False),  # alipay | balance
+    Column("amount", Money, nullable=False),
+    # pending: asked, answer not (yet) known; succeeded: the money is back; failed: refused
+    Column("status", String(16), nullable=False),
+    Column("reason", String(200), nullable=False, server_default=""),
+    Column("actor", String(64), nullable=False),  # user:<id> | staff:<id> | system
+    Column("failure", String(200), nullable=True),  # why Alipay refused
+    Column("idempotency_key", String(64), nullable=True),
+    Column("request_fingerprint", String(64), nullable=True),
+    Column("create_time", UtcDateTime, nullable=False),
+    Column("update_time", UtcDateTime, nullable=False),
+    UniqueConstraint("actor", "idempotency_key"),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    Index(None, "status", "update_time"),
+)
+
 balance_records = Table(
     "balance_records",
     metadata,

@@ -37,7 +37,10 @@ STATUS_NAMES = {
 
 LEGAL_MOVES: dict[Status, frozenset[Status]] = {
     Status.UNPAID: frozenset({Status.PAID, Status.CANCELLED}),
-    Status.PAID: frozenset({Status.SHIPPED}),
+    # A full refund before shipping cancels the order and returns its stock (the buyer's
+    # cancel of a paid order, or staff refunding all of it: services.refunds). Refunds
+    # after shipping (returns) are recorded on the order and move nothing.
+    Status.PAID: frozenset({Status.SHIPPED, Status.CANCELLED}),
     Status.SHIPPED: frozenset({Status.RECEIVED}),
     Status.RECEIVED: frozenset({Status.COMPLETED}),
     Status.COMPLETED: frozenset(),

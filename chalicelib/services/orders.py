@@ -38,6 +38,7 @@ from chalicelib.db.tables import (
     order_lines,
     order_status_history,
     orders,
+    refunds,
     skus,
     users,
 )
@@ -64,6 +65,7 @@ EXPIRY_BATCH = 500
 class OrderDetail:
     order: Row[Any]
     lines: list[Any]  # order_lines rows with the SKU's default_image (or PlacedLine)
+    refunds: tuple[Any, ...] = ()  # refunds rows, oldest first (services.refunds)
 
 
 @dataclass(frozen=True)
@@ -387,13 +389,21 @@ def cancel(conn: Connection, order_id: str, *, actor: str, reason: str) -> bool:
         reason=reason,
     ):
         return False
+    return_stock(conn, order_id)
+    return True
+
+
+def return_stock(conn: Connection, order_id: str) -> None:
+    """Put a cancelled order's units back (`stock + n, sales - n`), SKUs in id order.
+
+    Only the transaction whose move to cancelled succeeded calls it: exactly once.
+    """
     for sku_id, count in _lines_by_sku(conn, order_id):
         conn.execute(
             update(skus)
             .where(skus.c.id == sku_id)
             .values(stock=skus.c.stock + count, sales=skus.c.sales - count)
         )
-    return True
 
 
 class _ShortOfStock(Exception):
@@ -434,6 +444,16 @@ def _line_rows(conn: Connection, order_ids: list[str]) -> dict[str, list[Row[Any
     return grouped
 
 
+def _refund_rows(conn: Connection, order_ids: list[str]) -> dict[str, tuple[Row[Any], ...]]:
+    grouped: dict[str, list[Row[Any]]] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        for row in conn.execute(
+            select(refunds).where(refunds.c.order_id.in_(order_ids)).order_by(refunds.c.id)
+        ):
+            grouped[row.order_id].append(row)
+    return {order_id: tuple(rows) for order_id, rows in grouped.items()}
+
+
 def _order_select() -> Any:
     return select(orders, users.c.username).join(users, users.c.id == orders.c.user_id)
 
@@ -446,7 +466,9 @@ def get(conn: Connection, order_id: str, *, user_id: int | None = None) -> Order
     row = conn.execute(query).first()
     if row is None:
         raise NotFound("No such order.")
-    return OrderDetail(row, _line_rows(conn, [order_id])[order_id])
+    return OrderDetail(
+        row, _line_rows(conn, [order_id])[order_id], _refund_rows(conn, [order_id])[order_id]
+    )
 
 
 def page(
@@ -473,8 +495,9 @@ def page(
         .limit(request.limit)
         .offset(request.offset)
     ).all()
-    lines = _line_rows(conn, [row.order_id for row in rows])
-    return [OrderDetail(row, lines[row.order_id]) for row in rows], count
+    order_ids = [row.order_id for row in rows]
+    lines, refunded = _line_rows(conn, order_ids), _refund_rows(conn, order_ids)
+    return [OrderDetail(row, lines[row.order_id], refunded[row.order_id]) for row in rows], count
 
 
 # --- the buyer's moves ----------------------------------------------------------------
@@ -606,6 +629,13 @@ def change_status_by_staff(
         reason="shipped",
     ):
         raise invalid_status("Staff can only ship a paid order (2 -> 3) or cancel an unpaid one.")
+    from chalicelib.services import refunds
+
+    if refunds.refunding_all_of(conn, order_id):  # the move holds the row: no refund slips in
+        raise Conflict(
+            "All of this order is being refunded (the refund is pending); it will be cancelled.",
+            code="refund_pending",
+        )
     return get(conn, order_id)
 
 

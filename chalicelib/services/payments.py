@@ -1,4 +1,5 @@
-"""Alipay payments: the pay URL, the verified notify, late payments, reconciliation.
+"""Alipay payments: the pay URL, the verified notify, late payments, reconciliation
+(refunds live in services.refunds; the reconcile job settles their lost answers too).
 
 Payments must be exact: every real payment recorded once, no forged one accepted,
 none lost when it arrives late.
@@ -168,11 +169,19 @@ def cancel_order(
 ) -> OrderDetail:
     """A buyer (user_id: only their own order, anyone else's is 404) or staff cancel an
     unpaid order: close_and_cancel, then the order as it is now. 409 invalid_status when
-    it is not unpaid, or turned out paid at Alipay."""
+    it is not unpaid, or turned out paid at Alipay. The buyer's cancel of a paid order
+    not yet shipped refunds it in full (services.refunds.cancel_paid_order), which
+    cancels it; staff refund paid orders through the refund route instead."""
     from chalicelib.services import orders as order_service
 
     with begin() as conn:
-        order_service.get(conn, order_id, user_id=user_id)
+        current = order_service.get(conn, order_id, user_id=user_id)
+    if user_id is not None and current.order.status == Status.PAID:
+        from chalicelib.services import refunds
+
+        refunds.cancel_paid_order(begin, alipay, order_id, user_id=user_id)
+        with begin() as conn:
+            return order_service.get(conn, order_id)
     reason = "cancelled by the buyer" if user_id is not None else "cancelled by staff"
     outcome = close_and_cancel(begin, alipay, order_id, actor=actor, reason=reason)
     if outcome is Cancellation.PAID_AT_ALIPAY:
@@ -310,7 +319,7 @@ def _apply(conn: Connection, order: Any, report: PaymentReport) -> Settlement:
     ):
         return Settlement.LATE_PAID
     # Cancelled with the stock gone, or paid already (a second payment): the money
-    # goes back, by hand, from the admin's refund list.
+    # goes back from the admin's refund list (POST /meiduo_admin/payments/{id}/refund/).
     conn.execute(
         update(orders)
         .where(orders.c.order_id == order.order_id)
@@ -446,8 +455,22 @@ def reconcile_payments(begin: UnitOfWork, alipay: AlipayClient, now: datetime) -
             log.warning("reconciliation stopped at order %s: %s", order_id, exc)
             stopped = "; stopped: Alipay unavailable"
             break
+    from chalicelib.services import refunds
+
+    # Refunds whose answer was lost (said only when there were any).
+    refunds_part = (
+        ""
+        if stopped
+        else refunds.settle_pending(
+            begin,
+            alipay,
+            now,
+            budget_seconds=max(0.0, RECONCILE_BUDGET_SECONDS - (time.monotonic() - started)),
+        )
+    )
     return (
         f"{checked} of {len(due)} unpaid Alipay orders checked: {settled} settled as paid{stopped}"
+        f"{refunds_part}"
     )
 
 

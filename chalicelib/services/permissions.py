@@ -61,12 +61,20 @@ def codename(action: str, model: str) -> str:
     return f"{action}_{model}"
 
 
+# Permissions beyond the four of a content type: (codename, name, model). Refunding moves
+# money, so it is not part of changing an order (migration 0012 created it).
+SPECIAL_PERMISSIONS: tuple[tuple[str, str, str], ...] = (("refund_order", "退款订单", "order"),)
+
+
 def builtin_permissions() -> list[dict[str, str]]:
     """Every built-in permission: {codename, name, model}, content types in order."""
     return [
         {"codename": codename(action, model), "name": f"{verb}{name}", "model": model}
         for model, name in BUILTIN_CONTENT_TYPES
         for action, verb in ACTIONS
+    ] + [
+        {"codename": code, "name": name, "model": model}
+        for code, name, model in SPECIAL_PERMISSIONS
     ]
 
 

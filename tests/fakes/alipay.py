@@ -7,11 +7,18 @@ pycryptodomex), so a mistake shared by our client and our simulator cannot hide.
 - `FakeAlipay.notify(...)`: a notify exactly as Alipay sends it: every field but
   `sign`/`sign_type`, sorted, joined as unencoded `k=v` with `&`, SHA256withRSA;
   `sign_type=RSA2` and `sign` added. `form(...)` url-encodes it as Alipay POSTs it.
-- `FakeAlipay.serve()`: a gateway on 127.0.0.1 answering alipay.trade.query and
-  alipay.trade.close from `trades`, each answer signed over the exact inner JSON text.
-  It checks the app's request signature with the app's public key and records every
-  request (`requests`). `mode` makes it misbehave: "hang", "trickle", "garbage",
-  "unsigned", "wrong_key".
+- `FakeAlipay.serve()`: a gateway on 127.0.0.1 answering alipay.trade.query,
+  alipay.trade.close, alipay.trade.refund and alipay.trade.fastpay.refund.query from
+  `trades`, each answer signed over the exact inner JSON text. It checks the app's
+  request signature with the app's public key and records every request (`requests`).
+  `mode` makes it misbehave: "hang", "trickle", "garbage", "unsigned", "wrong_key".
+- Refunds as Alipay documents them: one refund per (trade, out_request_no), whatever
+  how often it is asked for (a repeat answers fund_change "N" and refunds nothing);
+  refund_fee is the trade's refunded total; more than is left is
+  ACQ.REASON_TRADE_REFUND_FEE_ERR; only a paid trade refunds (ACQ.TRADE_STATUS_ERROR).
+  `refunds` is the money that really went back. `refund_fault` makes the next refund
+  misbehave once after doing its work: "timeout" (answers after `fault_delay` seconds)
+  or "5xx" (HTTP 502); "system_error" answers ACQ.SYSTEM_ERROR without refunding.
 """
 
 from __future__ import annotations
@@ -83,6 +90,11 @@ def signing_text(params: dict[str, str], exclude: tuple[str, ...]) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in exclude)
 
 
+def _fen(yuan: str) -> int:
+    whole, _, cents = yuan.partition(".")
+    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+
+
 def beijing_now() -> str:
     return datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -96,8 +108,12 @@ class FakeAlipay:
     trades: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     mode: str = "normal"
+    refunds: list[dict[str, str]] = field(default_factory=list)
+    refund_fault: str | None = None
+    fault_delay: float = 1.0
     url: str = ""
     _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- what Alipay sends the shop -------------------------------------------------------
 
@@ -190,6 +206,12 @@ class FakeAlipay:
     def methods_called(self) -> list[str]:
         return [r["method"] for r in self.requests]
 
+    def refunded_total(self, out_trade_no: str) -> str:
+        fen = sum(
+            _fen(r["refund_amount"]) for r in self.refunds if r["out_trade_no"] == out_trade_no
+        )
+        return f"{fen // 100}.{fen % 100:02d}"
+
     def answer(self, query: str) -> tuple[int, str]:
         params = dict(parse_qsl(query, keep_blank_values=True))
         signature = params.get("sign", "")
@@ -214,6 +236,19 @@ class FakeAlipay:
             inner = self._query(biz["out_trade_no"])
         elif method == "alipay.trade.close":
             inner = self._close(biz["out_trade_no"])
+        elif method == "alipay.trade.refund":
+            fault, self.refund_fault = self.refund_fault, None
+            if fault == "system_error":
+                inner = {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR"}
+            else:
+                with self._lock:  # the ledger: one refund at a time
+                    inner = self._refund(biz)
+                if fault == "timeout":
+                    time.sleep(self.fault_delay)
+                if fault == "5xx":
+                    return 502, "<html>502 Bad Gateway</html>"
+        elif method == "alipay.trade.fastpay.refund.query":
+            inner = self._refund_query(biz)
         else:
             inner = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-method"}
         text = json.dumps(inner, ensure_ascii=False, separators=(",", ":"))
@@ -241,6 +276,87 @@ class FakeAlipay:
             return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_STATUS_ERROR"}
         trade["trade_status"] = "TRADE_CLOSED"
         return {"code": "10000", "msg": "Success", "out_trade_no": out_trade_no}
+
+    def _refund(self, biz: dict[str, Any]) -> dict[str, str]:
+        out_trade_no = str(biz.get("out_trade_no", ""))
+        trade = self.trades.get(out_trade_no)
+        if trade is None or (biz.get("trade_no") and biz["trade_no"] != trade["trade_no"]):
+            return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"}
+        base = {"out_trade_no": out_trade_no, "trade_no": trade["trade_no"]}
+        request_no = str(biz.get("out_request_no") or out_trade_no)
+        earlier = [
+            r
+            for r in self.refunds
+            if r["out_trade_no"] == out_trade_no and r["out_request_no"] == request_no
+        ]
+        if earlier:  # asked again: nothing moves
+            return {
+                "code": "10000",
+                "msg": "Success",
+                **base,
+                "fund_change": "N",
+                "refund_fee": self.refunded_total(out_trade_no),
+            }
+        if trade["trade_status"] not in ("TRADE_SUCCESS",):
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.TRADE_STATUS_ERROR",
+                **base,
+            }
+        amount = _fen(str(biz["refund_amount"]))
+        left = _fen(trade["total_amount"]) - _fen(self.refunded_total(out_trade_no))
+        if amount <= 0 or amount > left:
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.REASON_TRADE_REFUND_FEE_ERR",
+                "sub_msg": "退款金额无效",
+                **base,
+                "refund_fee": "0.00",
+                "send_back_fee": "0.00",
+            }
+        self.refunds.append(
+            {
+                "out_trade_no": out_trade_no,
+                "out_request_no": request_no,
+                "refund_amount": str(biz["refund_amount"]),
+            }
+        )
+        return {
+            "code": "10000",
+            "msg": "Success",
+            **base,
+            "buyer_logon_id": "159****5620",
+            "fund_change": "Y",
+            "gmt_refund_pay": beijing_now(),
+            "refund_fee": self.refunded_total(out_trade_no),
+            "send_back_fee": str(biz["refund_amount"]),
+        }
+
+    def _refund_query(self, biz: dict[str, Any]) -> dict[str, str]:
+        out_trade_no = str(biz.get("out_trade_no", ""))
+        trade = self.trades.get(out_trade_no)
+        if trade is None:
+            return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"}
+        done = [
+            r
+            for r in self.refunds
+            if r["out_trade_no"] == out_trade_no
+            and r["out_request_no"] == biz.get("out_request_no")
+        ]
+        if not done:  # Alipay: no refund_status means not refunded
+            return {"code": "10000", "msg": "Success"}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "out_trade_no": out_trade_no,
+            "trade_no": trade["trade_no"],
+            "out_request_no": done[0]["out_request_no"],
+            "total_amount": trade["total_amount"],
+            "refund_amount": done[0]["refund_amount"],
+            "refund_status": "REFUND_SUCCESS",
+        }
 
     def serve(self) -> FakeAlipay:
         fake = self

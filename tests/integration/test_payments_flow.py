@@ -310,3 +310,93 @@ def test_query_and_close_against_the_simulator(
     assert trade is not None and trade.is_paid and trade.total_amount == "3999.00"
     assert alipay.close_trade(paid) is CloseOutcome.PAID
     assert alipay.close_trade("20990101000000000000000000000005") is CloseOutcome.NOT_FOUND
+
+
+def pay_at_the_simulator(server: Server, buyer: Any, sku_id: int) -> str:
+    order_id = place_order(server, buyer, sku_id)["order_id"]
+    open_cashier(server, buyer, order_id)
+    assert press(server, order_id, "pay")[0] == 302
+    token, _ = buyer
+    assert server.json("GET", f"/orders/{order_id}/", None, token)["status"] == 2
+    return order_id
+
+
+def test_pay_then_cancel_refunds_at_the_simulator(
+    server: Server, shop_rows: Any, buyer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import select
+
+    from chalicelib.db.tables import skus
+
+    engine, sku_id = shop_rows
+    token, _ = buyer
+    order_id = pay_at_the_simulator(server, buyer, sku_id)
+    with engine.connect() as conn:
+        stock_before = conn.scalar(select(skus.c.stock).where(skus.c.id == sku_id))
+
+    # the buyer cancels the paid order: refunded at the simulator, cancelled, stock back
+    cancelled = server.json("POST", f"/orders/{order_id}/cancel/", None, token)
+
+    assert cancelled["status"] == 6
+    (refund,) = cancelled["refunds"]
+    assert (refund["amount"], refund["status"]) == ("3999.00", "succeeded")
+    with engine.connect() as conn:
+        assert conn.scalar(select(skus.c.stock).where(skus.c.id == sku_id)) == stock_before + 1
+    # the app's own client asks the server's simulator: that refund, under our number
+    monkeypatch.setenv("SHOP_VAR_DIR", server.env["SHOP_VAR_DIR"])
+    monkeypatch.setenv("PORT", str(server.port))
+    monkeypatch.delenv("ALIPAY_GATEWAY", raising=False)
+    from chalicelib import resources
+
+    answer = resources.alipay().query_refund(
+        out_trade_no=order_id, out_request_no=refund["refund_no"]
+    )
+    assert (answer.state, answer.raw["refund_amount"]) == ("succeeded", "3999.00")
+
+
+def test_a_refund_whose_answer_is_lost_is_settled_by_the_reconcile_job(
+    server: Server, shop_rows: Any, buyer: Any
+) -> None:
+    from sqlalchemy import update
+
+    from chalicelib.clock import utcnow
+    from chalicelib.db.tables import refunds
+
+    engine, sku_id = shop_rows
+    token, _ = buyer
+    order_id = pay_at_the_simulator(server, buyer, sku_id)
+
+    # the simulator is told to answer the next refund only after the app gave up
+    assert server.call("POST", "/alipay-sim/faults/refund-timeout/", "")[0] == 204
+    pending = server.json("POST", f"/orders/{order_id}/cancel/", None, token)
+
+    assert pending["status"] == 2  # paid still: the refund's answer was lost
+    ((refund_no, status),) = [(r["refund_no"], r["status"]) for r in pending["refunds"]]
+    assert status == "pending"
+    # cancelling again asks nothing more
+    assert (
+        server.json("POST", f"/orders/{order_id}/cancel/", None, token)["refunds"]
+        == (pending["refunds"])
+    )
+
+    # the reconcile job (Alipay is asked about a refund 10 s after it, at the soonest)
+    with engine.begin() as conn:
+        conn.execute(
+            update(refunds)
+            .where(refunds.c.refund_no == refund_no)
+            .values(update_time=utcnow() - timedelta(minutes=1))
+        )
+    job = subprocess.run(
+        [sys.executable, "manage.py", "runjob", "reconcile-payments"],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert job.returncode == 0, job.stderr
+    assert "1 of 1 pending refunds checked: 1 settled" in job.stdout, job.stdout
+
+    detail = server.json("GET", f"/orders/{order_id}/", None, token)
+    assert detail["status"] == 6
+    assert [(r["refund_no"], r["status"]) for r in detail["refunds"]] == [(refund_no, "succeeded")]

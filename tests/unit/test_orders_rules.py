@@ -61,6 +61,7 @@ def test_only_the_shops_moves_are_legal() -> None:
         (Status.UNPAID, Status.PAID),
         (Status.UNPAID, Status.CANCELLED),
         (Status.PAID, Status.SHIPPED),
+        (Status.PAID, Status.CANCELLED),  # refunded in full before shipping
         (Status.SHIPPED, Status.RECEIVED),
         (Status.RECEIVED, Status.COMPLETED),
         (Status.CANCELLED, Status.PAID),

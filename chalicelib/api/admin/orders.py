@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from chalice import Response
 from pydantic import AfterValidator, Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import PageQuery, RequestModel
-from chalicelib.api.orders import order_body, order_id_param
-from chalicelib.api.present import image_url
+from chalicelib.api.fields import OptionalText200, PageQuery, RequestModel, Yuan
+from chalicelib.api.orders import idempotency_key, order_body, order_id_param
+from chalicelib.api.present import image_url, refund_record_body
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
-from chalicelib.services import orders, payments
+from chalicelib.services import orders, payments, refunds
 from chalicelib.services.order_states import Status
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
@@ -35,6 +36,7 @@ def admin_order_body(detail: orders.OrderDetail) -> dict[str, Any]:
         "user_id": detail.order.user_id,
         "username": detail.order.username,
         "needs_refund": bool(detail.order.needs_refund),
+        "refunds": admin_refunds(detail),  # refunds: see the refund routes below
     }
 
 
@@ -88,3 +90,33 @@ def change_status(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
                 conn, staff_id=user.id, order_id=order_id, status=body.status
             )
     return admin_order_body(detail)
+
+
+# --- refunds (services.refunds) ----------------------------------------------------------
+# Refunds move money: they need a permission of their own, `refund_order` (migration 0012).
+
+
+class NewRefund(RequestModel):
+    amount: Yuan | None = None  # default: what is left to refund
+    reason: OptionalText200 = ""
+
+
+def admin_refunds(detail: orders.OrderDetail) -> list[dict[str, Any]]:
+    return [refund_record_body(refund) for refund in detail.refunds]
+
+
+@bp.route("/orders/{order_id}/refunds/", methods=["POST"])
+@auth.permission_required("refund_order")
+def refund_order(user: auth.CurrentUser, order_id: str) -> Response:
+    request = bp.current_request
+    body = parse(NewRefund, request)
+    refund = refunds.refund_order(
+        transaction,
+        resources.alipay(),
+        order_id_param(order_id),
+        actor=f"staff:{user.id}",
+        amount=body.amount,
+        reason=body.reason,
+        idempotency_key=idempotency_key(request.headers),
+    )
+    return Response(body=refund_record_body(refund), status_code=201)

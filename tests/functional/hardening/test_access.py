@@ -45,6 +45,7 @@ PUBLIC_ROUTES = {
     ("GET", "/alipay-sim/gateway"),
     ("POST", "/alipay-sim/trades/{out_trade_no}/pay"),
     ("POST", "/alipay-sim/trades/{out_trade_no}/cancel"),
+    ("POST", "/alipay-sim/faults/refund-timeout"),
 }
 # Path parameters that name a customer's own things: another customer gets 404.
 OWNED = {"order_id", "address_id"}
@@ -181,6 +182,7 @@ def test_the_authorization_matrix(
         "directory": "nothing",
         "name": "here.png",
         "out_trade_no": order_id,
+        "payment_id": "999999",
     }
     # Valid bodies where the view validates before it looks the owned thing up.
     bodies = {

@@ -294,3 +294,68 @@ def test_the_simulator_routes_do_not_exist_on_aws_stages() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['/payments/alipay/notify', '/payments/alipay/return']"
+
+
+def refund_call(client: Any, simulator: Any, method: str, biz: dict[str, str]) -> dict[str, Any]:
+    from chalicelib.adapters.alipay import alipay_time
+    from chalicelib.clock import utcnow
+
+    data = simulator._sdk.build_body(method, biz, timestamp=alipay_time(utcnow()))
+    response = client.http.get(local_path(simulator.gateway + "?" + simulator._sdk.sign_data(data)))
+    assert response.status_code == 200
+    response_type = method.replace(".", "_") + "_response"
+    return dict(
+        simulator._sdk._verify_and_return_sync_response(response.body.decode(), response_type)
+    )
+
+
+def test_refunds_at_the_simulator_are_made_once_per_request_number(
+    client: Any, simulator: Any, buyer: Any, make_sku: Any, make_order: Any, auth_headers: Any
+) -> None:
+    # given a trade paid 5999.00 at the simulator
+    order_id = make_order(buyer.id, make_sku(price="5999.00"))
+    open_cashier(client, buyer, order_id, auth_headers)
+    client.http.post(
+        f"/alipay-sim/trades/{order_id}/pay/",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    def refund(request_no: str, amount: str) -> dict[str, Any]:
+        biz = {"out_trade_no": order_id, "out_request_no": request_no, "refund_amount": amount}
+        return refund_call(client, simulator, "alipay.trade.refund", biz)
+
+    def query(request_no: str) -> dict[str, Any]:
+        biz = {"out_trade_no": order_id, "out_request_no": request_no}
+        return refund_call(client, simulator, "alipay.trade.fastpay.refund.query", biz)
+
+    first = refund("RF1", "1000.00")
+    assert (first["code"], first["fund_change"], first["refund_fee"]) == ("10000", "Y", "1000.00")
+    again = refund("RF1", "1000.00")  # the same request number: nothing moves
+    assert (again["code"], again["fund_change"], again["refund_fee"]) == ("10000", "N", "1000.00")
+    too_much = refund("RF2", "5000.00")
+    assert (too_much["code"], too_much["sub_code"]) == ("40004", "ACQ.REASON_TRADE_REFUND_FEE_ERR")
+    rest = refund("RF3", "4999.00")
+    assert (rest["fund_change"], rest["refund_fee"]) == ("Y", "5999.00")
+    made = query("RF1")
+    assert (made["refund_status"], made["refund_amount"], made["out_request_no"]) == (
+        "REFUND_SUCCESS",
+        "1000.00",
+        "RF1",
+    )
+    assert "refund_status" not in query("RF2")  # refused: never made
+    unknown = refund_call(
+        client,
+        simulator,
+        "alipay.trade.refund",
+        {"out_trade_no": "20990101000000000000000000000009", "refund_amount": "1.00"},
+    )
+    assert unknown["sub_code"] == "ACQ.TRADE_NOT_EXIST"
+
+
+def test_the_simulator_can_be_told_to_lose_the_next_refunds_answer(client: Any, redis: Any) -> None:
+    from chalicelib.adapters.alipay_simulator import REFUND_TIMEOUT_KEY
+
+    response = client.http.post("/alipay-sim/faults/refund-timeout/")
+
+    assert response.status_code == 204
+    assert redis.get(REFUND_TIMEOUT_KEY) == "1"

@@ -34,7 +34,7 @@ def ids(*codenames: str) -> list[int]:
 # --- content types and permissions -------------------------------------------------------
 
 
-def test_the_thirteen_content_types_and_their_four_permissions_are_there(
+def test_the_thirteen_content_types_their_four_permissions_and_refund_order_are_there(
     client: ShopClient, root_headers: dict[str, str]
 ) -> None:
     types = client.http.get(f"{BASE}/content_types/", headers=root_headers).json_body
@@ -47,11 +47,13 @@ def test_the_thirteen_content_types_and_their_four_permissions_are_there(
         "user", "sku", "spu", "spec", "option", "brand", "channel",
         "image", "order", "permission", "group", "admin", "statistics",
     ]  # fmt: skip
-    assert page["count"] == len(simple) == 52
+    assert page["count"] == len(simple) == 13 * 4 + 1
     by_codename = {p["codename"]: p for p in page["lists"]}
     order_type = next(t["id"] for t in types if t["model"] == "order")
     assert by_codename["view_order"]["content_type"] == order_type
     assert by_codename["view_order"]["name"] == "查看订单"
+    assert by_codename["refund_order"]["content_type"] == order_type
+    assert by_codename["refund_order"]["name"] == "退款订单"
     assert [p["id"] for p in page["lists"]] == sorted(p["id"] for p in page["lists"])
     assert simple[0] == {"id": page["lists"][0]["id"], "name": page["lists"][0]["name"]}
 
