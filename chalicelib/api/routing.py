@@ -230,7 +230,15 @@ def field_errors(exc: PydanticValidationError) -> dict[str, list[str]]:
 
 
 def query(request: Request) -> dict[str, str]:
-    return dict(request.query_params or {})
+    """The query string as name -> value; a name given more than once is a 400 naming it
+    (`?page=1&page=2`: which one was meant is not ours to guess)."""
+    params = request.query_params or {}
+    repeated = {
+        name: ["Give this parameter once."] for name in params if len(params.getlist(name)) > 1
+    }
+    if repeated:
+        raise ValidationError(repeated)
+    return dict(params)
 
 
 def parse_query(model: type[Model], request: Request) -> Model:

@@ -117,3 +117,17 @@ def test_ids_in_bodies_past_any_id_are_400(
 
     assert response.status_code == 400  # the first two were 500s (past the database's BIGINT)
     assert list(json.loads(response.body)) == [field]
+
+
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [("/skus/?page=1&page=2", None), ("/meiduo_admin/goods/?keyword=a&page=x&page=1", "staff")],
+)
+def test_a_parameter_given_twice_is_a_400_naming_it(
+    client: Any, staff: dict[str, str], path: str, who: str | None
+) -> None:
+    """Which of two values was meant is not ours to guess (the last one used to win, so
+    `?page=junk&page=1` passed)."""
+    status, body = get(client, path, staff if who else None)
+
+    assert (status, body) == (400, {"page": ["Give this parameter once."]})

@@ -308,7 +308,7 @@ def test_fastdfs_down_gives_503_on_upload_stores_nothing_and_the_app_recovers(
     role: str,
     mode: str,
 ) -> None:
-    headers = auth_headers(make_user(is_staff=True))
+    headers = auth_headers(make_user(is_staff=True, is_superuser=True))
     sku_id = make_sku()
     proxy = getattr(fastdfs_proxies, role)
 
@@ -340,7 +340,7 @@ def test_a_purge_with_fastdfs_down_keeps_the_deletion_queued_until_it_happened(
 ) -> None:
     from chalicelib.jobs import run_now
 
-    headers = auth_headers(make_user(is_staff=True))
+    headers = auth_headers(make_user(is_staff=True, is_superuser=True))
     created = json.loads(_upload(client, headers, make_sku()).body)
     file_id = created["image"].removeprefix(MEDIA_URL)
 
