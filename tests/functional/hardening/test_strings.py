@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from tests.functional.hardening.routes import ROUTES, Case
-from tests.functional.hardening.world import Call, World
+from tests.functional.hardening.world import Call, World, row_counts
 from tests.openapi_check import spec
 
 # Printable values: a route that stores the field as free text must store them verbatim.
@@ -316,3 +316,36 @@ def test_an_order_keyword_of_percent_or_underscore_finds_nothing(client: Any) ->
 
     assert _found(world, "/meiduo_admin/orders/", staff, "keyword", "%") == set()
     assert _found(world, "/meiduo_admin/orders/", staff, "keyword", "_") == set()
+
+
+# --- values equal in MariaDB's collation but not as text ----------------------------------
+
+COLLATION_TWINS = {
+    "case": ("Color", "color"),
+    "full-width": ("ｃｏｌｏｒ", "color"),
+    "4-byte": ("😀", "😁"),
+    "accent": ("é", "e"),
+}
+
+
+@pytest.mark.parametrize("twins", COLLATION_TWINS.values(), ids=list(COLLATION_TWINS))
+def test_spec_names_that_only_the_collation_confuses_are_kept_apart_or_refused_by_name(
+    client: Any, db: Any, twins: tuple[str, str]
+) -> None:
+    # given a new SKU whose two spec names differ as text, not in utf8mb4_unicode_ci (they
+    # were a 500 on MariaDB: the unique (sku_id, name) key refused the second)
+    world = World(client)
+    call = ROUTES[("POST", "/meiduo_admin/skus/")].build(world)
+    call.body["specs"] = {twins[0]: "一", twins[1]: "二"}
+    before = row_counts(db)
+
+    status, answer = call.send(client)
+
+    # then both are kept (SQLite), or the specs are refused by name and nothing is written
+    assert status in (201, 400), answer
+    if status == 400:
+        assert list(answer) == ["specs"]
+        assert row_counts(db) == before
+    else:
+        stored = ROUTES[("POST", "/meiduo_admin/skus/")].read(world, call, answer)
+        assert stored["specs"] == call.body["specs"]

@@ -80,6 +80,17 @@ def _decode(body: bytes) -> Any:
         return body.decode("utf-8", "replace")
 
 
+def row_counts(db: Any) -> dict[str, int]:
+    """Every table's row count: a refusal must leave them all as they were."""
+    from chalicelib.db.tables import metadata
+
+    with db.connect() as conn:
+        return {
+            table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in metadata.sorted_tables
+        }
+
+
 def bearer(row: Row[Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {accounts.token_for(row)}"}
 
