@@ -169,6 +169,8 @@ def place(
     committed (an after-commit hook).
     """
     now = utcnow()
+    if idempotency_key:
+        idempotency_key = stored_idempotency_key(idempotency_key)
     # One checkout per user at a time (the user's row lock, as addresses.add does), so
     # two concurrent checkouts cannot both pass the unpaid-order limit.
     conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
@@ -298,6 +300,16 @@ def _record_placement(conn: Connection, order_id: str, user_id: int, now: dateti
             create_time=now,
         )
     )
+
+
+def stored_idempotency_key(key: str) -> str:
+    """What the orders table keeps of a client's key: its SHA-256 in lowercase hex.
+
+    MySQL/MariaDB compare the column in utf8mb4_unicode_ci, where "Checkout-1" and
+    "checkout-1" are one key (a second, different checkout got the first order back);
+    lowercase hex digests compare the same in any collation, and fit the 64 characters.
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _replay(

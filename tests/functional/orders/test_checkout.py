@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from chalicelib.db.engine import transaction
 from chalicelib.db.tables import addresses, orders
+from chalicelib.services.orders import stored_idempotency_key
 from tests.conftest import post_json
 from tests.functional.orders.conftest import (
     add_to_cart,
@@ -271,6 +272,27 @@ def test_the_same_idempotency_key_with_another_body_is_a_conflict(
     assert place_order(client, other, "alipay", **{"Idempotency-Key": "k-1"}).status_code == 201
 
 
+def test_idempotency_keys_that_differ_only_in_letter_case_are_two_keys(
+    client: Any, buyer: Any, make_sku: Any
+) -> None:
+    # given an order placed with the key "Checkout-1" (MariaDB's utf8mb4_unicode_ci took
+    # "checkout-1" for the same key: the second order was refused 409 idempotency_conflict)
+    sku = make_sku(stock=5)
+    add_to_cart(client, buyer, sku, 1)
+    first = place_order(client, buyer, **{"Idempotency-Key": "Checkout-1"})
+    add_to_cart(client, buyer, sku, 1)
+
+    # when another checkout comes with "checkout-1"
+    second = place_order(client, buyer, **{"Idempotency-Key": "checkout-1"})
+
+    # then it is a new order, and each key replays its own
+    assert (first.status_code, second.status_code) == (201, 201), second.json_body
+    assert second.json_body["order_id"] != first.json_body["order_id"]
+    assert stock_and_sales(sku) == (3, 2)
+    again = place_order(client, buyer, **{"Idempotency-Key": "Checkout-1"})
+    assert again.json_body["order_id"] == first.json_body["order_id"]
+
+
 def test_an_idempotency_key_older_than_24_hours_starts_a_new_order(
     client: Any, buyer: Any, make_sku: Any
 ) -> None:
@@ -295,7 +317,7 @@ def test_an_idempotency_key_older_than_24_hours_starts_a_new_order(
             row.order_id: row.idempotency_key
             for row in conn.execute(select(orders.c.order_id, orders.c.idempotency_key))
         }
-    assert keys == {first: None, second.json_body["order_id"]: "old"}
+    assert keys == {first: None, second.json_body["order_id"]: stored_idempotency_key("old")}
 
 
 def test_a_bad_idempotency_key_is_400(client: Any, buyer: Any, make_sku: Any) -> None:
