@@ -161,6 +161,17 @@ def test_every_route_with_a_string_field_has_a_valid_request() -> None:
     )
 
 
+def test_every_route_with_a_json_body_has_a_valid_request() -> None:
+    with_body = sorted(
+        (method.upper(), path)
+        for path, operations in spec()["paths"].items()
+        for method, op in operations.items()
+        if method in ("post", "put", "patch", "delete")
+        and "application/json" in _resolve(op.get("requestBody", {})).get("content", {})
+    )
+    assert [key for key in with_body if key not in ROUTES] == []
+
+
 def test_every_stored_field_is_a_string_field_of_its_route() -> None:
     names = {(f.method, f.path): set() for f in FIELDS}
     for f in FIELDS:
