@@ -60,6 +60,21 @@ def race(server: str, call: Call) -> list[tuple[int, Any]]:
         return list(pool.map(one, range(RACERS)))
 
 
+def _tally(
+    answers: list[tuple[int, Any]], expected: dict[int | tuple[int, ...], int]
+) -> dict[int | tuple[int, ...], int]:
+    """The answers counted under the entry's keys (a tuple key counts any of its statuses;
+    a status under no key counts as itself, and fails the comparison)."""
+    tally: Counter[int | tuple[int, ...]] = Counter()
+    for status, _ in answers:
+        key = next(
+            (k for k in expected if k == status or (isinstance(k, tuple) and status in k)),
+            status,
+        )
+        tally[key] += 1
+    return dict(tally)
+
+
 @pytest.mark.parametrize(("key", "replay"), RACES, ids=replay_id)
 def test_identical_requests_at_once_act_once(
     server: str,
@@ -79,6 +94,6 @@ def test_identical_requests_at_once_act_once(
     answers = race(server, call)
 
     # then the answers are the entry's, and the effect is that of one request
-    assert Counter(status for status, _ in answers) == Counter(replay.race), answers
+    assert _tally(answers, replay.race) == replay.race, answers
     expected = replay.effects[1] if replay.raced is None else replay.raced
     assert replay.effect(world, call) == expected

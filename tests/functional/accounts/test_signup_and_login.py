@@ -520,13 +520,23 @@ def test_the_old_password_is_throttled_like_a_login(db: Any, redis: Any, make_us
     for _ in range(5):
         with db.begin() as conn, pytest.raises(ValidationError):
             accounts.change_password(
-                conn, redis, user.id, old_password="guess-guess", new_password="new-password-1"
+                conn,
+                redis,
+                user.id,
+                old_password="guess-guess",
+                new_password="new-password-1",
+                token_version=user.token_version,
             )
 
     # when the right one is sent, then it is refused as a login would be, and nothing changes
     with db.begin() as conn, pytest.raises(Throttled):
         accounts.change_password(
-            conn, redis, user.id, old_password="password123", new_password="new-password-1"
+            conn,
+            redis,
+            user.id,
+            old_password="password123",
+            new_password="new-password-1",
+            token_version=user.token_version,
         )
     assert stored_user(db, "alice_01").password == user.password
 
