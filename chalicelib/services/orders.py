@@ -185,7 +185,9 @@ def place(
     ).first()
     if address is None:
         raise ValidationError("No such address.", field="address_id")
-    wanted = cart.selected_counts(redis, user_id)
+    wanted, placing = cart.selected_for_checkout(redis, user_id)
+    if wanted and placing and (leaving := _leaving_the_cart(conn, user_id, placing)):
+        wanted = {sku_id: n for sku_id, n in wanted.items() if sku_id not in leaving}
     if not wanted:
         # A concurrent request with the same key may have committed (and emptied the
         # cart) since we looked: its order is then the answer, not a 400.
@@ -254,6 +256,7 @@ def place(
     # The stock goes before the lines because inserting a line takes a shared lock on
     # its SKU row (the foreign key): two checkouts holding that shared lock, both then
     # wanting the exclusive one for the stock update, would deadlock.
+    cart.mark_placing(redis, user_id, order_id)  # before the hot rows: see above
     _take_stock(conn, wanted)
     conn.execute(
         order_lines.insert(),
@@ -269,8 +272,22 @@ def place(
         ],
     )
     ordered = [line.sku_id for line in lines]
-    after_commit(conn, lambda _begin: cart.remove(redis, user_id, ordered))
+    after_commit(conn, lambda _begin: cart.remove(redis, user_id, ordered, placed=order_id))
     return Placement(OrderDetail(order, list(lines)), replayed=False)
+
+
+def _leaving_the_cart(conn: Connection, user_id: int, listed: set[str]) -> set[int]:
+    """SKUs of the listed orders (cart.mark_placing) that committed: their lines are still
+    to leave the cart, as the after-commit clean-up of a checkout that committed while we
+    waited for the user's row lock has not run yet. Orders that never committed are not
+    found."""
+    return set(
+        conn.scalars(
+            select(order_lines.c.sku_id)
+            .join(orders, orders.c.order_id == order_lines.c.order_id)
+            .where(orders.c.user_id == user_id, order_lines.c.order_id.in_(sorted(listed)))
+        )
+    )
 
 
 def _check_unpaid_limit(conn: Connection, user_id: int) -> None:

@@ -126,6 +126,15 @@ def _new_user(w: World) -> Call:
     return Call("POST", "/users/", body={**body, "mobile": w.mobile()})
 
 
+def _address_at_limit(w: World) -> Call:
+    """A new address for a customer who has 19 (the limit is 20)."""
+    call = _address_call("POST", w)
+    user_id = auth.decode_token(call.headers["Authorization"].split()[1])["sub"]
+    for _ in range(19):
+        w.address(int(user_id))
+    return call
+
+
 def _address_call(method: str, w: World) -> Call:
     buyer = w.token_user()
     if method == "POST":
@@ -434,7 +443,17 @@ ROUTES: dict[tuple[str, str], Case] = {
         lambda w: _address_call("POST", w),
         read=_address,
         stored=S(ADDRESS) | {"title"},
-        replays=(Replay((201, 201), _addresses_of_caller, (0, 1, 2)),),  # no key: two addresses
+        replays=(
+            Replay((201, 201), _addresses_of_caller, (0, 1, 2)),  # no key: two addresses
+            Replay(
+                (201, 400),
+                _addresses_of_caller,
+                (19, 20, 20),
+                race={201: 1, 400: RACERS - 1},
+                build=_address_at_limit,
+                name="the 20th",
+            ),
+        ),
     ),
     ("PUT", "/addresses/{address_id}/"): Case(
         lambda w: _address_call("PUT", w),
@@ -489,8 +508,14 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/orders/"): Case(
         _checkout(),
         replays=(
-            # the first empties the cart's selected lines: nothing left to order
-            Replay((201, 400), _orders_and_stock, ((0, 10), (1, 9), (1, 9))),
+            # the first empties the cart's selected lines: nothing left to order (at once
+            # too: a double click without Idempotency-Key places one order)
+            Replay(
+                (201, 400),
+                _orders_and_stock,
+                ((0, 10), (1, 9), (1, 9)),
+                race={201: 1, 400: RACERS - 1},
+            ),
             Replay(
                 (201, 201),
                 _orders_and_stock,
@@ -652,7 +677,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("PUT", "/meiduo_admin/skus/images/{image_id}/"): Case(
         _image_call("PUT"),
         # the replaced file is deleted: one row, one file
-        replays=(Replay((200, 200), _image_state, ((1, 1, 1), (1, 1, 1), (1, 1, 1))),),
+        replays=(
+            Replay((200, 200), _image_state, ((1, 1, 1), (1, 1, 1), (1, 1, 1)), race={200: RACERS}),
+        ),
     ),
     ("DELETE", "/meiduo_admin/skus/images/{image_id}/"): Case(
         _image_call("DELETE"),
