@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, true, update
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
 
 from chalicelib.clock import shop_today, utcnow
 from chalicelib.db.engine import after_commit, insert_id
@@ -522,19 +521,21 @@ def _checked_spu(conn: Connection, fields: SkuFields, keep: int | None = None) -
 
 
 def _replace_specs(conn: Connection, sku_id: int, specs: dict[str, str]) -> None:
+    """The SKU's specs become these. (sku_id, name) is unique in the column's collation:
+    on MySQL/MariaDB utf8mb4_unicode_ci "Color" = "color" = "ｃｏｌｏｒ", "é" = "e", and
+    every emoji equals every other, so each name is looked up (`=` compares as the key
+    does) before it is written: 400 naming specs, not a duplicate key. Not caught from
+    the INSERT: MariaDB 10.6+ rolls back the whole transaction when an insert into an
+    empty table fails (its bulk insert), and the unit then fails at commit (a 5xx)."""
     conn.execute(sku_specs.delete().where(sku_specs.c.sku_id == sku_id))
-    if specs:
-        try:
-            conn.execute(
-                sku_specs.insert(),
-                [{"sku_id": sku_id, "name": n, "value": v} for n, v in specs.items()],
-            )
-        except IntegrityError:
-            # (sku_id, name) is unique in the column's collation: on MySQL/MariaDB
-            # utf8mb4_unicode_ci "Color" = "color" = "ｃｏｌｏｒ", "é" = "e", and every emoji
-            # equals every other. The unit rolls back: nothing is written.
+    for name, value in specs.items():
+        taken = conn.scalar(
+            select(sku_specs.c.name).where(sku_specs.c.sku_id == sku_id, sku_specs.c.name == name)
+        )
+        if taken is not None:
             raise ValidationError(
-                "Two specification names are the same to the database (it ignores letter "
-                "case, width and accents, and tells no two emoji apart).",
+                f"Spec names {taken!r} and {name!r} are the same to the database (it ignores "
+                "letter case, width and accents, and tells no two emoji apart).",
                 field="specs",
-            ) from None
+            )
+        conn.execute(sku_specs.insert().values(sku_id=sku_id, name=name, value=value))

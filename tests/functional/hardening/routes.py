@@ -145,11 +145,12 @@ def _address_call(method: str, w: World) -> Call:
     )
 
 
-def _in_cart(w: World, count: int = 1) -> Call:
+def _in_cart(w: World) -> dict[str, str]:
+    """One unit of a_sku selected in the customer's cart; the customer's headers."""
     user_id, sku_id = w.customer.id, w.a_sku  # made first: each is a transaction
     with transaction() as conn:
-        cart.add(conn, resources.redis(), user_id, sku_id, count, True)
-    return Call("GET", "/cart/", w.headers())
+        cart.add(conn, resources.redis(), user_id, sku_id, 1, True)
+    return w.headers()
 
 
 def _sku_body(w: World) -> dict[str, Any]:
@@ -221,8 +222,7 @@ def _comment_call(w: World) -> Call:
 
 def _checkout(idempotency_key: str | None = None) -> Callable[[World], Call]:
     def build(w: World) -> Call:
-        _in_cart(w)
-        headers = w.headers()
+        headers = _in_cart(w)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         body = {"address_id": w.address(), "pay_method": "balance"}
@@ -493,15 +493,15 @@ ROUTES: dict[tuple[str, str], Case] = {
         ),
     ),
     ("PUT", "/cart/selection/"): Case(
-        lambda w: Call("PUT", "/cart/selection/", _in_cart(w).headers, {"selected": False}),
+        lambda w: Call("PUT", "/cart/selection/", _in_cart(w), {"selected": False}),
         replays=(Replay((200, 200), _cart_line, ((1, True), (1, False), (1, False))),),
     ),
     ("PUT", "/cart/{sku_id}/"): Case(
-        lambda w: Call("PUT", f"/cart/{w.a_sku}/", _in_cart(w).headers, {"count": 3}),
+        lambda w: Call("PUT", f"/cart/{w.a_sku}/", _in_cart(w), {"count": 3}),
         replays=(Replay((200, 200), _cart_line, ((1, True), (3, True), (3, True))),),
     ),
     ("DELETE", "/cart/{sku_id}/"): Case(
-        lambda w: Call("DELETE", f"/cart/{w.a_sku}/", _in_cart(w).headers),
+        lambda w: Call("DELETE", f"/cart/{w.a_sku}/", _in_cart(w)),
         replays=(Replay((204, 204), _cart_line, ((1, True), (0, False), (0, False))),),
     ),
     # --- orders
