@@ -652,13 +652,13 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/meiduo_admin/skus/"): Case(
         _new_sku,
         read=_admin_sku,
-        stored=S({"name", "caption", "specs.*"}),
+        stored=S({"name", "caption", "specs.*", "specs.<name>"}),
         replays=(Replay((201, 201), _named_skus, (0, 1, 2)),),  # names need not be unique
     ),
     ("PUT", "/meiduo_admin/skus/{sku_id}/"): Case(
         _changed_sku,
         read=_admin_sku,
-        stored=S({"name", "caption", "specs.*"}),
+        stored=S({"name", "caption", "specs.*", "specs.<name>"}),
         replays=(
             Replay(
                 (200, 200),

@@ -48,7 +48,9 @@ LONE_SURROGATE = "a\ud800b"  # json.dumps writes it as the escape "\ud800"
 class StringField:
     method: str
     path: str
-    name: str  # "receiver", "comments[].content", "specs.*" (a map's values)
+    name: (
+        str  # "receiver", "comments[].content", "specs.*" / "specs.<name>" (a map's values / names)
+    )
     schema: dict[str, Any]
     where: str  # "body" or "query"
 
@@ -95,6 +97,8 @@ def _strings(schema: dict[str, Any], prefix: str) -> list[tuple[str, dict[str, A
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict):
             found += _strings(extra, f"{prefix}.*")
+            names = schema.get("propertyNames", {})
+            found.append((f"{prefix}.<name>", {"type": "string", **names}))
     elif "array" in types:
         found += _strings(schema["items"], prefix + "[]")
     elif "string" in types and "enum" not in schema:
@@ -138,6 +142,9 @@ def set_field(body: Any, name: str, value: str) -> None:
         node = node[0] if part == "[]" else node[part]
     if last == "*":  # a map's first value
         node[next(iter(node))] = value
+    elif last == "<name>":  # a map's first name
+        first = next(iter(node))
+        node[value] = node.pop(first)
     else:
         node[last] = value
 
@@ -145,7 +152,14 @@ def set_field(body: Any, name: str, value: str) -> None:
 def get_field(body: Any, name: str) -> Any:
     node = body
     for part in _parts(name):
-        node = node[0] if part == "[]" else next(iter(node.values())) if part == "*" else node[part]
+        if part == "[]":
+            node = node[0]
+        elif part == "*":
+            node = next(iter(node.values()))
+        elif part == "<name>":
+            node = next(iter(node))
+        else:
+            node = node[part]
     return node
 
 
@@ -189,6 +203,7 @@ def test_the_walk_finds_nested_and_map_fields() -> None:
     assert {
         "POST /orders/{order_id}/comments/ body:comments[].content",
         "POST /meiduo_admin/skus/ body:specs.*",
+        "POST /meiduo_admin/skus/ body:specs.<name>",
         "PUT /addresses/{address_id}/ body:receiver",
         "GET /search/ query:q",
     } <= names
