@@ -22,9 +22,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.functional.hardening.routes import RACERS, ROUTES, Replay
-from tests.functional.hardening.test_replays import replay_id, setup
-from tests.functional.hardening.world import Call
+from tests.functional.hardening.routes import RACERS, ROUTES, Replay, replay_id
+from tests.functional.hardening.world import Call, world_for_replays
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL"),
@@ -85,7 +84,7 @@ def test_identical_requests_at_once_act_once(
     replay: Replay,
 ) -> None:
     # given a valid request, and the effect one of it has (from its replay entry)
-    world = setup(client, monkeypatch, tmp_path)
+    world = world_for_replays(client, monkeypatch, tmp_path)
     call = (replay.build or ROUTES[key].build)(world)
     assert replay.effect is not None and replay.effects is not None and replay.race is not None
     assert replay.effect(world, call) == replay.effects[0]

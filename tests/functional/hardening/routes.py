@@ -724,6 +724,13 @@ ROUTES: dict[tuple[str, str], Case] = {
 }
 
 
+def replay_id(item: Any) -> str:
+    """pytest ids for (key, replay) parameters: "POST /orders/" and "[name]"."""
+    if isinstance(item, tuple):
+        return " ".join(item)
+    return f"[{item.name}]" if item.name else ""
+
+
 def route_key(method: str, chalice_path: str) -> tuple[str, str]:
     """app.routes' '/addresses/{address_id}' -> the table's ('PUT', '/addresses/{address_id}/')."""
     return method, chalice_path.rstrip("/") + "/"

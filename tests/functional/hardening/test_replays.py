@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.functional.hardening.routes import ROUTES, Replay, route_key
-from tests.functional.hardening.world import World, row_counts
+from tests.functional.hardening.routes import ROUTES, Replay, replay_id, route_key
+from tests.functional.hardening.world import row_counts, world_for_replays
 
 STATE_CHANGING = ("POST", "PUT", "DELETE")
 
@@ -59,19 +59,6 @@ def test_every_entry_names_a_route_and_every_cited_test_exists() -> None:
 REPLAYS = [(key, replay) for key, case in ROUTES.items() for replay in case.replays]
 
 
-def replay_id(item: Any) -> str:
-    if isinstance(item, tuple):
-        return " ".join(item)
-    return f"[{item.name}]" if item.name else ""
-
-
-def setup(client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> World:
-    """A World with recharges on and a storage folder of the test's own (files counted)."""
-    monkeypatch.setenv("RECHARGE_ENABLED", "true")
-    monkeypatch.setenv("STORAGE_URL", f"file://{tmp_path / 'media'}")
-    return World(client, tmp_path / "media")
-
-
 @pytest.mark.parametrize(("key", "replay"), REPLAYS, ids=replay_id)
 def test_a_replay_acts_once_or_as_the_contract_says(
     client: Any,
@@ -82,7 +69,7 @@ def test_a_replay_acts_once_or_as_the_contract_says(
     replay: Replay,
 ) -> None:
     # given a valid request and the state it changes
-    world = setup(client, monkeypatch, tmp_path)
+    world = world_for_replays(client, monkeypatch, tmp_path)
     call = (replay.build or ROUTES[key].build)(world)
     measure = replay.effect or (lambda w, c: None)
     before = measure(world, call)

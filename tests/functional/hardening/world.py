@@ -80,6 +80,13 @@ def _decode(body: bytes) -> Any:
         return body.decode("utf-8", "replace")
 
 
+def world_for_replays(client: Any, monkeypatch: Any, tmp_path: Path) -> World:
+    """A World with recharges on and a storage folder of the test's own (files counted)."""
+    monkeypatch.setenv("RECHARGE_ENABLED", "true")
+    monkeypatch.setenv("STORAGE_URL", f"file://{tmp_path / 'media'}")
+    return World(client, tmp_path / "media")
+
+
 def row_counts(db: Any) -> dict[str, int]:
     """Every table's row count: a refusal must leave them all as they were."""
     from chalicelib.db.tables import metadata
