@@ -39,7 +39,7 @@ from chalicelib.db.tables import (
 from chalicelib.services import cart
 from tests.factories import ADDRESS
 from tests.functional.hardening.world import PASSWORD, Call, World
-from tests.functional.images.forms import image_bytes, multipart
+from tests.functional.images.forms import image_bytes
 
 RACERS = 8
 Effect = Callable[[World, Call], Any]
@@ -177,15 +177,13 @@ def _changed_sku(w: World) -> Call:
     return Call("PUT", f"/meiduo_admin/skus/{created['id']}/", w.staff_headers(), body)
 
 
-def _png_form(name: str, **fields: str) -> tuple[bytes, str]:
-    return multipart({**fields, name: ("a.png", image_bytes("PNG"), "image/png")})
+def _png() -> tuple[str, bytes, str]:
+    return ("a.png", image_bytes("PNG"), "image/png")
 
 
 def _new_image(w: World) -> Call:
-    raw, content_type = _png_form("image", sku=str(w.a_sku))
-    return Call(
-        "POST", "/meiduo_admin/skus/images/", w.staff_headers(), raw=raw, content_type=content_type
-    )
+    form = {"sku": str(w.a_sku), "image": _png()}
+    return Call("POST", "/meiduo_admin/skus/images/", w.staff_headers(), form=form)
 
 
 def _image_call(method: str, query: str = "") -> Callable[[World], Call]:
@@ -195,15 +193,13 @@ def _image_call(method: str, query: str = "") -> Callable[[World], Call]:
         path = f"/meiduo_admin/skus/images/{created['id']}/"
         if method == "DELETE":
             return Call("DELETE", path, w.staff_headers(), query=query)
-        raw, content_type = _png_form("image")
-        return Call("PUT", path, w.staff_headers(), raw=raw, content_type=content_type)
+        return Call("PUT", path, w.staff_headers(), form={"image": _png()})
 
     return build
 
 
 def _avatar(w: World) -> Call:
-    raw, content_type = _png_form("avatar")
-    return Call("PUT", "/user/avatar/", w.headers(), raw=raw, content_type=content_type)
+    return Call("PUT", "/user/avatar/", w.headers(), form={"avatar": _png()})
 
 
 def _order_call(action: str, **order: Any) -> Callable[[World], Call]:

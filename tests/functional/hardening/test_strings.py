@@ -1,7 +1,8 @@
 """Unicode and SQL metacharacters in every string field, generated from docs/openapi.yaml.
 
-Every string field of every JSON request body (following $ref, into arrays and maps) and
-every free string query parameter gets a set of hostile values, each in an otherwise valid
+Every string field of every JSON request body (following $ref, into arrays, and maps'
+values and names), every text part of a multipart form and every free string query
+parameter gets a set of hostile values, each in an otherwise valid
 request built from routes.py's table. Whatever the value: never a 5xx, and either a 2xx
 with the value stored and read back through the API exactly as sent, or a 400 naming the
 field. Free text a route stores (no pattern or format) must be stored; control
@@ -52,7 +53,7 @@ class StringField:
         str  # "receiver", "comments[].content", "specs.*" / "specs.<name>" (a map's values / names)
     )
     schema: dict[str, Any]
-    where: str  # "body" or "query"
+    where: str  # "body" (JSON), "form" (a multipart text part) or "query"
 
     @property
     def top(self) -> str:
@@ -116,6 +117,10 @@ def string_fields() -> list[StringField]:
             if "application/json" in content:
                 for name, schema in _strings(content["application/json"]["schema"], ""):
                     fields.append(StringField(method.upper(), path, name, schema, "body"))
+            if "multipart/form-data" in content:
+                for name, schema in _strings(content["multipart/form-data"]["schema"], ""):
+                    if schema.get("format") != "binary":  # text parts, not files
+                        fields.append(StringField(method.upper(), path, name, schema, "form"))
             for param in op.get("parameters", []):
                 param = _resolve(param)
                 schema = _resolve(param.get("schema", {}))
@@ -250,6 +255,9 @@ def _send(world: World, case: Case, field: StringField, value: str) -> tuple[Cal
         extra = f"{field.name}={encoded}"
         pairs = [p for p in call.query.split("&") if p and not p.startswith(f"{field.name}=")]
         call.query = "&".join([*pairs, extra])
+    elif field.where == "form":
+        assert call.form is not None, f"{field}: the route's Case builds no form"
+        call.form[field.name] = value
     else:
         set_field(call.body, field.name, value)
     status, answer = call.send(world.client)

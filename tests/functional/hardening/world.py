@@ -33,38 +33,44 @@ _n = itertools.count(1)
 
 @dataclass
 class Call:
-    """One request: a JSON `body`, or `raw` bytes with their `content_type`."""
+    """One request: a JSON `body`, a multipart `form` (a tuple value is a file part: name,
+    bytes, Content-Type), or `raw` bytes with their `content_type`."""
 
     method: str
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    form: dict[str, Any] | None = None
     raw: bytes | None = None
     content_type: str = "application/json"
     query: str = ""
 
-    def payload(self) -> bytes:
-        if self.raw is not None:
-            return self.raw
-        return b"" if self.body is None else json.dumps(self.body).encode()
+    def encoded(self) -> tuple[bytes, dict[str, str]]:
+        """The body and every header (a form gets a boundary of its own each time)."""
+        if self.form is not None:
+            from tests.functional.images.forms import multipart
 
-    def all_headers(self) -> dict[str, str]:
-        return {"Content-Type": self.content_type, **self.headers}
+            raw, content_type = multipart(self.form)
+            return raw, {"Content-Type": content_type, **self.headers}
+        headers = {"Content-Type": self.content_type, **self.headers}
+        if self.raw is not None:
+            return self.raw, headers
+        return (b"" if self.body is None else json.dumps(self.body).encode()), headers
 
     def url(self) -> str:
         return self.path + (f"?{self.query}" if self.query else "")
 
     def send(self, client: Any) -> tuple[int, Any]:
         """Through the in-process client: (status, decoded JSON body or raw text)."""
-        response = client.http.request(
-            self.method, self.url(), headers=self.all_headers(), body=self.payload()
-        )
+        payload, headers = self.encoded()
+        response = client.http.request(self.method, self.url(), headers=headers, body=payload)
         return response.status_code, _decode(response.body)
 
     def send_http(self, base: str) -> tuple[int, Any]:
         """Over HTTP to a running server (the concurrency checks)."""
+        payload, headers = self.encoded()
         request = urllib.request.Request(
-            base + self.url(), method=self.method, data=self.payload(), headers=self.all_headers()
+            base + self.url(), method=self.method, data=payload, headers=headers
         )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
