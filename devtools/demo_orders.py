@@ -97,7 +97,8 @@ def _already_placed(conn: Connection, user_id: int, key: str) -> bool:
     return (
         conn.scalar(
             select(orders.c.order_id).where(
-                orders.c.user_id == user_id, orders.c.idempotency_key == key
+                orders.c.user_id == user_id,
+                orders.c.idempotency_key == order_service.stored_idempotency_key(key),
             )
         )
         is not None

@@ -125,6 +125,7 @@ def change_password(user: auth.CurrentUser) -> Response:
             user.id,
             old_password=body.old_password,
             new_password=body.new_password,
+            token_version=int(user.claims["ver"]),
         )
     return Response(body="", status_code=204)
 

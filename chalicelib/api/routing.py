@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ from chalicelib import auth, resources
 from chalicelib.api.fields import MAX_ID
 from chalicelib.config import ConfigError
 from chalicelib.errors import (
+    NON_FIELD,
     ApiError,
     BadRequest,
     InternalError,
@@ -44,6 +46,7 @@ from chalicelib.observability.entry import note_user
 log = logging.getLogger("shop.api")
 
 MAX_JSON_BODY_BYTES = 1_000_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Every path registered through ApiBlueprint, with its methods: preflight routes are
 # generated from it (see cors.register_preflight_routes).
 registered_paths: dict[str, set[str]] = {}
@@ -196,13 +199,37 @@ def json_object(request: Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-        # "\udc80" escapes decode to lone surrogates, which no database column can store.
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeError, RecursionError):
         raise ValidationError("The request body is not valid UTF-8 JSON.") from None
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object.")
+    where = _lone_surrogate(body)
+    if where is not None:
+        # "\\ud800" escapes decode to lone surrogates, which no UTF-8 column (nor a password
+        # hash) can take: refused here, naming the field as a validation error would.
+        message = "Unpaired UTF-16 surrogates (\\ud800-\\udfff) are not text."
+        raise ValidationError({where or NON_FIELD: [message]})
     return body
+
+
+def _lone_surrogate(body: Any) -> str | None:
+    """The dotted place ("comments.0.content") of the first lone surrogate in a string
+    (of the object, for one in a key; "" at the top), or None. Iterative: JSON as deep
+    as json.loads takes must not recurse."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        place, node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return place
+        elif isinstance(node, dict | list):
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, value in reversed(list(items)):
+                here = f"{place}.{key}" if place else str(key)
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return place  # the object holding the key: the key cannot be shown
+                stack.append((here, value))
+    return None
 
 
 def parse(model: type[Model], request: Request) -> Model:
@@ -232,7 +259,9 @@ def field_errors(exc: PydanticValidationError) -> dict[str, list[str]]:
 def query(request: Request) -> dict[str, str]:
     """The query string as name -> value; a name given more than once is a 400 naming it
     (`?page=1&page=2`: which one was meant is not ours to guess)."""
-    params = request.query_params or {}
+    params = request.query_params
+    if not params:
+        return {}
     repeated = {
         name: ["Give this parameter once."] for name in params if len(params.getlist(name)) > 1
     }

@@ -19,7 +19,7 @@ from chalicelib.adapters.mailer import Mail
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import UnitOfWork, after_commit, after_rollback, insert_id
 from chalicelib.db.tables import users
-from chalicelib.errors import NON_FIELD, NotFound, Throttled, ValidationError
+from chalicelib.errors import NON_FIELD, NotAuthenticated, NotFound, Throttled, ValidationError
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -162,14 +162,30 @@ def token_for(row: Row[Any]) -> str:
 
 
 def change_password(
-    conn: Connection, redis: Redis, user_id: int, *, old_password: str, new_password: str
+    conn: Connection,
+    redis: Redis,
+    user_id: int,
+    *,
+    old_password: str,
+    new_password: str,
+    token_version: int,
 ) -> None:
     """Set a new password; every token issued before stops working.
 
-    The old password is checked like a login (check_credentials): a wrong one counts as a
-    failed login for the username, and past the limit the answer is 429 whatever is sent.
+    `token_version` is that of the token the request came with. The user's row is locked
+    and the version checked again under the lock: of concurrent changes made with one
+    token, the first wins and the others, whose token it has just ended, are 401 (they
+    had all been authenticated, and all changed the password, each ending the tokens
+    again). The old password is checked like a login (check_credentials): a wrong one
+    counts as a failed login for the username, and past the limit the answer is 429.
     """
-    row = get_user(conn, user_id)
+    row = conn.execute(select(users).where(users.c.id == user_id).with_for_update()).first()
+    if row is None:
+        raise NotFound("No such user.")
+    if row.token_version != token_version:
+        raise NotAuthenticated(
+            "The token was issued before a password change.", code="token_revoked"
+        )
     if check_credentials(conn, redis, username=row.username, password=old_password) is None:
         raise ValidationError("The old password is not correct.", field="old_password")
     if old_password == new_password:

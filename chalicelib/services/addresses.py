@@ -76,8 +76,14 @@ def replace(conn: Connection, user_id: int, address_id: int, fields: dict[str, A
 
 
 def remove(conn: Connection, user_id: int, address_id: int) -> None:
-    get(conn, user_id, address_id)
-    conn.execute(delete(addresses).where(addresses.c.id == address_id))
+    """Delete the user's address; 404 if it is not (or no longer) there. The delete's own
+    row count decides: a concurrent delete that read the address before this one
+    committed waits on the row, finds nothing, and is a 404, not a second 204."""
+    deleted = conn.execute(
+        delete(addresses).where(addresses.c.id == address_id, addresses.c.user_id == user_id)
+    ).rowcount
+    if not deleted:
+        raise NotFound("No such address.")
     conn.execute(
         update(users)
         .where(users.c.id == user_id, users.c.default_address_id == address_id)

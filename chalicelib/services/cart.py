@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from redis import Redis
 
 CART_TTL_SECONDS = 30 * 24 * 3600
+# How long an order placed from the cart stays listed as "leaving" it (see mark_placing())
+# when the after-commit clean-up that unlists it never ran (Redis down at that moment).
+PLACING_TTL_SECONDS = 600
 # One line may hold at most this many units: far beyond any appliance order, small
 # enough that totals stay exact integers everywhere.
 MAX_LINE_COUNT = 99_999
@@ -154,15 +157,38 @@ def update(
     return line
 
 
-def remove(redis: Redis, user_id: int, sku_ids: list[int]) -> None:
-    """Drop these lines (absent ones are fine: deleting is idempotent)."""
-    if not sku_ids:
+def remove(redis: Redis, user_id: int, sku_ids: list[int], *, placed: str | None = None) -> None:
+    """Drop these lines (absent ones are fine: deleting is idempotent); with `placed`, the
+    order they were ordered in is no longer leaving the cart."""
+    if not sku_ids and placed is None:
         return
     lines_key, selected_key = _keys(user_id)
     fields = [str(sku_id) for sku_id in sku_ids]
     pipe = redis.pipeline()
-    pipe.hdel(lines_key, *fields)
-    pipe.srem(selected_key, *fields)
+    if fields:
+        pipe.hdel(lines_key, *fields)
+        pipe.srem(selected_key, *fields)
+    if placed is not None:
+        pipe.srem(_placing_key(user_id), placed)
+    pipe.execute()
+
+
+def _placing_key(user_id: int) -> str:
+    return f"cart:{user_id}:placing"
+
+
+def mark_placing(redis: Redis, user_id: int, order_id: str) -> None:
+    """List an order being placed from the cart until its lines have left the cart.
+
+    Checkout removes the ordered lines after its commit (a Redis failure must not turn a
+    committed order into an error), so for a moment a committed order's lines are still
+    in the cart: a second checkout of the same user (a double click without
+    Idempotency-Key), waiting on the user's row lock, would order them again. It skips
+    the lines of the committed orders listed here instead.
+    """
+    pipe = redis.pipeline()
+    pipe.sadd(_placing_key(user_id), order_id)
+    pipe.expire(_placing_key(user_id), PLACING_TTL_SECONDS)
     pipe.execute()
 
 
@@ -216,3 +242,20 @@ def selected_counts(redis: Redis, user_id: int) -> dict[int, int]:
     """sku_id -> count of the selected lines: what checkout orders."""
     counts, selected = _read(redis, user_id)
     return {sku_id: count for sku_id, count in counts.items() if sku_id in selected}
+
+
+def selected_for_checkout(redis: Redis, user_id: int) -> tuple[dict[int, int], set[str]]:
+    """(sku_id -> count of the selected lines, the orders listed by mark_placing), read
+    together in one MULTI: an after-commit clean-up takes a checkout's lines and its
+    listing away at once, so a checkout sees both or neither."""
+    lines_key, selected_key = _keys(user_id)
+    pipe = redis.pipeline()
+    pipe.hgetall(lines_key)
+    pipe.smembers(selected_key)
+    pipe.smembers(_placing_key(user_id))
+    _touch(pipe, user_id)
+    raw_lines, raw_selected, raw_placing = pipe.execute()[:3]
+    counts = positive_counts(raw_lines)
+    selected = {int(s) for s in raw_selected if s.isdecimal() and s.isascii()}
+    wanted = {sku_id: count for sku_id, count in counts.items() if sku_id in selected}
+    return wanted, {str(order_id) for order_id in raw_placing}

@@ -172,6 +172,8 @@ def place(
     committed (an after-commit hook).
     """
     now = utcnow()
+    if idempotency_key:
+        idempotency_key = stored_idempotency_key(idempotency_key)
     # One checkout per user at a time (the user's row lock, as addresses.add does), so
     # two concurrent checkouts cannot both pass the unpaid-order limit.
     conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
@@ -186,7 +188,9 @@ def place(
     ).first()
     if address is None:
         raise ValidationError("No such address.", field="address_id")
-    wanted = cart.selected_counts(redis, user_id)
+    wanted, placing = cart.selected_for_checkout(redis, user_id)
+    if wanted and placing and (leaving := _leaving_the_cart(conn, user_id, placing)):
+        wanted = {sku_id: n for sku_id, n in wanted.items() if sku_id not in leaving}
     if not wanted:
         # A concurrent request with the same key may have committed (and emptied the
         # cart) since we looked: its order is then the answer, not a 400.
@@ -255,6 +259,7 @@ def place(
     # The stock goes before the lines because inserting a line takes a shared lock on
     # its SKU row (the foreign key): two checkouts holding that shared lock, both then
     # wanting the exclusive one for the stock update, would deadlock.
+    cart.mark_placing(redis, user_id, order_id)  # before the hot rows: see above
     _take_stock(conn, wanted)
     conn.execute(
         order_lines.insert(),
@@ -270,8 +275,22 @@ def place(
         ],
     )
     ordered = [line.sku_id for line in lines]
-    after_commit(conn, lambda _begin: cart.remove(redis, user_id, ordered))
+    after_commit(conn, lambda _begin: cart.remove(redis, user_id, ordered, placed=order_id))
     return Placement(OrderDetail(order, list(lines)), replayed=False)
+
+
+def _leaving_the_cart(conn: Connection, user_id: int, listed: set[str]) -> set[int]:
+    """SKUs of the listed orders (cart.mark_placing) that committed: their lines are still
+    to leave the cart, as the after-commit clean-up of a checkout that committed while we
+    waited for the user's row lock has not run yet. Orders that never committed are not
+    found."""
+    return set(
+        conn.scalars(
+            select(order_lines.c.sku_id)
+            .join(orders, orders.c.order_id == order_lines.c.order_id)
+            .where(orders.c.user_id == user_id, order_lines.c.order_id.in_(sorted(listed)))
+        )
+    )
 
 
 def _check_unpaid_limit(conn: Connection, user_id: int) -> None:
@@ -301,6 +320,16 @@ def _record_placement(conn: Connection, order_id: str, user_id: int, now: dateti
             create_time=now,
         )
     )
+
+
+def stored_idempotency_key(key: str) -> str:
+    """What the orders table keeps of a client's key: its SHA-256 in lowercase hex.
+
+    MySQL/MariaDB compare the column in utf8mb4_unicode_ci, where "Checkout-1" and
+    "checkout-1" are one key (a second, different checkout got the first order back);
+    lowercase hex digests compare the same in any collation, and fit the 64 characters.
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _replay(

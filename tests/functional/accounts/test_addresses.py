@@ -172,3 +172,38 @@ def test_an_address_with_a_control_character_is_400_and_nothing_is_stored(
         field: ["Control characters (such as NUL, ESC, tabs or line breaks) are not allowed."]
     }
     assert address_rows(db) == []
+
+
+def test_a_delete_waiting_on_another_delete_of_the_address_is_a_404(
+    client: Any, db: Any, make_user: Any, auth_headers: Any
+) -> None:
+    # given a delete of the address under way (its row locked, not yet committed), and a
+    # second delete that has already read the address and now waits on that lock: on
+    # MariaDB it found the row gone once the first committed, and answered 204 as well
+    import threading
+    import time
+
+    from chalicelib.db.engine import transaction
+    from chalicelib.services import addresses as address_service
+    from tests import factories
+    from tests.conftest import committed
+
+    user = make_user("alice_01")
+    address_id = committed(factories.address)(user.id)
+    answers: list[int] = []
+    second = threading.Thread(
+        target=lambda: answers.append(
+            client.http.delete(f"/addresses/{address_id}/", headers=auth_headers(user)).status_code
+        )
+    )
+
+    # when the first commits while the second waits
+    with transaction() as conn:
+        address_service.remove(conn, user.id, address_id)
+        second.start()
+        time.sleep(0.5)  # the second reads the address and waits on its row lock
+    second.join()
+
+    # then the second is a 404: the address was deleted once
+    assert answers == [404]
+    assert address_rows(db) == []

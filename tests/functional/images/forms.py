@@ -23,7 +23,8 @@ def multipart(fields: dict[str, str | FilePart]) -> tuple[bytes, str]:
             chunks.append(data)
         else:
             chunks.append(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
-            chunks.append(value.encode())
+            # surrogatepass: a lone surrogate goes out as the bytes that are not UTF-8
+            chunks.append(value.encode("utf-8", "surrogatepass"))
         chunks.append(b"\r\n")
     chunks.append(f"--{boundary}--\r\n".encode())
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
