@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from chalice.app import MultiDict
 
 from chalicelib import config
 from chalicelib.api.fields import MAX_ID, PageQuery
@@ -33,8 +34,17 @@ NOT_ASCII_INTEGERS = [
 ]
 
 
-def request(**params: str) -> Any:
-    return SimpleNamespace(query_params=params or None)
+def request(**params: str | list[str]) -> Any:
+    """A request as Chalice builds it: each name's values in a MultiDict (None if none)."""
+    values = {name: value if isinstance(value, list) else [value] for name, value in params.items()}
+    return SimpleNamespace(query_params=MultiDict(values) if values else None)
+
+
+def test_a_name_given_twice_is_a_400_naming_it() -> None:
+    with pytest.raises(ValidationError) as raised:
+        parse_query(PageQuery, request(page=["9", "1"], pagesize="5"))
+
+    assert raised.value.body() == {"page": ["Give this parameter once."]}
 
 
 @pytest.mark.parametrize("text", NOT_ASCII_INTEGERS)
