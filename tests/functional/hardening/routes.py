@@ -13,7 +13,8 @@ returns a valid `Call` (the World makes what it refers to). Then, as it applies:
 - `replays`: `Replay(statuses=(first, replay), effect=..., effects=(before, after first,
   after replay))`, `race={status: count}` for RACERS identical requests at once when a
   race could double the effect, and `raced=` the effect after the race when it is not
-  that of one request (a recharge recharges each time). A route whose replay is proven
+  that of one request (a recharge recharges each time). `variants` builds another
+  documented form of the body for the fields only it has. A route whose replay is proven
   elsewhere names that test with `covered_by`; `exempt` says why a route needs none.
 """
 
@@ -783,8 +784,20 @@ ROUTES: dict[tuple[str, str], Case] = {
                 ),
                 race={200: 1, 409: RACERS - 1},
             ),
-            # A paid order's cancel (refunded to the wallet or Alipay, API.md) is not built
-            # yet: its entry, "refunded once", comes with it.
+            # a paid order's cancel refunds it (here to the wallet) once; history: placed,
+            # the refund, the cancel
+            Replay(
+                (200, 409),
+                _order_state,
+                (
+                    (2, 1, 9, 1, 1_000_000, 0),
+                    (6, 3, 10, 0, 1_010_000, 1),
+                    (6, 3, 10, 0, 1_010_000, 1),
+                ),
+                race={200: 1, 409: RACERS - 1},
+                build=_order_call("cancel", paid=True),
+                name="paid: refunded once",
+            ),
         ),
     ),
     ("POST", "/orders/{order_id}/payment/"): Case(
