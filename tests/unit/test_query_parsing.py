@@ -34,7 +34,11 @@ NOT_ASCII_INTEGERS = [
 
 
 def request(**params: str) -> Any:
-    return SimpleNamespace(query_params=params or None)
+    """A request whose query string has these parameters, as chalice gives them (a
+    MultiDict: a name may come more than once)."""
+    from chalice.app import MultiDict
+
+    return SimpleNamespace(query_params=MultiDict({k: [v] for k, v in params.items()}) or None)
 
 
 @pytest.mark.parametrize("text", NOT_ASCII_INTEGERS)
