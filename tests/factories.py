@@ -339,6 +339,22 @@ def builtin_permissions(conn: Connection) -> None:
         )
 
 
+def permission(
+    conn: Connection, codename: str | None = None, *, model: str = "sku", name: str | None = None
+) -> int:
+    """A permission of one of the built-in content types (made where missing); its id."""
+    builtin_permissions(conn)
+    content_type_id = conn.scalar(select(content_types.c.id).where(content_types.c.model == model))
+    codename = codename or f"export_{model}_{next(_n)}"
+    return insert_id(
+        conn.execute(
+            permissions.insert().values(
+                name=name or f"Can {codename}", codename=codename, content_type_id=content_type_id
+            )
+        )
+    )
+
+
 def permission_ids(conn: Connection, *codenames: str) -> list[int]:
     """The ids of these permissions (built-in or made by a test), in the order given."""
     query = select(permissions.c.codename, permissions.c.id).where(
@@ -398,3 +414,27 @@ def payment(
         **columns,
     }
     return insert_id(conn.execute(payments.insert().values(order_id=order_id, **values)))
+
+
+def simulator_trade(redis: Any, out_trade_no: str, trade_no: str, amount: int) -> None:
+    """A trade paid at the local Alipay simulator (what its cashier's Pay leaves)."""
+    import json
+
+    from chalicelib.adapters import alipay_simulator
+    from chalicelib.adapters.alipay import alipay_time
+    from chalicelib.money import format_yuan
+
+    trade = {
+        "out_trade_no": out_trade_no,
+        "trade_no": trade_no,
+        "subject": out_trade_no,
+        "total_amount": format_yuan(amount),
+        "time_expire": "",
+        "notify_url": "",
+        "return_url": "",
+        "status": alipay_simulator.TRADE_SUCCESS,
+        "gmt_create": alipay_time(utcnow()),
+    }
+    redis.set(
+        alipay_simulator.TRADE_KEY.format(out_trade_no), json.dumps(trade, ensure_ascii=False)
+    )

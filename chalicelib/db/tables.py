@@ -60,6 +60,23 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LongText(TypeDecorator[str]):
+    """Text of up to 16 MB on MySQL (MEDIUMTEXT; TEXT stops at 64 KB, less than the
+    100,000 characters a rich-text description may have)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
+            return dialect.type_descriptor(mysql.MEDIUMTEXT())
+        return dialect.type_descriptor(Text())
+
+
 Money = BigInteger  # fen
 
 metadata = MetaData(
@@ -166,9 +183,9 @@ spus = Table(
     Column("category1_id", Id, ForeignKey("categories.id"), nullable=False),
     Column("category2_id", Id, ForeignKey("categories.id"), nullable=False),
     Column("category3_id", Id, ForeignKey("categories.id"), nullable=False, index=True),
-    Column("desc_detail", Text, nullable=False),
-    Column("desc_pack", Text, nullable=False),
-    Column("desc_service", Text, nullable=False),
+    Column("desc_detail", LongText, nullable=False),
+    Column("desc_pack", LongText, nullable=False),
+    Column("desc_service", LongText, nullable=False),
     Column("is_deleted", Boolean, nullable=False, server_default="0"),
     Column("create_time", UtcDateTime, nullable=False),
 )

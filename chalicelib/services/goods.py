@@ -29,6 +29,7 @@ from chalicelib.db.tables import (
     categories,
     channel_groups,
     channels,
+    content_types,
     sku_spec_options,
     skus,
     spec_options,
@@ -398,7 +399,9 @@ def _spec_used(conn: Connection, spec_id: int) -> bool:
 
 
 def _check_spec_fields(conn: Connection, *, name: str, spu_id: int, spec_id: int | None) -> None:
-    if live_spu_category(conn, spu_id) is None:
+    # Locked: writes of the SPU's specifications queue on its row, so the name check
+    # (READ COMMITTED) sees a specification written meanwhile.
+    if live_spu_category(conn, spu_id, lock=True) is None:
         raise ValidationError(f"No SPU has the id {spu_id}.", field="spu_id")
     same_name = select(spu_specs.c.id).where(
         spu_specs.c.spu_id == spu_id, spu_specs.c.name == name, LIVE_SPEC
@@ -479,8 +482,10 @@ def _option_used(conn: Connection, option_id: int) -> bool:
 def _check_option_fields(
     conn: Connection, *, value: str, spec_id: int, option_id: int | None
 ) -> None:
+    # Locked: writes of the specification's options queue on its row, so the value check
+    # (READ COMMITTED) sees an option written meanwhile.
     live_spec = select(spu_specs.c.id).where(spu_specs.c.id == spec_id, LIVE_SPEC)
-    if not _exists(conn, live_spec):
+    if not _exists(conn, live_spec.with_for_update()):
         raise ValidationError(f"No specification has the id {spec_id}.", field="spec_id")
     same_value = select(spec_options.c.id).where(
         spec_options.c.spec_id == spec_id, spec_options.c.value == value, LIVE_OPTION
@@ -530,9 +535,10 @@ def get_brand(conn: Connection, brand_id: int) -> Brand:
 def create_brand(
     conn: Connection, storage: Storage, *, name: str, first_letter: str, logo: ImageUpload
 ) -> Brand:
-    """Store the logo (deleted again if the brand is not written), then the brand."""
-    file_id = images.store_upload(conn, storage, logo)
+    """Check the name, store the logo (deleted again if the brand is not written), then
+    the brand."""
     _check_brand_name(conn, name, brand_id=None)
+    file_id = images.store_upload(conn, storage, logo)
     brand_id = insert_id(
         conn.execute(
             brands.insert().values(
@@ -578,6 +584,13 @@ def delete_brand(conn: Connection, brand_id: int) -> None:
 
 
 def _check_brand_name(conn: Connection, name: str, *, brand_id: int | None) -> None:
+    """400 on `name` when a live brand has it. Names are unique among live brands only (a
+    deleted brand keeps its name), so no unique key can hold it: brand writes queue on
+    the brand content type's row, and the check (READ COMMITTED) sees what the one before
+    wrote."""
+    conn.execute(
+        select(content_types.c.id).where(content_types.c.model == "brand").with_for_update()
+    )
     taken = select(brands.c.id).where(brands.c.name == name, LIVE_BRAND)
     if brand_id is not None:
         taken = taken.where(brands.c.id != brand_id)
@@ -661,10 +674,12 @@ def _check_channel_fields(
     group = select(channel_groups.c.id).where(channel_groups.c.id == fields.group_id)
     if not _exists(conn, group):
         errors["group_id"] = [f"No channel group has the id {fields.group_id}."]
+    # Locked: channel writes for a category queue on its row, so the check below (READ
+    # COMMITTED) sees a channel written meanwhile.
     top = select(categories.c.id).where(
         categories.c.id == fields.category_id, categories.c.parent_id.is_(None)
     )
-    if not _exists(conn, top):
+    if not _exists(conn, top.with_for_update()):
         errors["category_id"] = ["Choose a first-level category."]
     else:
         taken = select(channels.c.id).where(channels.c.category_id == fields.category_id)

@@ -62,7 +62,7 @@ def codename(action: str, model: str) -> str:
 
 
 # Permissions beyond the four of a content type: (codename, name, model). Refunding moves
-# money, so it is not part of changing an order (migration 0012 created it).
+# money, so it is not part of changing an order (migration 0011 created it).
 SPECIAL_PERMISSIONS: tuple[tuple[str, str, str], ...] = (("refund_order", "退款订单", "order"),)
 
 
@@ -157,8 +157,9 @@ def permission_names(conn: Connection) -> list[Any]:
     )
 
 
-def get_permission(conn: Connection, permission_id: int) -> Any:
-    row = conn.execute(select(*PERMISSION_COLUMNS).where(permissions.c.id == permission_id)).first()
+def get_permission(conn: Connection, permission_id: int, *, lock: bool = False) -> Any:
+    query = select(*PERMISSION_COLUMNS).where(permissions.c.id == permission_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound("No such permission.")
     return row
@@ -210,8 +211,9 @@ def update_permission(conn: Connection, permission_id: int, fields: PermissionFi
 
 
 def delete_permission(conn: Connection, permission_id: int) -> None:
-    """Delete a custom permission; the groups and users holding it lose it."""
-    current = get_permission(conn, permission_id)
+    """Delete a custom permission; the groups and users holding it lose it. Locked: of
+    deletes at once, the first deletes and the others find nothing (404)."""
+    current = get_permission(conn, permission_id, lock=True)
     if current.codename in BUILTIN_CODENAMES:
         raise Conflict(
             f"{current.codename} is a built-in permission the admin routes check; "
@@ -332,8 +334,10 @@ def update_group(conn: Connection, group_id: int, name: str, permission_ids: lis
 
 
 def delete_group(conn: Connection, group_id: int) -> None:
-    """Delete a group; its members lose what it gave them."""
-    get_group(conn, group_id)
+    """Delete a group; its members lose what it gave them. Locked: of deletes at once,
+    the first deletes and the others find nothing (404)."""
+    if conn.scalar(select(groups.c.id).where(groups.c.id == group_id).with_for_update()) is None:
+        raise NotFound("No such group.")
     conn.execute(delete(group_permissions).where(group_permissions.c.group_id == group_id))
     conn.execute(delete(user_groups).where(user_groups.c.group_id == group_id))
     conn.execute(delete(groups).where(groups.c.id == group_id))

@@ -163,8 +163,9 @@ def update_staff(conn: Connection, user_id: int, fields: StaffFields, *, by: Act
 def remove_staff(conn: Connection, user_id: int, *, by: Actor) -> None:
     """Take a user's staff rights away: not staff, not superuser, no groups or permissions,
     and every token they hold stops working. The account stays (orders, a storefront
-    login with a new token)."""
-    target = _staff_row(conn, user_id)
+    login with a new token). Locked: of removals at once, the first removes and the
+    others find no staff user (404)."""
+    target = _staff_row(conn, user_id, lock=True)
     if target.id == by.id:
         raise Conflict("You cannot remove your own staff rights.", code="cannot_remove_self")
     if target.is_superuser:
@@ -192,10 +193,9 @@ def remove_staff(conn: Connection, user_id: int, *, by: Actor) -> None:
     )
 
 
-def _staff_row(conn: Connection, user_id: int) -> Any:
-    row = conn.execute(
-        select(*LISTED_COLUMNS).where(users.c.id == user_id, users.c.is_staff)
-    ).first()
+def _staff_row(conn: Connection, user_id: int, *, lock: bool = False) -> Any:
+    query = select(*LISTED_COLUMNS).where(users.c.id == user_id, users.c.is_staff)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound("No such staff user.")
     return row

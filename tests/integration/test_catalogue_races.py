@@ -1,6 +1,11 @@
 """A delete racing a write that starts using the row, on real MariaDB only: whichever
 commits first, the other sees it. A SKU never ends up on a deleted option, specification
-or SPU, nor an SPU on a deleted brand (services/goods.py, services/admin_skus.py)."""
+or SPU, nor an SPU on a deleted brand (services/goods.py, services/admin_skus.py).
+
+Two writes of one unique name (a brand among live brands, a specification of an SPU, an
+option of a specification, a channel of a category) at once: the second waits for the
+first and is refused by name; two deletes of one permission, group or staff user: the
+second finds nothing (services/goods.py, services/permissions.py, services/staff.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +22,10 @@ from chalicelib import resources
 from chalicelib.db.engine import transaction
 from chalicelib.db.tables import sku_spec_options, skus, spec_options, spu_specs, spus
 from chalicelib.errors import ApiError
-from chalicelib.services import admin_skus, goods
+from chalicelib.services import admin_skus, goods, permissions, staff
+from chalicelib.uploads import ImageUpload
 from tests import factories
+from tests.functional.images.forms import image_bytes
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL"),
@@ -146,3 +153,81 @@ def test_a_brand_delete_waiting_on_an_spu_write_sees_the_spu(spu: dict[str, int]
 
     assert isinstance(created, int)
     assert (refused.status_code, refused.code) == (409, "in_use")
+
+
+def _refused_on(result: Any) -> tuple[int, list[str]]:
+    return result.status_code, list(result.errors)
+
+
+def test_two_brands_of_one_name_at_once_make_one(database_url: str) -> None:
+    def create(conn: Connection) -> int:
+        logo = ImageUpload(image_bytes("PNG"), "png")
+        brand = goods.create_brand(
+            conn, resources.storage(), name="同名品牌", first_letter="T", logo=logo
+        )
+        return brand.id
+
+    made, refused = race(create, create)
+
+    assert isinstance(made, int)
+    assert _refused_on(refused) == (400, ["name"])
+
+
+def test_two_specifications_of_one_name_at_once_make_one(spu: dict[str, int]) -> None:
+    def create(conn: Connection) -> int:
+        return int(goods.create_spec(conn, name="尺寸", spu_id=spu["spu"]).id)
+
+    made, refused = race(create, create)
+
+    assert isinstance(made, int)
+    assert _refused_on(refused) == (400, ["name"])
+
+
+def test_two_options_of_one_value_at_once_make_one(spu: dict[str, int]) -> None:
+    def create(conn: Connection) -> int:
+        return int(goods.create_option(conn, value="黑色", spec_id=spu["spec"]).id)
+
+    made, refused = race(create, create)
+
+    assert isinstance(made, int)
+    assert _refused_on(refused) == (400, ["value"])
+
+
+def test_two_channels_of_one_category_at_once_make_one(database_url: str) -> None:
+    with transaction() as conn:
+        fields = goods.ChannelFields(
+            group_id=factories.channel_group(conn),
+            category_id=factories.category(conn),
+            url="/list/1/",
+            sequence=1,
+        )
+
+    def create(conn: Connection) -> int:
+        return int(goods.create_channel(conn, fields).id)
+
+    made, refused = race(create, create)
+
+    assert isinstance(made, int)
+    assert _refused_on(refused) == (400, ["category_id"])
+
+
+@pytest.mark.parametrize("deleted", ["permission", "group", "staff"])
+def test_two_deletes_at_once_delete_once(database_url: str, deleted: str) -> None:
+    with transaction() as conn:
+        superuser = factories.staff_user(conn, is_superuser=True)
+        row_id = {
+            "permission": lambda: factories.permission(conn),
+            "group": lambda: factories.group(conn),
+            "staff": lambda: factories.staff_user(conn).id,
+        }[deleted]()
+    actor = staff.Actor(id=superuser.id, is_superuser=True)
+    delete = {
+        "permission": lambda conn: permissions.delete_permission(conn, row_id),
+        "group": lambda conn: permissions.delete_group(conn, row_id),
+        "staff": lambda conn: staff.remove_staff(conn, row_id, by=actor),
+    }[deleted]
+
+    done, refused = race(delete, delete)
+
+    assert done is None
+    assert (refused.status_code, refused.code) == (404, "not_found")

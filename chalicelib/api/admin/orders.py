@@ -93,7 +93,7 @@ def change_status(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
 
 
 # --- refunds (services.refunds) ----------------------------------------------------------
-# Refunds move money: they need a permission of their own, `refund_order` (migration 0012).
+# Refunds move money: they need a permission of their own, `refund_order` (migration 0011).
 
 
 class NewRefund(RequestModel):

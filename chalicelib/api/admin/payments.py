@@ -51,7 +51,7 @@ def refunds_needed(user: auth.CurrentUser) -> dict[str, Any]:
     return page_body([refund_body(row) for row in rows], count, page)
 
 
-# Refunds move money: they need a permission of their own, `refund_order` (migration 0012).
+# Refunds move money: they need a permission of their own, `refund_order` (migration 0011).
 @bp.route("/payments/{payment_id}/refund/", methods=["POST"])
 @auth.permission_required("refund_order")
 def refund_payment(user: auth.CurrentUser, payment_id: str) -> dict[str, Any]:

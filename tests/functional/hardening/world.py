@@ -21,9 +21,10 @@ from typing import Any
 
 from sqlalchemy import Row, func, select
 
+from chalicelib import resources
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import transaction
-from chalicelib.db.tables import skus, users
+from chalicelib.db.tables import group_permissions, payments, skus, users
 from chalicelib.services import accounts
 from tests import factories
 
@@ -55,7 +56,7 @@ class Call:
         headers = {"Content-Type": self.content_type, **self.headers}
         if self.raw is not None:
             return self.raw, headers
-        return (b"" if self.body is None else json.dumps(self.body).encode()), headers
+        return (b"" if self.body is None else _json(self.body)), headers
 
     def url(self) -> str:
         return self.path + (f"?{self.query}" if self.query else "")
@@ -79,6 +80,14 @@ class Call:
             return error.code, _decode(error.read())
 
 
+def _json(body: Any) -> bytes:
+    """UTF-8 JSON, as clients send it; a lone surrogate (no UTF-8 for it) as its escape."""
+    try:
+        return json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(body).encode()
+
+
 def _decode(body: bytes) -> Any:
     try:
         return json.loads(body) if body else None
@@ -90,7 +99,27 @@ def world_for_replays(client: Any, monkeypatch: Any, tmp_path: Path) -> World:
     """A World with recharges on and a storage folder of the test's own (files counted)."""
     monkeypatch.setenv("RECHARGE_ENABLED", "true")
     monkeypatch.setenv("STORAGE_URL", f"file://{tmp_path / 'media'}")
-    return World(client, tmp_path / "media")
+    return World(client, tmp_path / "media", monkeypatch)
+
+
+_served: list[str] = []
+
+
+def served_app() -> str:
+    """The app over HTTP from a thread of this process, started once (the local Alipay
+    simulator's gateway, which the app's Alipay client asks, is one of its routes); its
+    base URL."""
+    if not _served:
+        import threading
+
+        from devtools.local_server import build_server
+        from tests.conftest import ROOT
+
+        local = build_server(ROOT, "127.0.0.1", 0)
+        threading.Thread(target=local.server.serve_forever, daemon=True).start()
+        host, port = local.server.server_address[:2]
+        _served.append(f"http://{host}:{port}")
+    return _served[0]
 
 
 def row_counts(db: Any) -> dict[str, int]:
@@ -111,9 +140,10 @@ def bearer(row: Row[Any]) -> dict[str, str]:
 class World:
     """The shop's things a request refers to, each made on first use and then kept."""
 
-    def __init__(self, client: Any, media: Path | None = None) -> None:
+    def __init__(self, client: Any, media: Path | None = None, monkeypatch: Any = None) -> None:
         self.client = client  # tests.conftest.ShopClient, for setup through the API
         self.media = media  # the storage folder (STORAGE_URL file://...), if the test set one
+        self.monkeypatch = monkeypatch  # to point the app at the Alipay simulator
 
     @staticmethod
     def now() -> datetime:
@@ -175,6 +205,76 @@ class World:
             middle = factories.category(conn, parent_id=top)
             return factories.category(conn, parent_id=middle)
 
+    def top_category(self) -> int:
+        with transaction() as conn:
+            return factories.category(conn)
+
+    def category_path(self) -> tuple[int, int, int]:
+        """A new first-, second- and third-level category, each the child of the one before."""
+        with transaction() as conn:
+            top = factories.category(conn)
+            middle = factories.category(conn, parent_id=top)
+            return top, middle, factories.category(conn, parent_id=middle)
+
+    def brand(self) -> int:
+        with transaction() as conn:
+            return factories.brand(conn)
+
+    def spu(self) -> int:
+        brand_id = self.brand()
+        with transaction() as conn:
+            return factories.spu(conn, brand_id=brand_id)
+
+    def spec(self, spu_id: int | None = None) -> int:
+        spu_id = self.spu() if spu_id is None else spu_id
+        with transaction() as conn:
+            return factories.spec(conn, spu_id)
+
+    def option(self, spec_id: int | None = None) -> int:
+        spec_id = self.spec() if spec_id is None else spec_id
+        with transaction() as conn:
+            return factories.option(conn, spec_id)
+
+    def channel_group(self) -> int:
+        with transaction() as conn:
+            return factories.channel_group(conn)
+
+    def channel(self) -> int:
+        group_id, category_id = self.channel_group(), self.top_category()
+        with transaction() as conn:
+            return factories.channel(conn, group_id, category_id)
+
+    def permission(self) -> int:
+        with transaction() as conn:
+            return factories.permission(conn)
+
+    def group(self) -> int:
+        permission_id = self.permission()
+        with transaction() as conn:
+            group_id = factories.group(conn)
+            conn.execute(
+                group_permissions.insert().values(group_id=group_id, permission_id=permission_id)
+            )
+            return group_id
+
+    def staff_member(self) -> Row[Any]:
+        """A staff user who is not a superuser (no permissions)."""
+        with transaction() as conn:
+            return factories.staff_user(conn, self.username())
+
+    def late_payment(self, amount: int = 10_000) -> int:
+        """A cancelled order of the customer's whose Alipay payment arrived too late
+        (`refund_needed`), paid at the local Alipay simulator; the payment's id."""
+        assert self.monkeypatch is not None, "give the World the test's monkeypatch"
+        self.monkeypatch.setenv("API_BASE_URL", served_app())  # where the simulator is
+        user_id, sku_id = self.customer.id, self.a_sku
+        with transaction() as conn:
+            order_id = factories.order(conn, user_id, sku_id, status=6, needs_refund=True)
+            payment_id = factories.payment(conn, order_id, amount=amount, status="refund_needed")
+            trade_no = conn.scalar(select(payments.c.trade_no).where(payments.c.id == payment_id))
+        factories.simulator_trade(resources.redis(), order_id, trade_no, amount)
+        return payment_id
+
     def address(self, user_id: int | None = None) -> int:
         user_id = self.customer.id if user_id is None else user_id
         with transaction() as conn:
@@ -197,6 +297,10 @@ class World:
     def count(self, table: Any, *where: Any) -> int:
         with transaction() as conn:
             return int(conn.scalar(select(func.count()).select_from(table).where(*where)) or 0)
+
+    def one(self, statement: Any) -> Row[Any]:
+        with transaction() as conn:
+            return conn.execute(statement).one()
 
     def scalar(self, statement: Any) -> Any:
         with transaction() as conn:
