@@ -1,0 +1,106 @@
+"""The admin user search answers through the suffix index (services/username_terms.py)
+exactly what a `LIKE '%keyword%'` scan of every username answers, on SQLite and MariaDB,
+and every way a username is written keeps the index exact."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from chalicelib.clock import utcnow
+from chalicelib.db.tables import username_terms, users
+from chalicelib.pagination import PageRequest
+from chalicelib.services import accounts
+from chalicelib.services.admin_users import find_users
+from tests import factories
+from tests.conftest import put_json
+
+# Usernames as imports and old sign-ups may have them: wildcards, the index's LIKE escape
+# character (/), a backslash, Chinese, accents, fullwidth and astral characters, a
+# keyword found twice in one name, and names of 1 and 20 characters.
+NAMES = (
+    "abc_def", "abcxdef", "100%sale", "1000sale", "a/b", "a//b", "zzz\\path",
+    "王小明", "小明王", "José", "jose", "ＷＡＮＧ", "wangwang", "Wang01", "ß", "ss",
+    "😀fan", "fan😀", "x", "y" * 20, "end_", "_start", "50%", "%%",
+)  # fmt: skip
+KEYWORDS = (
+    "a", "A", "x", "_", "%", "/", "//", "\\", "%%", "_s", "0%", "c_d", "abc", "ANG", "wang",
+    "wangwang", "王", "小明", "é", "e", "ß", "s", "Ｗ", "😀", "n😀", "y" * 20, "y" * 21,
+    "abc_defg", "nobody", "/b", "a/", "\\p", "1",
+)  # fmt: skip
+
+
+def scan(conn: Any, keyword: str) -> tuple[list[str], int]:
+    """What the search meant before the index: LIKE over every username."""
+    condition = users.c.username.contains(keyword, autoescape=True)
+    names = conn.scalars(select(users.c.username).where(condition).order_by(users.c.id)).all()
+    count = conn.scalar(select(func.count()).select_from(users).where(condition))
+    return list(names), int(count or 0)
+
+
+@pytest.fixture
+def named(db: Any) -> None:
+    joined = utcnow() - timedelta(days=1)
+    with db.begin() as conn:
+        for name in NAMES:
+            factories.user(conn, date_joined=joined, username=name)
+
+
+@pytest.mark.parametrize("keyword", KEYWORDS)
+def test_the_index_finds_what_the_like_scan_finds(db: Any, named: None, keyword: str) -> None:
+    with db.connect() as conn:
+        expected_names, expected_count = scan(conn, keyword)
+
+        # every match on one page, and the same one page at a time
+        rows, count = find_users(conn, keyword=keyword, page=PageRequest(1, 100))
+        paged: list[str] = []
+        counts: set[int] = set()
+        for number in range(1, 30):
+            page_rows, page_count = find_users(conn, keyword=keyword, page=PageRequest(number, 2))
+            paged += [row.username for row in page_rows]
+            counts.add(page_count)
+            if not page_rows:
+                break
+
+    assert [row.username for row in rows] == expected_names
+    assert count == expected_count
+    assert paged == expected_names
+    assert counts == {expected_count}
+
+
+def test_a_signup_a_staff_rename_and_the_index_agree(
+    client: Any, db: Any, make_user: Any, make_staff: Any, auth_headers: Any
+) -> None:
+    root_headers = auth_headers(make_user("root_0001", is_staff=True, is_superuser=True))
+    ops = make_staff("ops_0001")
+    with db.begin() as conn:
+        signed_up = accounts.register(conn, username="newcomer_1", password="correct-horse-1")
+
+    renamed = put_json(
+        client,
+        f"/meiduo_admin/permission/admins/{ops.id}/",
+        {"username": "renamed_ops", "email": "", "mobile": None, "groups": []},
+        headers=root_headers,
+    )
+
+    assert renamed.status_code == 200
+    with db.connect() as conn:
+        terms = {
+            user_id: sorted(
+                conn.scalars(
+                    select(username_terms.c.term).where(username_terms.c.user_id == user_id)
+                )
+            )
+            for user_id in (ops.id, signed_up.id)
+        }
+        assert find_users(conn, keyword="ops_0", page=PageRequest(1, 10)) == ([], 0)
+        assert [
+            r.username for r in find_users(conn, keyword="d_op", page=PageRequest(1, 10))[0]
+        ] == ["renamed_ops"]
+    assert terms == {
+        ops.id: sorted("renamed_ops"[i:] for i in range(len("renamed_ops"))),
+        signed_up.id: sorted("newcomer_1"[i:] for i in range(len("newcomer_1"))),
+    }
