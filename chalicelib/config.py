@@ -1,8 +1,12 @@
 """Settings read from the environment when they are used, never at import.
 
-chalice.test.Client patches os.environ around each call, and Lambda containers
-keep modules loaded between invocations, so nothing here is cached except values
-that are expensive to fetch and fixed for a process (secrets).
+chalice.test.Client patches os.environ around each call, tests change variables, and
+Lambda containers keep modules loaded between invocations. So `settings()`, `limits()`
+and `jwt_secret()` are remembered by the environment they were built from: each build
+records the variables it read, and a later call returns it while those variables hold
+the same values (a few dict look-ups instead of rebuilding from ~25 variables several
+times a request); a changed variable builds anew. Secrets fetched from Secrets Manager
+are cached per process too.
 
 Locally every setting has an embedded default (SQLite, in-process Redis, folders
 under var/, a generated JWT secret). On AWS stages those defaults are refused:
@@ -11,13 +15,16 @@ a Lambda that silently wrote to /tmp/shop.db would lose every order.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from chalicelib.integers import ascii_int
@@ -27,6 +34,9 @@ LOCAL_STAGES = frozenset({"local"})
 MIN_JWT_SECRET_BYTES = 32
 DEFAULT_CORS_ORIGINS = "http://127.0.0.1:8080,http://localhost:8080"
 DEFAULT_MAIL_FROM = "家电之选 <no-reply@localhost>"
+
+
+T = TypeVar("T")
 
 
 class ConfigError(RuntimeError):
@@ -68,7 +78,63 @@ class Settings:
         return self.stage in LOCAL_STAGES
 
 
+# --- remembered by the environment they were built from ------------------------------
+
+_recording = threading.local()
+_memo_lock = threading.Lock()
+# function -> [(names read, their values, result)], newest last, a few kept
+_memos: dict[Callable[..., Any], list[tuple[tuple[bytes, ...], tuple[Any, ...], Any]]] = {}
+MEMO_ENTRIES = 8
+
+
+def _raw_environ() -> Any:
+    """os.environ's own mapping of encoded names to encoded values (CPython's os._Environ
+    keeps it in _data; os.environ.get encodes on every call, ~1 us a variable)."""
+    return getattr(os.environ, "_data", None) or {
+        os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()
+    }
+
+
+def _reads() -> list[list[str]]:
+    stack: list[list[str]] | None = getattr(_recording, "stack", None)
+    if stack is None:
+        stack = _recording.stack = []
+    return stack
+
+
+def _by_environment(build: Callable[[], T]) -> Callable[[], T]:
+    """`build()` remembered by the values of the variables it read (see module doc)."""
+
+    @functools.wraps(build)
+    def remembered() -> T:
+        raw = _raw_environ()
+        for names, values, result in reversed(_memos.get(build, ())):
+            if tuple(map(raw.get, names)) == values:
+                for outer in _reads():  # an enclosing build depends on these too
+                    outer.extend(n.decode() for n in names)
+                return result  # type: ignore[no-any-return]
+        stack = _reads()
+        stack.append([])
+        try:
+            result = build()
+        finally:
+            read = stack.pop()
+        if stack:
+            stack[-1].extend(read)
+        names = tuple(os.fsencode(n) for n in dict.fromkeys(read))
+        entry = (names, tuple(map(raw.get, names)), result)
+        with _memo_lock:
+            kept = _memos.setdefault(build, [])
+            kept.append(entry)
+            del kept[:-MEMO_ENTRIES]
+        return result
+
+    return remembered
+
+
 def _env(name: str, default: str | None = None) -> str | None:
+    for reads in _reads():
+        reads.append(name)
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
@@ -145,6 +211,7 @@ class Limits:
     breaker_cooldown: float
 
 
+@_by_environment
 def limits() -> Limits:
     return Limits(
         database_connect_timeout=_seconds("DATABASE_CONNECT_TIMEOUT", 2.0, maximum=10),
@@ -169,6 +236,7 @@ def current_stage() -> str:
     return stage
 
 
+@_by_environment
 def settings() -> Settings:
     stage = current_stage()
     local = stage in LOCAL_STAGES
@@ -313,6 +381,7 @@ def _with_secret_credentials(url: str | None, secret_name: str) -> str | None:
     return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
 
 
+@_by_environment
 def jwt_secret() -> str:
     """The HS256 signing secret: JWT_SECRET, or locally a random one kept in var/."""
     value = secret_value("JWT_SECRET")
