@@ -112,7 +112,7 @@ def _by_environment(build: Callable[[], T]) -> Callable[[], T]:
             if tuple(map(raw.get, names)) == values:
                 for outer in _reads():  # an enclosing build depends on these too
                     outer.extend(n.decode() for n in names)
-                return result  # type: ignore[no-any-return]
+                return result
         stack = _reads()
         stack.append([])
         try:
