@@ -14,7 +14,7 @@ from chalicelib.clock import utcnow
 from chalicelib.db.tables import username_terms, users
 from chalicelib.pagination import PageRequest
 from chalicelib.services import accounts
-from chalicelib.services.admin_users import find_users
+from chalicelib.services.admin_users import PROBE_LIMIT, find_users
 from tests import factories
 from tests.conftest import put_json
 
@@ -50,16 +50,24 @@ def named(db: Any) -> None:
 
 
 @pytest.mark.parametrize("keyword", KEYWORDS)
-def test_the_index_finds_what_the_like_scan_finds(db: Any, named: None, keyword: str) -> None:
+@pytest.mark.parametrize("probe_limit", [PROBE_LIMIT, 1], ids=["rare", "common"])
+def test_the_index_finds_what_the_like_scan_finds(
+    db: Any, named: None, keyword: str, probe_limit: int
+) -> None:
     with db.connect() as conn:
         expected_names, expected_count = scan(conn, keyword)
 
-        # every match on one page, and the same one page at a time
-        rows, count = find_users(conn, keyword=keyword, page=PageRequest(1, 100))
+        # every match on one page, and the same one page at a time; through the index
+        # (a rare keyword) and, with a probe of 1, as a common keyword is found
+        rows, count = find_users(
+            conn, keyword=keyword, page=PageRequest(1, 100), probe_limit=probe_limit
+        )
         paged: list[str] = []
         counts: set[int] = set()
         for number in range(1, 30):
-            page_rows, page_count = find_users(conn, keyword=keyword, page=PageRequest(number, 2))
+            page_rows, page_count = find_users(
+                conn, keyword=keyword, page=PageRequest(number, 2), probe_limit=probe_limit
+            )
             paged += [row.username for row in page_rows]
             counts.add(page_count)
             if not page_rows:
@@ -69,6 +77,18 @@ def test_the_index_finds_what_the_like_scan_finds(db: Any, named: None, keyword:
     assert count == expected_count
     assert paged == expected_names
     assert counts == {expected_count}
+
+
+def test_a_count_beyond_the_cap_is_the_cap(db: Any, named: None) -> None:
+    with db.connect() as conn:
+        first_two = scan(conn, "a")[0][:2]
+        _, everyone = scan(conn, "a")
+        rows, capped = find_users(conn, keyword="a", page=PageRequest(1, 2), count_cap=3)
+        _, below = find_users(conn, keyword="a", page=PageRequest(1, 2), count_cap=everyone)
+
+    assert everyone > 3
+    assert [row.username for row in rows] == first_two
+    assert (capped, below) == (3, everyone)
 
 
 def test_a_signup_a_staff_rename_and_the_index_agree(
