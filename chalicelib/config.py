@@ -223,6 +223,20 @@ def limits() -> Limits:
     )
 
 
+@_by_environment
+def ping_after_idle() -> float:
+    """DATABASE_PING_AFTER_IDLE_SECONDS: a pooled MySQL connection idle this long is pinged
+    before use (default 5 s); one used more recently is trusted, and should the server have
+    dropped it meanwhile, the request fails with a 503 and the pool replaces it."""
+    name = "DATABASE_PING_AFTER_IDLE_SECONDS"
+    raw = _env(name)
+    if raw is None:
+        return 5.0
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw) is None or float(raw) > 3600:
+        raise ConfigError(f"{name} must be 0 (every use) to 3600 seconds, got {raw!r}")
+    return float(raw)
+
+
 def database_behind_proxy() -> bool:
     """DATABASE_BEHIND_PROXY: the lock wait and READ COMMITTED are set by the server side
     (RDS Proxy's init query, the parameter group), not per session by the app."""
