@@ -597,7 +597,9 @@ def render(
         "",
         "users/?keyword= (page 1, pagesize 10): ours = the username suffix index "
         "(services/username_terms.py, migration 0012: `term LIKE 'kw%'`, a primary-key "
-        "range), ordered by id, exact count, skipped when the page is the last; scan = the "
+        "range; a probe of 2,000 entries tells rare keywords, read and counted exactly through "
+        "it, from common ones, whose page is read in id order with the LIKE and whose count "
+        "stops at 10,000 users), ordered by id, count skipped when the page is the last; scan = the "
         "search before the index (case-insensitive LIKE '%kw%' with escaped wildcards over "
         "every username, same page and count rule), on the same data in the same run; seed = "
         "LIKE BINARY count + an unordered page of every column.",
