@@ -599,10 +599,10 @@ def render(
         "(services/username_terms.py, migration 0012: `term LIKE 'kw%'`, a primary-key "
         "range; a probe of 2,000 entries tells rare keywords, read and counted exactly through "
         "it, from common ones, whose page is read in id order with the LIKE and whose count "
-        "stops at 10,000 users), ordered by id, count skipped when the page is the last; scan = the "
-        "search before the index (case-insensitive LIKE '%kw%' with escaped wildcards over "
-        "every username, same page and count rule), on the same data in the same run; seed = "
-        "LIKE BINARY count + an unordered page of every column.",
+        "stops at 10,000 users), ordered by id, count skipped when the page is the last; "
+        "scan = the search before the index (case-insensitive LIKE '%kw%' with escaped "
+        "wildcards over every username, same page and count rule), on the same data in the "
+        "same run; seed = LIKE BINARY count + an unordered page of every column.",
         "",
         "| keyword | ours q | ours p50 | ours p95 | request p50 | scan q | scan p50 | scan p95 "
         "| seed q | seed p50 | seed p95 | ours count | scan count | seed count |",
