@@ -388,18 +388,110 @@ Hook = Callable[[UnitOfWork], object]
 _open_units: dict[int, dict[str, list[Hook]]] = {}
 
 
+# --- one connection per request ------------------------------------------------------
+
+
+class _RequestConnection:
+    """The connection a request checks out on its first use of the database and keeps
+    until it ends: authentication reads with it, the view's units of work run on it."""
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.busy = False
+
+    def take(self) -> Connection | None:
+        """The request's connection, checked out now if need be; None while it is in use
+        (a unit inside a unit gets a connection of its own, as before)."""
+        if self.busy:
+            return None
+        current = engine()
+        conn = self.conn
+        if conn is not None and (conn.closed or conn.invalidated or conn.engine is not current):
+            conn.close()
+            conn = self.conn = None
+        if conn is None:
+            conn = self.conn = current.connect()
+        self.busy = True
+        return conn
+
+    def give_back(self) -> None:
+        self.busy = False
+
+
+_request_connection: contextvars.ContextVar[_RequestConnection | None] = contextvars.ContextVar(
+    "request_connection", default=None
+)
+
+
+@contextmanager
+def one_connection_per_request() -> Iterator[None]:
+    """Around a request (ApiBlueprint opens it): the first use of the database checks out a
+    connection that `reading()` and every `transaction()` of the request then share, and it
+    goes back to the pool when the request ends. A request that never touches the
+    database checks nothing out."""
+    holder = _RequestConnection()
+    token = _request_connection.set(holder)
+    try:
+        yield
+    finally:
+        _request_connection.reset(token)
+        if holder.conn is not None:
+            holder.conn.close()
+
+
+@contextmanager
+def reading() -> Iterator[Connection]:
+    """A connection for reads outside a unit of work (who is calling, their permissions):
+    the request's, or one of its own outside a request."""
+    holder = _request_connection.get()
+    conn = holder.take() if holder is not None else None
+    if conn is None:
+        with engine().connect() as own:
+            yield own
+        return
+    assert holder is not None
+    try:
+        yield conn
+    finally:
+        try:
+            if conn.in_transaction():
+                conn.rollback()  # reads only; on MySQL nothing is sent (autocommit reads)
+        finally:
+            holder.give_back()
+
+
+@contextmanager
+def _unit_connection() -> Iterator[Connection]:
+    holder = _request_connection.get()
+    conn = holder.take() if holder is not None else None
+    if conn is None:
+        with engine().connect() as own:
+            yield own
+        return
+    assert holder is not None
+    try:
+        if conn.in_transaction():
+            conn.rollback()  # SQLAlchemy's autobegun reads: the unit begins afresh
+        yield conn
+    finally:
+        holder.give_back()
+
+
 @contextmanager
 def transaction() -> Iterator[Connection]:
     """One unit of work: commits on success, rolls back on any exception.
 
-    Hooks registered with after_commit() run once the commit went through, those of
-    after_rollback() once it did not; both after the connection is back in the pool (on
-    Lambda it holds one), and a failing hook is logged, never raised: it must not turn a
-    committed write into an error, nor hide the error that rolled the unit back.
+    Within a request it runs on the request's connection (one_connection_per_request);
+    elsewhere (jobs, scripts, tests) on a connection of its own, back in the pool at its
+    end. Hooks registered with after_commit() run once the commit went through, those of
+    after_rollback() once it did not; both after the unit has ended (outside a request
+    its connection is then back in the pool: on Lambda it holds one; inside one they reuse
+    the request's connection), and a failing hook is logged, never raised: it must not
+    turn a committed write into an error, nor hide the error that rolled the unit back.
     """
     hooks: dict[str, list[Hook]] = {"commit": [], "rollback": []}
     try:
-        with engine().connect() as conn:
+        with _unit_connection() as conn:
             _open_units[id(conn)] = hooks
             try:
                 with conn.begin():
