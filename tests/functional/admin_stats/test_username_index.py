@@ -125,3 +125,26 @@ def test_a_signup_a_staff_rename_and_the_index_agree(
         ops.id: sorted("renamed_ops"[i:] for i in range(len("renamed_ops"))),
         signed_up.id: sorted("newcomer_1"[i:] for i in range(len("newcomer_1"))),
     }
+
+
+def test_the_bulk_generator_and_the_demo_seed_index_every_username(
+    database_url: str, db: Any
+) -> None:
+    from devtools import demo, generate
+    from tests.functional.catalog.conftest import detach_categories
+
+    try:
+        generate.generate(users=40, skus=5, orders=5, seed=3)
+        demo.seed()
+    finally:
+        detach_categories()
+
+    with db.connect() as conn:
+        stored = {(row.term, row.user_id) for row in conn.execute(select(username_terms)).all()}
+        expected = {
+            (term, row.id)
+            for row in conn.execute(select(users.c.id, users.c.username)).all()
+            for term in [row.username[i:] for i in range(len(row.username))]
+        }
+    assert stored == expected
+    assert len({user_id for _, user_id in stored}) >= 40
