@@ -82,17 +82,33 @@ class Settings:
 
 _recording = threading.local()
 _memo_lock = threading.Lock()
-# function -> [(names read, their values, result)], newest last, a few kept
-_memos: dict[Callable[..., Any], list[tuple[tuple[bytes, ...], tuple[Any, ...], Any]]] = {}
+
+
+class _Remembered:
+    """One build: the variables it read, their values then, and what it returned."""
+
+    __slots__ = ("encoded_names", "encoded_values", "names", "result", "values")
+
+    def __init__(self, names: tuple[str, ...], result: Any) -> None:
+        self.names = names
+        self.values = tuple(map(os.environ.get, names))
+        self.encoded_names = tuple(map(os.fsencode, names))
+        self.encoded_values = tuple(None if v is None else os.fsencode(v) for v in self.values)
+        self.result = result
+
+    def still_holds(self) -> bool:
+        environ = os.environ
+        # os._Environ keeps encoded names and values in _data (its get() encodes each
+        # name, ~1 us); chalice's test client swaps in a plain dict during each call.
+        data = getattr(environ, "_data", None)
+        if data is not None:
+            return tuple(map(data.get, self.encoded_names)) == self.encoded_values
+        return tuple(map(environ.get, self.names)) == self.values
+
+
+# function -> its builds, newest last, a few kept
+_memos: dict[Callable[..., Any], list[_Remembered]] = {}
 MEMO_ENTRIES = 8
-
-
-def _raw_environ() -> Any:
-    """os.environ's own mapping of encoded names to encoded values (CPython's os._Environ
-    keeps it in _data; os.environ.get encodes on every call, ~1 us a variable)."""
-    return getattr(os.environ, "_data", None) or {
-        os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()
-    }
 
 
 def _reads() -> list[list[str]]:
@@ -107,12 +123,11 @@ def _by_environment(build: Callable[[], T]) -> Callable[[], T]:
 
     @functools.wraps(build)
     def remembered() -> T:
-        raw = _raw_environ()
-        for names, values, result in reversed(_memos.get(build, ())):
-            if tuple(map(raw.get, names)) == values:
+        for entry in reversed(_memos.get(build, ())):
+            if entry.still_holds():
                 for outer in _reads():  # an enclosing build depends on these too
-                    outer.extend(n.decode() for n in names)
-                return result
+                    outer.extend(entry.names)
+                return entry.result
         stack = _reads()
         stack.append([])
         try:
@@ -121,8 +136,7 @@ def _by_environment(build: Callable[[], T]) -> Callable[[], T]:
             read = stack.pop()
         if stack:
             stack[-1].extend(read)
-        names = tuple(os.fsencode(n) for n in dict.fromkeys(read))
-        entry = (names, tuple(map(raw.get, names)), result)
+        entry = _Remembered(tuple(dict.fromkeys(read)), result)
         with _memo_lock:
             kept = _memos.setdefault(build, [])
             kept.append(entry)
