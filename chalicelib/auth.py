@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from chalicelib import config, resources
-from chalicelib.db.engine import engine
+from chalicelib.db.engine import reading
 from chalicelib.db.tables import users
 from chalicelib.errors import NotAuthenticated, PermissionDenied
 from chalicelib.integers import MAX_ID, ascii_int
@@ -240,7 +240,7 @@ def authenticate(authorization_header: str | None) -> CurrentUser:
     claims = decode_token(token_from_header(authorization_header))
     if resources.redis().exists(DENYLIST_KEY.format(jti=claims["jti"])):
         raise NotAuthenticated("The token has been revoked.", code="token_revoked")
-    with engine().connect() as conn:
+    with reading() as conn:
         row = conn.execute(
             select(
                 users.c.id,
@@ -330,7 +330,7 @@ def has_permission(user: CurrentUser, codename: str) -> bool:
         return True
     from chalicelib.services import permissions
 
-    with engine().connect() as conn:
+    with reading() as conn:
         return permissions.holds(conn, user.id, codename)
 
 

@@ -1,8 +1,12 @@
 """Settings read from the environment when they are used, never at import.
 
-chalice.test.Client patches os.environ around each call, and Lambda containers
-keep modules loaded between invocations, so nothing here is cached except values
-that are expensive to fetch and fixed for a process (secrets).
+chalice.test.Client patches os.environ around each call, tests change variables, and
+Lambda containers keep modules loaded between invocations. So `settings()`, `limits()`
+and `jwt_secret()` are remembered by the environment they were built from: each build
+records the variables it read, and a later call returns it while those variables hold
+the same values (a few dict look-ups instead of rebuilding from ~25 variables several
+times a request); a changed variable builds anew. Secrets fetched from Secrets Manager
+are cached per process too.
 
 Locally every setting has an embedded default (SQLite, in-process Redis, folders
 under var/, a generated JWT secret). On AWS stages those defaults are refused:
@@ -11,13 +15,16 @@ a Lambda that silently wrote to /tmp/shop.db would lose every order.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from chalicelib.integers import ascii_int
@@ -27,6 +34,9 @@ LOCAL_STAGES = frozenset({"local"})
 MIN_JWT_SECRET_BYTES = 32
 DEFAULT_CORS_ORIGINS = "http://127.0.0.1:8080,http://localhost:8080"
 DEFAULT_MAIL_FROM = "家电之选 <no-reply@localhost>"
+
+
+T = TypeVar("T")
 
 
 class ConfigError(RuntimeError):
@@ -68,7 +78,77 @@ class Settings:
         return self.stage in LOCAL_STAGES
 
 
+# --- remembered by the environment they were built from ------------------------------
+
+_recording = threading.local()
+_memo_lock = threading.Lock()
+
+
+class _Remembered:
+    """One build: the variables it read, their values then, and what it returned."""
+
+    __slots__ = ("encoded_names", "encoded_values", "names", "result", "values")
+
+    def __init__(self, names: tuple[str, ...], result: Any) -> None:
+        self.names = names
+        self.values = tuple(map(os.environ.get, names))
+        self.encoded_names = tuple(map(os.fsencode, names))
+        self.encoded_values = tuple(None if v is None else os.fsencode(v) for v in self.values)
+        self.result = result
+
+    def still_holds(self) -> bool:
+        environ = os.environ
+        # os._Environ keeps encoded names and values in _data (its get() encodes each
+        # name, ~1 us); chalice's test client swaps in a plain dict during each call.
+        data = getattr(environ, "_data", None)
+        if data is not None:
+            return tuple(map(data.get, self.encoded_names)) == self.encoded_values
+        return tuple(map(environ.get, self.names)) == self.values
+
+
+# function -> its builds, newest last, a few kept
+_memos: dict[Callable[..., Any], list[_Remembered]] = {}
+MEMO_ENTRIES = 8
+
+
+def _reads() -> list[list[str]]:
+    stack: list[list[str]] | None = getattr(_recording, "stack", None)
+    if stack is None:
+        stack = _recording.stack = []
+    return stack
+
+
+def _by_environment(build: Callable[[], T]) -> Callable[[], T]:
+    """`build()` remembered by the values of the variables it read (see module doc)."""
+
+    @functools.wraps(build)
+    def remembered() -> T:
+        for entry in reversed(_memos.get(build, ())):
+            if entry.still_holds():
+                for outer in _reads():  # an enclosing build depends on these too
+                    outer.extend(entry.names)
+                return entry.result
+        stack = _reads()
+        stack.append([])
+        try:
+            result = build()
+        finally:
+            read = stack.pop()
+        if stack:
+            stack[-1].extend(read)
+        entry = _Remembered(tuple(dict.fromkeys(read)), result)
+        with _memo_lock:
+            kept = _memos.setdefault(build, [])
+            kept.append(entry)
+            del kept[:-MEMO_ENTRIES]
+        return result
+
+    return remembered
+
+
 def _env(name: str, default: str | None = None) -> str | None:
+    for reads in _reads():
+        reads.append(name)
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
@@ -145,6 +225,7 @@ class Limits:
     breaker_cooldown: float
 
 
+@_by_environment
 def limits() -> Limits:
     return Limits(
         database_connect_timeout=_seconds("DATABASE_CONNECT_TIMEOUT", 2.0, maximum=10),
@@ -154,6 +235,20 @@ def limits() -> Limits:
         breaker_failures=_int("BREAKER_FAILURES", 3, minimum=1),
         breaker_cooldown=_seconds("BREAKER_COOLDOWN_SECONDS", 10.0, maximum=300),
     )
+
+
+@_by_environment
+def ping_after_idle() -> float:
+    """DATABASE_PING_AFTER_IDLE_SECONDS: a pooled MySQL connection idle this long is pinged
+    before use (default 5 s); one used more recently is trusted, and should the server have
+    dropped it meanwhile, the request fails with a 503 and the pool replaces it."""
+    name = "DATABASE_PING_AFTER_IDLE_SECONDS"
+    raw = _env(name)
+    if raw is None:
+        return 5.0
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw) is None or float(raw) > 3600:
+        raise ConfigError(f"{name} must be 0 (every use) to 3600 seconds, got {raw!r}")
+    return float(raw)
 
 
 def database_behind_proxy() -> bool:
@@ -169,6 +264,7 @@ def current_stage() -> str:
     return stage
 
 
+@_by_environment
 def settings() -> Settings:
     stage = current_stage()
     local = stage in LOCAL_STAGES
@@ -313,6 +409,7 @@ def _with_secret_credentials(url: str | None, secret_name: str) -> str | None:
     return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
 
 
+@_by_environment
 def jwt_secret() -> str:
     """The HS256 signing secret: JWT_SECRET, or locally a random one kept in var/."""
     value = secret_value("JWT_SECRET")

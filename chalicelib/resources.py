@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import breaker, config
 from chalicelib.db.engine import engine, statement_timeout
+from chalicelib.db.engine import (  # ApiBlueprint opens it around each request
+    one_connection_per_request as one_connection_per_request,
+)
 from chalicelib.db.engine import transaction as transaction  # entry points take it from here
 from chalicelib.observability import tracing
 

@@ -8,6 +8,7 @@ batches through SQLAlchemy Core executemany, which PyMySQL turns into multi-row
 What the rows look like (so statistics and lists behave as in a real shop):
 - users joined over the last 60 days (ids rising with the join time); 85 % logged in
   since, mostly recently; all share one precomputed password hash ("Gen12345678").
+  Each username's suffixes go into username_terms (services/username_terms.py).
 - SKUs: brand x product type x series x specs from devtools.catalog_words, grouped
   into SPUs of 1-6 variants, with heavy-tailed historic sales; 3 % unlaunched; cost and
   market prices around the price; their search terms (services/search_terms.py, ~50 rows
@@ -52,9 +53,12 @@ from chalicelib.db.tables import (
     spus,
     users,
 )
+from chalicelib.services import username_terms
 from chalicelib.services.search_terms import insert_terms_ignoring_duplicates, postings
+from chalicelib.services.username_terms import terms_of
 from devtools import catalog_words
 
+USERS_PER_TERM_SLICE = 100_000
 BATCH_ROWS = 5000
 HISTORY_DAYS = 60
 GENERATED_PASSWORD = "Gen12345678"
@@ -204,6 +208,29 @@ class Writer:
                 "INSERT IGNORE INTO `sku_search_terms` (`term`, `sku_id`) VALUES " + ",".join(batch)
             )
 
+    def insert_username_terms(self, names: list[tuple[int, str]]) -> None:
+        """The admin user search's index (services/username_terms.py) for new users, in
+        primary-key order within each slice of USERS_PER_TERM_SLICE users (sorting all of
+        a million users' ~10 M terms at once would hold them all in memory)."""
+        for start in range(0, len(names), USERS_PER_TERM_SLICE):
+            found = sorted(
+                (term, user_id)
+                for user_id, username in names[start : start + USERS_PER_TERM_SLICE]
+                for term in terms_of(username)
+            )
+            if self.pool is None:
+                rows = ({"term": t, "user_id": u} for t, u in found)
+                while batch := list(itertools.islice(rows, BATCH_ROWS)):
+                    self.conn.execute(username_terms.insert_ignoring_duplicates(self.conn), batch)
+                    self.conn.commit()
+                continue
+            texts = (f"({_literal(t)},{u})" for t, u in found)
+            while batch := list(itertools.islice(texts, 4 * BATCH_ROWS)):
+                self._submit(
+                    "INSERT IGNORE INTO `username_terms` (`term`, `user_id`) VALUES "
+                    + ",".join(batch)
+                )
+
     def _submit(self, sql: str) -> None:
         assert self.pool is not None
         while len(self.pending) >= 2:  # bound the memory held by queued statements
@@ -292,7 +319,15 @@ def _users(
                 "last_login": _utc(last_login) if last_login is not None else None,
             }
 
-    writer.insert_all(users, rows())
+    names: list[tuple[int, str]] = []
+
+    def recorded() -> Iterator[dict[str, Any]]:
+        for row in rows():
+            names.append((row["id"], row["username"]))
+            yield row
+
+    writer.insert_all(users, recorded())
+    writer.insert_username_terms(names)
     writer.flush()
     return NewUsers(ids, joined, mobiles)
 

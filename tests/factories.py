@@ -40,7 +40,7 @@ from chalicelib.db.tables import (
     users,
 )
 from chalicelib.money import parse_yuan
-from chalicelib.services import accounts, search_terms
+from chalicelib.services import accounts, search_terms, username_terms
 from chalicelib.services import permissions as permissions_service
 
 _n = itertools.count(1)
@@ -231,7 +231,10 @@ def sku_choice(conn: Connection, sku_id: int, option_id: int) -> None:
 def user(conn: Connection, **columns: Any) -> int:
     """A user row as written (no password hashing: the password is unusable)."""
     values = {"username": f"user{next(_n):07d}", "password": "!", "date_joined": utcnow()}
-    return insert_id(conn.execute(users.insert().values(**{**values, **columns})))
+    values.update(columns)
+    user_id = insert_id(conn.execute(users.insert().values(**values)))
+    username_terms.index_new_user(conn, user_id, values["username"])
+    return user_id
 
 
 def registered_user(

@@ -6,7 +6,9 @@
 - Every route declares who may call it (`@auth.public`, `@auth.login_required`,
   `@auth.staff_required`); ShopApp refuses one that does not, or a guarded one not
   registered through ApiBlueprint.
-- ApiBlueprint wraps every view: it authenticates (the marks above), and turns what a
+- ApiBlueprint wraps every view: it gives the request one database connection, shared
+  by authentication and the view's units of work (resources.one_connection_per_request,
+  checked out on first use), authenticates (the marks above), and turns what a
   view raises into API errors: a backing service that is down becomes a 503, anything
   unexpected a logged 500 whose body says nothing about internals.
 - parse() reads a JSON body, parse_query() a query string, into a pydantic model,
@@ -146,11 +148,12 @@ class ApiBlueprint(Blueprint):
         def guarded(**path_args: Any) -> Any:
             request = self.current_request
             try:
-                user = auth.check_access(view, request.headers.get("authorization"))
-                if user is not None:
-                    note_user(user.id)
-                    return view(user, **path_args)
-                return view(**path_args)
+                with resources.one_connection_per_request():
+                    user = auth.check_access(view, request.headers.get("authorization"))
+                    if user is not None:
+                        note_user(user.id)
+                        return view(user, **path_args)
+                    return view(**path_args)
             except ApiError:
                 raise
             except Exception as exc:

@@ -27,12 +27,15 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import select
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, QueuePool, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 from chalicelib import breaker, config
 
@@ -81,6 +84,10 @@ def _mysql_engine(url: str) -> Engine:
     connect_timeout = config.limits().database_connect_timeout
     connect_args: dict[str, Any] = {
         "charset": "utf8mb4",
+        # Reads run outside a transaction and a unit begins at its first write (see
+        # _begin_at_the_first_write): a read-only request sends no BEGIN, COMMIT or
+        # ROLLBACK. The server's default, so nothing is sent for it at connect.
+        "autocommit": True,
         # The TCP connect, and (as the socket's timeout until the connection is checked
         # out) the handshake: a server that accepts and never answers costs this much.
         "connect_timeout": connect_timeout,
@@ -98,7 +105,8 @@ def _mysql_engine(url: str) -> Engine:
         poolclass=_GuardedQueuePool,
         pool_size=1 if on_lambda else 5,
         max_overflow=0 if on_lambda else 10,
-        pool_pre_ping=True,
+        # No ping on every checkout: _bound_statements pings a connection idle for
+        # DATABASE_PING_AFTER_IDLE_SECONDS or more (one a request would have cost 2).
         pool_recycle=280,
         pool_timeout=10,
         **({} if session_settings_on_server else {"isolation_level": "READ COMMITTED"}),
@@ -107,13 +115,80 @@ def _mysql_engine(url: str) -> Engine:
     pool = eng.pool
     assert isinstance(pool, _GuardedQueuePool)
     pool.service_target = f"{eng.url.host}:{eng.url.port or 3306}/{eng.url.database or ''}"
+    # First: its listener must see each statement before _bound_statements rewrites it.
+    _begin_at_the_first_write(eng, session_isolation=not session_settings_on_server)
     _bound_statements(eng, connect_timeout)
     return eng
+
+
+# --- transactions begun at the first write ----------------------------------------------
+
+SERVER_STATUS_IN_TRANS = 1
+_READS = ("SELECT", "SHOW", "EXPLAIN", "DESCRIBE")
+_LOCKING_READS = ("FOR UPDATE", "LOCK IN SHARE MODE", "FOR SHARE")
+
+
+def is_plain_read(statement: str) -> bool:
+    """A statement that neither writes nor locks: it needs no transaction around it."""
+    head = statement.lstrip()[:8].upper()
+    if not head.startswith(_READS):
+        return False
+    tail = statement[-48:].upper()
+    return not any(lock in tail for lock in _LOCKING_READS)
+
+
+def _in_server_transaction(dbapi_connection: Any) -> bool:
+    """Whether the server has a transaction open on this connection, by the status of its
+    last OK packet (pymysql keeps it; a result set leaves it as it was, which is right in
+    autocommit mode: a plain read neither begins nor ends a transaction)."""
+    status = getattr(dbapi_connection, "server_status", None)
+    return status is None or bool(status & SERVER_STATUS_IN_TRANS)
+
+
+def _begin_at_the_first_write(eng: Engine, *, session_isolation: bool) -> None:
+    """MySQL connections run in autocommit mode, and a unit of work sends BEGIN just before
+    its first statement that writes or locks (SAVEPOINT, INSERT, UPDATE, DELETE, SELECT ...
+    FOR UPDATE); COMMIT and ROLLBACK are sent only when the server has a transaction open.
+
+    Reads before the first write run on their own, which at READ COMMITTED is what they
+    saw inside the transaction anyway (each statement reads the latest committed rows);
+    reads after it run inside it and see its writes. A read-only request thus sends its
+    SELECTs and nothing else, where it sent a ROLLBACK or COMMIT per unit; a writing unit
+    sends one BEGIN more. SQLAlchemy's own bookkeeping (begin, commit, the pool's reset on
+    return) is unchanged."""
+    dialect = eng.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        if _in_server_transaction(dbapi_connection):
+            commit(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if _in_server_transaction(dbapi_connection):
+            rollback(dbapi_connection)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+    if session_isolation:
+        # SQLAlchemy sets the session's isolation level on connect and turns autocommit
+        # off as it does; this listener runs after it.
+        @event.listens_for(eng, "connect")
+        def _autocommit(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.autocommit(True)
+
+    @event.listens_for(eng, "before_cursor_execute")
+    def _begin(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        raw = cursor.connection
+        writes = not is_plain_read(statement)
+        if writes and not _in_server_transaction(raw) and conn.in_transaction():
+            raw.begin()
 
 
 # --- bounded statements ----------------------------------------------------------------
 
 _UNSET = -1.0
+_RETURNED_AT = "shop_returned_at"
 _statement_timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "statement_timeout", default=_UNSET
 )
@@ -167,15 +242,44 @@ def _set_socket_timeouts(dbapi_connection: Any, seconds: float | None) -> None:
     dbapi_connection._write_timeout = seconds
 
 
+def _closed_by_the_server(dbapi_connection: Any) -> bool:
+    """Whether the server (or a proxy between) closed or reset this idle connection, seen
+    without a round trip: an idle MySQL connection has nothing to read unless the server
+    said goodbye (wait_timeout's error packet, a KILL, a restart: then EOF or a reset). A
+    connection silently black-holed is not seen here; the ping after idle is for that."""
+    sock = getattr(dbapi_connection, "_sock", None)
+    if sock is None:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLPRI)
+        # Readable (EOF, a reset, or a message nobody asked for) or failed: closed.
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
 def _bound_statements(eng: Engine, connect_timeout: float) -> None:
     @event.listens_for(eng, "checkout")
-    def _checked_out(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if _closed_by_the_server(dbapi_connection):
+            raise DisconnectionError("the server closed the pooled connection")
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and time.monotonic() - returned >= config.ping_after_idle():
+            # Idle long enough for the server, a proxy or a NAT to have dropped it (a Lambda
+            # frozen between invocations): ping it, bounded by the connect timeout set at
+            # checkin. A dead one is replaced by the pool (DisconnectionError).
+            try:
+                dbapi_connection.ping(False)
+            except Exception as exc:
+                raise DisconnectionError(f"ping after idle: {exc}") from exc
         _set_socket_timeouts(dbapi_connection, _socket_timeout(current_statement_timeout()))
 
     @event.listens_for(eng, "checkin")
-    def _checked_in(dbapi_connection: Any, _record: Any) -> None:
-        if dbapi_connection is not None:  # back in the pool: the next pre-ping is bounded
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:  # back in the pool: the next ping is bounded
             _set_socket_timeouts(dbapi_connection, connect_timeout)
+            record.info[_RETURNED_AT] = time.monotonic()
 
     @event.listens_for(eng, "before_cursor_execute", retval=True)
     def _limit(
@@ -284,18 +388,110 @@ Hook = Callable[[UnitOfWork], object]
 _open_units: dict[int, dict[str, list[Hook]]] = {}
 
 
+# --- one connection per request ------------------------------------------------------
+
+
+class _RequestConnection:
+    """The connection a request checks out on its first use of the database and keeps
+    until it ends: authentication reads with it, the view's units of work run on it."""
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.busy = False
+
+    def take(self) -> Connection | None:
+        """The request's connection, checked out now if need be; None while it is in use
+        (a unit inside a unit gets a connection of its own, as before)."""
+        if self.busy:
+            return None
+        current = engine()
+        conn = self.conn
+        if conn is not None and (conn.closed or conn.invalidated or conn.engine is not current):
+            conn.close()
+            conn = self.conn = None
+        if conn is None:
+            conn = self.conn = current.connect()
+        self.busy = True
+        return conn
+
+    def give_back(self) -> None:
+        self.busy = False
+
+
+_request_connection: contextvars.ContextVar[_RequestConnection | None] = contextvars.ContextVar(
+    "request_connection", default=None
+)
+
+
+@contextmanager
+def one_connection_per_request() -> Iterator[None]:
+    """Around a request (ApiBlueprint opens it): the first use of the database checks out a
+    connection that `reading()` and every `transaction()` of the request then share, and it
+    goes back to the pool when the request ends. A request that never touches the
+    database checks nothing out."""
+    holder = _RequestConnection()
+    token = _request_connection.set(holder)
+    try:
+        yield
+    finally:
+        _request_connection.reset(token)
+        if holder.conn is not None:
+            holder.conn.close()
+
+
+@contextmanager
+def reading() -> Iterator[Connection]:
+    """A connection for reads outside a unit of work (who is calling, their permissions):
+    the request's, or one of its own outside a request."""
+    holder = _request_connection.get()
+    conn = holder.take() if holder is not None else None
+    if conn is None:
+        with engine().connect() as own:
+            yield own
+        return
+    assert holder is not None
+    try:
+        yield conn
+    finally:
+        try:
+            if conn.in_transaction():
+                conn.rollback()  # reads only; on MySQL nothing is sent (autocommit reads)
+        finally:
+            holder.give_back()
+
+
+@contextmanager
+def _unit_connection() -> Iterator[Connection]:
+    holder = _request_connection.get()
+    conn = holder.take() if holder is not None else None
+    if conn is None:
+        with engine().connect() as own:
+            yield own
+        return
+    assert holder is not None
+    try:
+        if conn.in_transaction():
+            conn.rollback()  # SQLAlchemy's autobegun reads: the unit begins afresh
+        yield conn
+    finally:
+        holder.give_back()
+
+
 @contextmanager
 def transaction() -> Iterator[Connection]:
     """One unit of work: commits on success, rolls back on any exception.
 
-    Hooks registered with after_commit() run once the commit went through, those of
-    after_rollback() once it did not; both after the connection is back in the pool (on
-    Lambda it holds one), and a failing hook is logged, never raised: it must not turn a
-    committed write into an error, nor hide the error that rolled the unit back.
+    Within a request it runs on the request's connection (one_connection_per_request);
+    elsewhere (jobs, scripts, tests) on a connection of its own, back in the pool at its
+    end. Hooks registered with after_commit() run once the commit went through, those of
+    after_rollback() once it did not; both after the unit has ended (outside a request
+    its connection is then back in the pool: on Lambda it holds one; inside one they reuse
+    the request's connection), and a failing hook is logged, never raised: it must not
+    turn a committed write into an error, nor hide the error that rolled the unit back.
     """
     hooks: dict[str, list[Hook]] = {"commit": [], "rollback": []}
     try:
-        with engine().connect() as conn:
+        with _unit_connection() as conn:
             _open_units[id(conn)] = hooks
             try:
                 with conn.begin():

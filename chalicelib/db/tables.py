@@ -131,6 +131,15 @@ users = Table(
     Index(None, "last_login"),
 )
 
+# Admin user search (services/username_terms.py): every suffix of every username, so
+# that `username LIKE '%kw%'` is a prefix range here, `term LIKE 'kw%'`.
+username_terms = Table(
+    "username_terms",
+    metadata,
+    Column("term", String(20), primary_key=True),
+    Column("user_id", Id, primary_key=True, autoincrement=False),
+)
+
 addresses = Table(
     "addresses",
     metadata,

@@ -20,6 +20,7 @@ from chalicelib.clock import utcnow
 from chalicelib.db.engine import UnitOfWork, after_commit, after_rollback, insert_id
 from chalicelib.db.tables import users
 from chalicelib.errors import NON_FIELD, NotAuthenticated, NotFound, Throttled, ValidationError
+from chalicelib.services import username_terms
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -79,6 +80,7 @@ def register(
                     )
                 )
             )
+            username_terms.index_new_user(conn, user_id, username)
     except IntegrityError:
         # Someone took the username or mobile between our check and the insert.
         raise ValidationError(

@@ -23,7 +23,7 @@ from chalicelib import auth
 from chalicelib.db.tables import user_groups, user_permissions, users
 from chalicelib.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from chalicelib.pagination import PageRequest
-from chalicelib.services import accounts, permissions
+from chalicelib.services import accounts, permissions, username_terms
 
 LISTED_COLUMNS = (
     users.c.id,
@@ -150,6 +150,7 @@ def update_staff(conn: Connection, user_id: int, fields: StaffFields, *, by: Act
     try:
         with conn.begin_nested():
             conn.execute(update(users).where(users.c.id == user_id).values(**changes))
+            username_terms.reindex_user(conn, user_id, old=target.username, new=fields.username)
     except IntegrityError:
         raise ValidationError(
             {"username": ["A user with that username or mobile number already exists."]}

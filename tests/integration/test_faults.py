@@ -54,6 +54,10 @@ def redis_proxy(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 def db_proxy(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TcpProxy]:
     proxy = TcpProxy(_upstream(database_url), delay=0.2).start()
     monkeypatch.setenv("DATABASE_URL", _through(database_url, proxy))
+    # The proxy cuts connections out of band, and the next request expects a pooled one
+    # it left half-open to be replaced: every checkout pings, as before
+    # DATABASE_PING_AFTER_IDLE_SECONDS (in production, only after 5 s idle).
+    monkeypatch.setenv("DATABASE_PING_AFTER_IDLE_SECONDS", "0")
     yield proxy
     proxy.close()
     from chalicelib.db import engine as engine_module

@@ -1,0 +1,268 @@
+"""Per request: round trips to MariaDB and in-process time, of two source trees side by side.
+
+    scripts/with-test-servers .venv/bin/python -m bench.per_request.run \
+        --before /tmp/shop-before [--after .] [--rounds 5] [--runs 300] [--write]
+
+Prepares the database `bench_per_request` on TEST_DATABASE_URL's MariaDB (migrated by the
+after tree's `manage.py migrate`, filled by `manage.py generate --users 20000 --skus 2000
+--orders 20000`, one superuser), then alternates the trees, each round one fresh process
+per tree (`--child`), so both see the same machine. Each child calls the app in-process
+through chalice's test client (API handler, middleware, auth, view) and reports per
+request:
+
+- the round trips to MariaDB, counted in the driver (pymysql `_execute_command`: every
+  query, COMMIT, ROLLBACK and COM_PING the connection sends), by kind;
+- p50/p95 over --runs calls after 20 warm-up calls.
+
+The requests: a public hello view (the framework floor), a staff-only hello view (the
+auth floor: token, deny-list, user row), and admin reads. "Above the floor" is a
+request's p50 less the auth floor's, in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABASE = "bench_per_request"
+REQUESTS = {
+    "public hello (framework floor)": "/bench/hello/",
+    "staff hello (auth floor)": "/bench/staff-hello/",
+    "admin total_count": "/meiduo_admin/statistical/total_count/",
+    "admin day_increment": "/meiduo_admin/statistical/day_increment/",
+    "admin users?keyword=wang": "/meiduo_admin/users/?keyword=wang",
+    "admin orders (page 1)": "/meiduo_admin/orders/",
+    "admin skus (page 1)": "/meiduo_admin/skus/",
+}
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+# --- one tree, in its own process ----------------------------------------------------------
+
+
+def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
+    sys.path.insert(0, str(tree))
+    os.chdir(tree)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-per-request-"))
+    os.environ.update(
+        {
+            "SHOP_STAGE": "local",
+            "DATABASE_URL": url,
+            "REDIS_URL": os.environ["TEST_REDIS_URL"],
+            "JWT_SECRET": "bench-secret-" + "x" * 40,
+            "SHOP_VAR_DIR": str(scratch / "var"),
+            "STORAGE_URL": f"file://{scratch / 'media'}",
+            "MEDIA_URL": "http://bench/media/",
+            "AWS_XRAY_SDK_ENABLED": "false",
+        }
+    )
+    import pymysql.connections
+    from chalice.test import Client
+    from sqlalchemy import select
+
+    from app import app
+    from chalicelib import auth
+    from chalicelib.api.routing import ApiBlueprint
+    from chalicelib.db.tables import users
+    from chalicelib.services import accounts
+
+    sent: Counter[str] = Counter()
+    send = pymysql.connections.Connection._execute_command
+
+    def counted(self: Any, command: int, sql: Any) -> Any:
+        if command == 14:  # COM_PING
+            sent["PING"] += 1
+        else:
+            text = sql.decode() if isinstance(sql, bytes) else str(sql)
+            word = text.split(" FOR ", 1)[-1].split(None, 1)[0].upper() if text else "?"
+            sent[word] += 1
+        return send(self, command, sql)
+
+    pymysql.connections.Connection._execute_command = counted  # type: ignore[method-assign]
+
+    bp = ApiBlueprint(__name__)
+
+    @bp.route("/bench/hello/", methods=["GET"])
+    @auth.public
+    def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    @bp.route("/bench/staff-hello/", methods=["GET"])
+    @auth.staff_required
+    def staff_hello(user: auth.CurrentUser) -> dict[str, str]:
+        return {"hello": user.username}
+
+    app.register_blueprint(bp)
+
+    from chalicelib.db.engine import engine
+
+    with engine().connect() as conn:
+        staff = conn.execute(select(users).where(users.c.username == "benchstaff")).one()
+    headers = {"Authorization": f"Bearer {accounts.token_for(staff)}"}
+    found: dict[str, Any] = {}
+    with Client(app, stage_name="local", project_dir=str(tree)) as client:
+        for name, path in REQUESTS.items():
+
+            def call(path: str = path) -> None:
+                response = client.http.get(path, headers=headers)
+                assert response.status_code == 200, (path, response.body)
+
+            for _ in range(20):
+                call()
+            sent.clear()
+            call()
+            trips = dict(sent)
+            samples = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                call()
+                samples.append((time.perf_counter() - started) * 1000)
+            found[name] = {
+                "trips": trips,
+                "p50": percentile(samples, 0.5),
+                "p95": percentile(samples, 0.95),
+            }
+    return found
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def prepare(after: Path) -> str:
+    from sqlalchemy import create_engine, text
+
+    server_url = os.environ["TEST_DATABASE_URL"]
+    server = create_engine(server_url)
+    with server.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
+        conn.execute(text(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4"))
+    server.dispose()
+    url = server_url.rstrip("/") + f"/{DATABASE}?charset=utf8mb4"
+    env = {**os.environ, "DATABASE_URL": url, "SHOP_STAGE": "local"}
+    manage = [sys.executable, str(after / "manage.py")]
+    subprocess.run([*manage, "migrate"], env=env, check=True, cwd=after, capture_output=True)
+    subprocess.run(
+        [*manage, "generate", "--users", "20000", "--skus", "2000", "--orders", "20000"],
+        env=env,
+        check=True,
+        cwd=after,
+        capture_output=True,
+    )
+    script = (
+        "from chalicelib.db.engine import transaction\n"
+        "from chalicelib.services import accounts\n"
+        "with transaction() as conn:\n"
+        "    accounts.register(conn, username='benchstaff', password='bench-pass-1',"
+        " mobile=None, is_staff=True, is_superuser=True)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=after)
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--before", type=Path, required=True)
+    parser.add_argument("--after", type=Path, default=ROOT)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.url, args.runs)))
+        return
+
+    url = prepare(args.after.resolve())
+    trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    results: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    loads = [os.getloadavg()[0]]
+    for number in range(args.rounds):
+        for label, tree in trees.items():
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.per_request.run", "--before", "-", "--child",
+                 str(tree), "--url", url, "--runs", str(args.runs)],
+                cwd=ROOT, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            results[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        loads.append(os.getloadavg()[0])
+        print(f"round {number + 1} done, load {loads[-1]:.1f}", flush=True)
+    report = render(args, results, loads)
+    print(report)
+    if args.write:
+        write_section(report)
+
+
+def render(args: argparse.Namespace, results: dict[str, Any], loads: list[float]) -> str:
+    def median(label: str, name: str, key: str) -> float:
+        return statistics.median(run[name][key] for run in results[label])
+
+    def trips(label: str, name: str) -> str:
+        found = results[label][-1][name]["trips"]
+        total = sum(found.values())
+        return f"{total} ({', '.join(f'{k} {v}' for k, v in sorted(found.items()))})"
+
+    floor = "staff hello (auth floor)"
+    lines = [
+        "## per_request",
+        "",
+        f"`scripts/with-test-servers .venv/bin/python -m bench.per_request.run --before "
+        f"<tree> --rounds {args.rounds} --runs {args.runs} --write` "
+        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC): MariaDB on this 2-core machine, 20,000 "
+        f"users / 2,000 SKUs / 20,000 orders, a superuser's token; each round one fresh "
+        f"process per tree, before then after, {args.runs} calls per request after 20 "
+        f"warm-up calls, in-process through chalice's test client. Load average over the "
+        f"run {min(loads):.1f}-{max(loads):.1f} (other work shares the machine). Times: the "
+        f"median over {args.rounds} rounds of each round's p50 (p95), in ms. Round trips: "
+        f"every command the driver sent for one request, by kind (SET STATEMENT ... FOR "
+        f"SELECT counts as SELECT).",
+        "",
+        "| request | before trips | after trips | before p50 (p95) | after p50 (p95) "
+        "| before above floor | after above floor | ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in REQUESTS:
+        b50, a50 = median("before", name, "p50"), median("after", name, "p50")
+        b95, a95 = median("before", name, "p95"), median("after", name, "p95")
+        if name.startswith("admin"):
+            b_above = b50 - median("before", floor, "p50")
+            a_above = a50 - median("after", floor, "p50")
+            above = f"{b_above:.2f} | {a_above:.2f} | {a_above / b_above:.2f}"
+        else:
+            above = f" | | {a50 / b50:.2f} (of the p50)"
+        lines.append(
+            f"| {name} | {trips('before', name)} | {trips('after', name)} "
+            f"| {b50:.2f} ({b95:.2f}) | {a50:.2f} ({a95:.2f}) | {above} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_section(section: str) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text()
+    start = text.find("## per_request\n")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
