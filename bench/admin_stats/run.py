@@ -596,7 +596,7 @@ def render(
     lines += [
         "",
         "users/?keyword= (page 1, pagesize 10): ours = the username suffix index "
-        "(services/username_terms.py, migration 0012: `term LIKE 'kw%'`, a primary-key "
+        "(services/username_terms.py, migration 0013: `term LIKE 'kw%'`, a primary-key "
         "range; a probe of 2,000 entries tells rare keywords, read and counted exactly through "
         "it, from common ones, whose page is read in id order with the LIKE and whose count "
         "stops at 10,000 users), ordered by id, count skipped when the page is the last; "

@@ -17,7 +17,7 @@ IGNORE still guards the primary key, as search_terms does).
 
 Every write of a username goes through `index_new_user` or `reindex_user` in the same
 transaction (accounts.register, which admin creation, the demo seed and test factories
-use; staff.update_staff); bulk loads use `index_users` (migration 0012) or `terms_of`
+use; staff.update_staff); bulk loads use `index_users` (migration 0013) or `terms_of`
 (devtools/generate.py). A missing row hides a user from the search, hence the rule.
 """
 

@@ -1,4 +1,4 @@
-"""Migration 0012 builds the username index of the users a shop already has."""
+"""Migration 0013 builds the username index of the users a shop already has."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ USER_COUNT = 5003  # more than one of the migration's 5,000-user slices
 
 
 def test_upgrading_indexes_existing_users_and_downgrading_drops_the_index(database: str) -> None:
-    migrate(database, "0011")
+    migrate(database, "0012")
     engine = create_engine(database)
     joined = datetime(2024, 5, 1, tzinfo=UTC)
     try:
@@ -43,7 +43,7 @@ def test_upgrading_indexes_existing_users_and_downgrading_drops_the_index(databa
             rows, count = find_users(conn, keyword="0_王", page=PageRequest(1, 10))
             assert count == len([n for n in range(1, USER_COUNT + 1) if n % 10 == 0])
 
-        migrate(database, "0011", down=True)
+        migrate(database, "0012", down=True)
         assert "username_terms" not in inspect(engine).get_table_names()
         with engine.begin() as conn:
             assert conn.scalar(select(func.count()).select_from(users)) == USER_COUNT

@@ -5,8 +5,8 @@ username_terms.py defines the terms), reading users in id order, USERS_PER_SLICE
 time. About 10 rows per user (one per character of the username): at 1,000,000 users
 expect ~10 M rows.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 
 from chalicelib.services.username_terms import index_users
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
