@@ -210,7 +210,7 @@ class Limits:
     """How long a call to a backing service may take, and when to stop trying
     (docs/ARCHITECTURE.md, "When a backing service stalls")."""
 
-    # TCP connect + MySQL handshake, and the pool's pre-ping of an idle connection.
+    # TCP connect + MySQL handshake, and the ping of a connection idle on checkout.
     database_connect_timeout: float
     # The server's limit on each SELECT of a request (MariaDB max_statement_time, MySQL
     # MAX_EXECUTION_TIME); writes wait at most innodb_lock_wait_timeout for a lock.

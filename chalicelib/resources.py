@@ -300,11 +300,9 @@ def _circuits() -> dict[str, str]:
             circuit = getattr(client, "circuit", None)
             if isinstance(circuit, breaker.CircuitBreaker):
                 found[name] = circuit.state
-        from chalicelib.adapters.alipay import SIMULATOR_GATEWAY_PATH
+        from chalicelib.adapters.alipay import alipay_settings
 
-        s = config.settings()
-        gateway = s.alipay_gateway or s.api_base_url + SIMULATOR_GATEWAY_PATH
-        alipay_circuit = breaker.existing("alipay", gateway)
+        alipay_circuit = breaker.existing("alipay", alipay_settings().gateway)
         if alipay_circuit is not None:
             found["alipay"] = alipay_circuit.state
     except Exception as exc:  # a client that cannot be built is already reported above

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.fields import Field
 
-from chalicelib.integers import MAX_ID, ascii_int
+from chalicelib.integers import INVALID_INTEGER, MAX_ID, ascii_int
 from chalicelib.pagination import PageRequest
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$", re.ASCII)
@@ -109,9 +109,6 @@ Text50 = Annotated[
 Text100 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
 ]
-Text200 = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
-]
 OptionalText20 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), OneLine]
 OptionalText200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), OneLine]
 # Free text over lines (a comment): tabs and line breaks allowed, other controls not.
@@ -141,7 +138,7 @@ def _admin_int(value: object) -> object:
     if isinstance(value, str):
         return ascii_int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("A valid integer is required.")
+        raise ValueError(INVALID_INTEGER)
     return value
 
 

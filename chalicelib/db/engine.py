@@ -2,8 +2,8 @@
 
 Lambda runs one request at a time per container, so on AWS the pool holds one
 connection (RDS Proxy multiplexes them); `chalice local` is threaded and gets a
-small pool. Connections are pre-pinged (RDS Proxy and MySQL drop idle ones) and
-recycled before MySQL's wait_timeout.
+small pool. A connection idle for a while is pinged on checkout (RDS Proxy and MySQL
+drop idle ones), and connections are recycled before MySQL's wait_timeout.
 
 MySQL sessions use READ COMMITTED (no gap locks on the conditional stock updates)
 and a short lock wait: API Gateway gives up after 29 s, so a request stuck behind a
@@ -11,7 +11,7 @@ lock should fail in seconds, not minutes.
 
 A MySQL server that accepts connections and never answers (a partition, a stalled
 proxy) must cost a request seconds, not the 25 s a slow statement may take: the
-handshake and the pre-ping are bounded by DATABASE_CONNECT_TIMEOUT, each SELECT by
+handshake and the ping after idle are bounded by DATABASE_CONNECT_TIMEOUT, each SELECT by
 the server's own statement limit (DATABASE_STATEMENT_TIMEOUT; jobs and migrations
 set theirs explicitly with `statement_timeout()`), with the socket's read timeout a
 little above it, and the pool sits behind the database's circuit breaker
@@ -291,9 +291,9 @@ def _bound_statements(eng: Engine, connect_timeout: float) -> None:
 
     @event.listens_for(eng, "handle_error")
     def _failed(context: Any) -> None:
-        # A statement that lost its connection or timed out; connect and pre-ping
-        # failures are counted once, by the pool (_GuardedQueuePool.connect).
-        if context.is_disconnect and context.connection is not None and not context.is_pre_ping:
+        # A statement that lost its connection or timed out; connect and ping failures
+        # are counted once, by the pool (_GuardedQueuePool.connect).
+        if context.is_disconnect and context.connection is not None:
             pool = eng.pool
             if isinstance(pool, _GuardedQueuePool):
                 pool.circuit().failed()
@@ -322,7 +322,7 @@ def is_connection_failure(exc: BaseException) -> bool:
 
 
 class _GuardedQueuePool(QueuePool):
-    """The pool, behind the database's breaker: a checkout (pre-ping or connect
+    """The pool, behind the database's breaker: a checkout (ping after idle or connect
     included) is one call to the service; while the breaker is open it fails at once."""
 
     service_target = ""

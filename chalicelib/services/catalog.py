@@ -386,9 +386,9 @@ def home_page(conn: Connection, redis: Redis) -> dict[str, Any]:
     cached = redis.get(HOME_CACHE_KEY)
     if cached:
         return _home_from_json(str(cached))
-    page = _build_home(conn)
-    redis.set(HOME_CACHE_KEY, json.dumps(page, ensure_ascii=False), ex=HOME_CACHE_TTL_SECONDS)
-    return _home_from_json(json.dumps(page))
+    text = json.dumps(_build_home(conn), ensure_ascii=False)
+    redis.set(HOME_CACHE_KEY, text, ex=HOME_CACHE_TTL_SECONDS)
+    return _home_from_json(text)
 
 
 def invalidate_home_cache(redis: Redis) -> None:

@@ -123,8 +123,8 @@ def _source(conn: Connection, order: Row[Any]) -> Source:
     return Source(ALIPAY, int(payment.amount), int(payment.id), payment.trade_no)
 
 
-def _committed(conn: Connection, order_id: str, source: Source) -> int:
-    """The refunds of this money pending or succeeded, in fen."""
+def _total(conn: Connection, order_id: str, source: Source, statuses: tuple[str, ...]) -> int:
+    """The refunds of this money (its payment, or the wallet) in these statuses, in fen."""
     of_source = (
         refunds.c.payment_id.is_(None)
         if source.payment_id is None
@@ -132,12 +132,15 @@ def _committed(conn: Connection, order_id: str, source: Source) -> int:
     )
     total = conn.scalar(
         select(func.coalesce(func.sum(refunds.c.amount), 0)).where(
-            refunds.c.order_id == order_id,
-            of_source,
-            refunds.c.status.in_((PENDING, SUCCEEDED)),
+            refunds.c.order_id == order_id, of_source, refunds.c.status.in_(statuses)
         )
     )
     return int(total or 0)
+
+
+def _committed(conn: Connection, order_id: str, source: Source) -> int:
+    """The refunds of this money pending or succeeded, in fen."""
+    return _total(conn, order_id, source, (PENDING, SUCCEEDED))
 
 
 def refunding_all_of(conn: Connection, order_id: str) -> bool:
@@ -422,17 +425,7 @@ def _succeeded(conn: Connection, refund_id: int, *, detail: str) -> bool:
 
 
 def _refunded(conn: Connection, order_id: str, source: Source) -> int:
-    of_source = (
-        refunds.c.payment_id.is_(None)
-        if source.payment_id is None
-        else refunds.c.payment_id == source.payment_id
-    )
-    total = conn.scalar(
-        select(func.coalesce(func.sum(refunds.c.amount), 0)).where(
-            refunds.c.order_id == order_id, of_source, refunds.c.status == SUCCEEDED
-        )
-    )
-    return int(total or 0)
+    return _total(conn, order_id, source, (SUCCEEDED,))
 
 
 def _history(conn: Connection, order: Row[Any], refund: Row[Any]) -> None:

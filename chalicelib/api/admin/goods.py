@@ -96,8 +96,7 @@ def sub_categories(user: auth.CurrentUser, category_id: str) -> list[dict[str, A
 @bp.route("/goods/categories/", methods=["GET"])
 @auth.staff_required
 def channel_categories(user: auth.CurrentUser) -> list[dict[str, Any]]:
-    with transaction() as conn:
-        return _pairs(goods.first_level_categories(conn))
+    return top_categories(user)  # the same list, at the path the SPU form calls
 
 
 @bp.route("/goods/channel_types/", methods=["GET"])

@@ -1,8 +1,8 @@
 """Admin payments under /meiduo_admin/payments/: the money to give back.
 
 Guarded by the `order` permissions (API.md has no payment content type): a payment to
-give back is part of handling its order. As everywhere the method decides the action:
-GET needs view_order, and a refund (POST) add_order.
+give back is part of handling its order. GET needs view_order; a refund (POST) moves
+money and needs its own permission, refund_order.
 
 A payment that arrived for an order we could not fill (cancelled and its stock gone,
 or paid already) is recorded as `refund_needed`; staff refund it at Alipay from here

@@ -339,6 +339,7 @@ def test_create_unlaunched_is_hidden_from_the_storefront(
         ({"spu_id": "other-category"}, "category_id"),
         ({"specs": {"颜色": ""}}, "specs"),
         ({"specs": {"x" * 21: "v"}}, "specs"),
+        ({"specs": {f"规格{n}": "v" for n in range(21)}}, "specs"),  # at most 20
         ({"specs": ["颜色"]}, "specs"),
         ({"specs": "颜色"}, "specs"),
         ({"specs": [{"spec_id": 1}]}, "specs"),
