@@ -163,6 +163,11 @@ def prepare(after: Path) -> str:
         cwd=after,
         capture_output=True,
     )
+    # The hourly roll-up runs in every deployed shop; without it the dashboard's user count
+    # counts every user instead of the users since the last final day.
+    subprocess.run(
+        [*manage, "runjob", "rollup-stats"], env=env, check=True, cwd=after, capture_output=True
+    )
     script = (
         "from chalicelib.db.engine import transaction\n"
         "from chalicelib.services import accounts\n"

@@ -77,15 +77,12 @@ def sku_names(conn: Connection) -> list[Any]:
 def page_skus(conn: Connection, *, keyword: str, page: PageRequest) -> tuple[list[Any], int]:
     """SKUs that are not deleted, launched or not, whose name contains the keyword, by id."""
     condition = skus.c.name.contains(keyword, autoescape=True) if keyword else goods.LIVE_SKU
-    count = int(
-        conn.scalar(select(func.count()).select_from(skus).where(condition, goods.LIVE_SKU)) or 0
+    return goods.page_of(
+        conn,
+        _select().where(condition).order_by(skus.c.id),
+        page,
+        counted=select(func.count()).select_from(skus).where(condition, goods.LIVE_SKU),
     )
-    if page.offset >= count:
-        return [], count
-    rows = conn.execute(
-        _select().where(condition).order_by(skus.c.id).offset(page.offset).limit(page.limit)
-    ).all()
-    return list(rows), count
 
 
 def get_sku(conn: Connection, sku_id: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, distinct, func, select
 from sqlalchemy.engine import Row
 
 from chalicelib.db.tables import username_terms, users
@@ -44,9 +44,9 @@ def find_users(
     Through the suffix index (services/username_terms.py), where `username LIKE '%kw%'`
     is `term LIKE 'kw%'`, a range of the primary key. A probe counts the range up to
     `probe_limit` entries: none means no match; a rare keyword's users are read through
-    the index and counted exactly; a common one's page is found by reading users in id
-    order with the LIKE (about limit / share-of-matches rows) and its count stops at
-    `count_cap` distinct users, so no keyword counts a million rows.
+    the index and counted exactly by the probe itself; a common one's page is found by
+    reading users in id order with the LIKE (about limit / share-of-matches rows) and its
+    count stops at `count_cap` distinct users, so no keyword counts a million rows.
     """
     listed = select(*LISTED_COLUMNS).order_by(users.c.id).limit(page.limit).offset(page.offset)
     if not keyword:
@@ -55,17 +55,17 @@ def find_users(
             return rows, page.offset + len(rows)
         return rows, int(conn.scalar(select(func.count()).select_from(users)) or 0)
     in_range = username_terms.c.term.like(prefix_pattern(keyword), escape=LIKE_ESCAPE)
-    probed = conn.scalar(
-        select(func.count()).select_from(
-            select(username_terms.c.user_id).where(in_range).limit(probe_limit).subquery()
-        )
-    )
+    probe = select(username_terms.c.user_id).where(in_range).limit(probe_limit).subquery()
+    probed, probed_users = conn.execute(
+        select(func.count(), func.count(distinct(probe.c.user_id))).select_from(probe)
+    ).one()
     if not probed:
         return [], 0
     if probed < probe_limit:
+        # The probe saw every entry of the keyword: its distinct users are the count.
         listed = listed.where(users.c.id.in_(select(username_terms.c.user_id).where(in_range)))
-    else:
-        listed = listed.where(users.c.username.contains(keyword, autoescape=True))
+        return list(conn.execute(listed).all()), min(int(probed_users), count_cap)
+    listed = listed.where(users.c.username.contains(keyword, autoescape=True))
     rows = list(conn.execute(listed).all())
     if 0 < len(rows) < page.limit or (not rows and page.offset == 0):
         # The last page is in hand, so the total is known without counting.
