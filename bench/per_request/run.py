@@ -3,9 +3,11 @@
     scripts/with-test-servers .venv/bin/python -m bench.per_request.run \
         --before /tmp/shop-before [--after .] [--rounds 5] [--runs 300] [--write]
 
-Prepares the database `bench_per_request` on TEST_DATABASE_URL's MariaDB (migrated by the
-after tree's `manage.py migrate`, filled by `manage.py generate --users 20000 --skus 2000
---orders 20000`, one superuser), then alternates the trees, each round one fresh process
+Prepares one database per tree on TEST_DATABASE_URL's MariaDB, `bench_per_request_before`
+and `_after`, each migrated by its own tree's `manage.py migrate` (so each runs on the
+schema and indexes its code made), filled by its `manage.py generate --users 20000 --skus
+2000 --orders 20000` (seed 1), rolled up by its hourly job, with one superuser; then
+alternates the trees, each round one fresh process
 per tree (`--child`), so both see the same machine. Each child calls the app in-process
 through chalice's test client (API handler, middleware, auth, view) and reports per
 request:
@@ -143,16 +145,17 @@ def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def prepare(after: Path) -> str:
+def prepare(after: Path, database: str = DATABASE) -> str:
+    """A database migrated and filled by the tree's own code (its schema, its indexes)."""
     from sqlalchemy import create_engine, text
 
     server_url = os.environ["TEST_DATABASE_URL"]
     server = create_engine(server_url)
     with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-        conn.execute(text(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
+        conn.execute(text(f"CREATE DATABASE {database} CHARACTER SET utf8mb4"))
     server.dispose()
-    url = server_url.rstrip("/") + f"/{DATABASE}?charset=utf8mb4"
+    url = server_url.rstrip("/") + f"/{database}?charset=utf8mb4"
     env = {**os.environ, "DATABASE_URL": url, "SHOP_STAGE": "local"}
     manage = [sys.executable, str(after / "manage.py")]
     subprocess.run([*manage, "migrate"], env=env, check=True, cwd=after, capture_output=True)
@@ -193,15 +196,15 @@ def main() -> None:
         print(json.dumps(child(args.child, args.url, args.runs)))
         return
 
-    url = prepare(args.after.resolve())
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    urls = {label: prepare(tree, f"{DATABASE}_{label}") for label, tree in trees.items()}
     results: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     loads = [os.getloadavg()[0]]
     for number in range(args.rounds):
         for label, tree in trees.items():
             out = subprocess.run(
                 [sys.executable, "-m", "bench.per_request.run", "--before", "-", "--child",
-                 str(tree), "--url", url, "--runs", str(args.runs)],
+                 str(tree), "--url", urls[label], "--runs", str(args.runs)],
                 cwd=ROOT, check=True, capture_output=True, text=True,
             )  # fmt: skip
             results[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -229,7 +232,9 @@ def render(args: argparse.Namespace, results: dict[str, Any], loads: list[float]
         f"`scripts/with-test-servers .venv/bin/python -m bench.per_request.run --before "
         f"<tree> --rounds {args.rounds} --runs {args.runs} --write` "
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC): MariaDB on this 2-core machine, 20,000 "
-        f"users / 2,000 SKUs / 20,000 orders, a superuser's token; each round one fresh "
+        f"users / 2,000 SKUs / 20,000 orders (each tree's own migrations and generator, "
+        f"seed 1, in a database of its own; the hourly roll-up run), a superuser's token; "
+        f"each round one fresh "
         f"process per tree, before then after, {args.runs} calls per request after 20 "
         f"warm-up calls, in-process through chalice's test client. Load average over the "
         f"run {min(loads):.1f}-{max(loads):.1f} (other work shares the machine). Times: the "
