@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from chalicelib import config
+
 CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half_open"
@@ -188,10 +190,12 @@ _breakers: dict[tuple[str, str], CircuitBreaker] = {}
 _registry_lock = threading.Lock()
 
 
-def for_service(service: str, target: str, *, failures: int, cooldown: float) -> CircuitBreaker:
+def for_service(service: str, target: str) -> CircuitBreaker:
     """The process's breaker for `service` at `target` (its address: two databases are two
-    services), made on first use. Settings are read by the caller at use; a change
-    (tests) replaces the breaker."""
+    services), made on first use. BREAKER_FAILURES and BREAKER_COOLDOWN_SECONDS are read
+    at each use; a change (tests) replaces the breaker."""
+    limits = config.limits()
+    failures, cooldown = limits.breaker_failures, limits.breaker_cooldown
     key = (service, target)
     found = _breakers.get(key)
     if found is not None and (found.failures, found.cooldown) == (failures, cooldown):

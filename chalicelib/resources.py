@@ -87,7 +87,9 @@ def _build_redis(url: str | None) -> Redis:
         health_check_interval=30,
     )
     kwargs = client.connection_pool.connection_kwargs
-    circuit = _breaker("redis", f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}")
+    circuit = breaker.for_service(
+        "redis", f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}"
+    )
     failures = (redis_lib.ConnectionError, redis_lib.TimeoutError)
 
     def counts(exc: BaseException) -> bool:
@@ -110,13 +112,6 @@ def _build_redis(url: str | None) -> Redis:
     client.pipeline = pipeline  # type: ignore[method-assign]
     client.circuit = circuit  # type: ignore[attr-defined]  # health() reports it
     return client
-
-
-def _breaker(service: str, target: str) -> breaker.CircuitBreaker:
-    limits = config.limits()
-    return breaker.for_service(
-        service, target, failures=limits.breaker_failures, cooldown=limits.breaker_cooldown
-    )
 
 
 def storage() -> Storage:
@@ -147,7 +142,9 @@ def _guard_fastdfs(store: Storage, storage_url: str) -> None:
     def counts(exc: BaseException) -> bool:
         return isinstance(exc, StorageUnavailable) and type(exc.__cause__).__name__ != "DataError"
 
-    circuit = _breaker("storage", storage_url.removeprefix("fastdfs://").partition("?")[0])
+    circuit = breaker.for_service(
+        "storage", storage_url.removeprefix("fastdfs://").partition("?")[0]
+    )
     breaker.guard_methods(
         store,
         circuit,
@@ -193,7 +190,7 @@ def _guard_alipay(client: AlipayClient, gateway: str) -> None:
 
     breaker.guard_methods(
         client,
-        _breaker("alipay", gateway),
+        breaker.for_service("alipay", gateway),
         ("query_trade", "close_trade"),
         counts,
         unavailable=AlipayUnavailable,

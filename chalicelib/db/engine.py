@@ -30,11 +30,22 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, QueuePool, create_engine, event
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Insert,
+    QueuePool,
+    Table,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.exc import DisconnectionError
 
 from chalicelib import breaker, config
@@ -328,13 +339,7 @@ class _GuardedQueuePool(QueuePool):
     service_target = ""
 
     def circuit(self) -> breaker.CircuitBreaker:
-        limits = config.limits()
-        return breaker.for_service(
-            "database",
-            self.service_target,
-            failures=limits.breaker_failures,
-            cooldown=limits.breaker_cooldown,
-        )
+        return breaker.for_service("database", self.service_target)
 
     def connect(self) -> Any:
         with self.circuit().call(is_connection_failure):
@@ -527,6 +532,23 @@ def insert_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
+    """INSERT that skips a row whose key is already present, where "present" is decided
+    by the collation (on MariaDB "é1" and "e1" are one key)."""
+    return insert(table).prefix_with("OR IGNORE" if conn.dialect.name == "sqlite" else "IGNORE")
+
+
+def insert_in_batches(
+    conn: Connection, table: Table, rows: Iterable[dict[str, Any]], *, batch_rows: int
+) -> int:
+    """Insert rows, ignoring duplicates, `batch_rows` per statement; how many were offered."""
+    rows, offered = iter(rows), 0
+    while batch := list(islice(rows, batch_rows)):
+        conn.execute(insert_ignoring_duplicates(conn, table), batch)
+        offered += len(batch)
+    return offered
 
 
 def dispose_all() -> None:

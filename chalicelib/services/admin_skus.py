@@ -193,11 +193,13 @@ def _spu_for(conn: Connection, fields: SkuFields, keep: int | None) -> int:
                 )
             )
         )
-    goods.category_path(conn, fields.category_id)  # 400 unless a third-level category
     spu_category = goods.live_spu_category(conn, spu_id, lock=True)
-    if spu_category is None:
-        raise ValidationError(f"No SPU has the id {spu_id}.", field="spu_id")
     if spu_category != fields.category_id:
+        # A live SPU's category is a third-level one; a SKU's category otherwise is
+        # checked only to say which field is wrong.
+        goods.category_path(conn, fields.category_id)  # 400 unless a third-level category
+        if spu_category is None:
+            raise ValidationError(f"No SPU has the id {spu_id}.", field="spu_id")
         raise ValidationError("The SPU is filed under another category.", field="category_id")
     return spu_id
 

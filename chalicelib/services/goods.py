@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, literal, select, update
+from sqlalchemy.engine import Row
 
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import insert_id
@@ -291,15 +292,14 @@ def _check_spu_fields(conn: Connection, fields: SpuFields) -> None:
         raise ValidationError(errors)
 
 
-def _lock_live(conn: Connection, table: Any, row_id: int, missing: str) -> None:
-    """Lock a live (not deleted) row for this unit, or 404."""
+def _lock_live(conn: Connection, table: Any, row_id: int, missing: str) -> Row[Any]:
+    """Lock a live (not deleted) row for this unit and return it, or 404."""
     found = conn.execute(
-        select(table.c.id)
-        .where(table.c.id == row_id, table.c.is_deleted.is_(False))
-        .with_for_update()
+        select(table).where(table.c.id == row_id, table.c.is_deleted.is_(False)).with_for_update()
     ).first()
     if found is None:
         raise NotFound(missing)
+    return found
 
 
 def live_spu_category(conn: Connection, spu_id: int, *, lock: bool = False) -> int | None:
@@ -365,9 +365,8 @@ def add_spec(conn: Connection, spu_id: int, name: str) -> int:
 
 def update_spec(conn: Connection, spec_id: int, *, name: str, spu_id: int) -> Any:
     """Rename a specification or move it to another SPU (409 while a live SKU uses it)."""
-    _lock_live(conn, spu_specs, spec_id, "No such specification.")
+    current = _lock_live(conn, spu_specs, spec_id, "No such specification.").spu_id
     _check_spec_fields(conn, name=name, spu_id=spu_id, spec_id=spec_id)
-    current = conn.scalar(select(spu_specs.c.spu_id).where(spu_specs.c.id == spec_id))
     if current != spu_id:
         _lock_options_of(conn, spec_id)
     if current != spu_id and _spec_used(conn, spec_id):
@@ -459,9 +458,8 @@ def add_option(conn: Connection, spec_id: int, value: str) -> int:
 
 def update_option(conn: Connection, option_id: int, *, value: str, spec_id: int) -> Any:
     """Change an option's value, or move it to another specification (409 while used)."""
-    _lock_live(conn, spec_options, option_id, "No such option.")
+    current = _lock_live(conn, spec_options, option_id, "No such option.").spec_id
     _check_option_fields(conn, value=value, spec_id=spec_id, option_id=option_id)
-    current = conn.scalar(select(spec_options.c.spec_id).where(spec_options.c.id == option_id))
     if current != spec_id and _option_used(conn, option_id):
         raise in_use("A SKU that is not deleted uses this option.")
     conn.execute(
@@ -571,11 +569,7 @@ def update_brand(
 ) -> Brand:
     """Rename a brand; a new logo replaces the old, whose file is deleted after the commit."""
     file_id = images.store_upload(conn, storage, logo) if logo is not None else None
-    current = conn.execute(
-        select(brands.c.logo).where(brands.c.id == brand_id, LIVE_BRAND).with_for_update()
-    ).first()
-    if current is None:
-        raise NotFound("No such brand.")
+    current = _lock_live(conn, brands, brand_id, "No such brand.")
     _check_brand_name(conn, name, brand_id=brand_id)
     values: dict[str, Any] = {"name": name, "first_letter": first_letter}
     if file_id is not None:

@@ -477,21 +477,26 @@ def reconcile_payments(begin: UnitOfWork, alipay: AlipayClient, now: datetime) -
 # --- staff: payments to refund -------------------------------------------------------------
 
 
+# A payment as the admin's refund list shows it, with its order's buyer and status.
+PAYMENT_LIST_COLUMNS = (
+    payments.c.id,
+    payments.c.order_id,
+    payments.c.provider,
+    payments.c.trade_no,
+    payments.c.amount,
+    payments.c.status,
+    payments.c.create_time,
+    orders.c.user_id,
+    orders.c.status.label("order_status"),
+)
+
+
 def refunds_needed(conn: Connection, request: PageRequest) -> tuple[list[Any], int]:
     """Payments that arrived for orders we could not fill, newest first."""
     condition = payments.c.status == "refund_needed"
     count = int(conn.scalar(select(func.count()).select_from(payments).where(condition)) or 0)
     rows = conn.execute(
-        select(
-            payments.c.id,
-            payments.c.order_id,
-            payments.c.provider,
-            payments.c.trade_no,
-            payments.c.amount,
-            payments.c.create_time,
-            orders.c.user_id,
-            orders.c.status.label("order_status"),
-        )
+        select(*PAYMENT_LIST_COLUMNS)
         .join(orders, orders.c.order_id == payments.c.order_id)
         .where(condition)
         .order_by(payments.c.id.desc())

@@ -44,6 +44,7 @@ from chalicelib.db.tables import order_status_history, orders, payments, refunds
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.money import MAX_FEN, format_yuan
 from chalicelib.services.order_states import Status, move
+from chalicelib.services.payments import PAYMENT_LIST_COLUMNS
 
 if TYPE_CHECKING:
     from chalicelib.adapters.alipay import AlipayClient, RefundAnswer
@@ -267,24 +268,19 @@ def _reserve(
     succeeded with the balance credited, all in the caller's unit."""
     source = _source(conn, order)
     take = amount_to_refund(source.paid, _committed(conn, order.order_id, source), amount)
-    now = utcnow()
-    values = {
-        "refund_no": new_refund_no(now),
-        "order_id": order.order_id,
-        "payment_id": source.payment_id,
-        "provider": source.provider,
-        "amount": take,
-        "status": PENDING,
-        "reason": reason[:200],
-        "actor": actor[:64],
-        "idempotency_key": idempotency_key,
-        "request_fingerprint": fingerprint,
-        "create_time": now,
-        "update_time": now,
-    }
     try:
         with conn.begin_nested():
-            refund_id = insert_id(conn.execute(refunds.insert().values(**values)))
+            refund_id = _insert_pending(
+                conn,
+                order_id=order.order_id,
+                payment_id=source.payment_id,
+                provider=source.provider,
+                amount=take,
+                reason=reason,
+                actor=actor,
+                idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint,
+            )
     except IntegrityError:
         # The same key used meanwhile for another order by this actor (this order's
         # requests queue on its row lock): the earlier refund is the answer, or a 409.
@@ -297,6 +293,14 @@ def _reserve(
         _succeeded(conn, refund_id, detail="")
         return _Reserved(_row(conn, refund_id), None, done=True)
     return _Reserved(_row(conn, refund_id), source.trade_no, done=False)
+
+
+def _insert_pending(conn: Connection, *, reason: str, actor: str, **columns: Any) -> int:
+    """A new pending refunds row under a fresh refund_no; its id."""
+    now = utcnow()
+    fresh = {"refund_no": new_refund_no(now), "status": PENDING, "create_time": now}
+    row = {**columns, **fresh, "update_time": now, "reason": reason[:200], "actor": actor[:64]}
+    return insert_id(conn.execute(refunds.insert().values(**row)))
 
 
 def _credit_wallet(conn: Connection, order: Row[Any], amount: int) -> None:
@@ -352,13 +356,7 @@ def _ask_alipay(
     from chalicelib.adapters.alipay import AlipayUnavailable
 
     try:
-        answer = alipay.refund(
-            out_trade_no=refund.order_id,
-            trade_no=trade_no or "",
-            out_request_no=refund.refund_no,
-            refund_amount=format_yuan(refund.amount),
-            refund_reason=refund.reason or "退款",
-        )
+        answer = _send(alipay, refund, trade_no)
     except AlipayUnavailable:
         if forget_if_unsent:
             with begin() as conn:
@@ -369,6 +367,18 @@ def _ask_alipay(
     with begin() as conn:
         _settle(conn, refund, answer)
         return _row(conn, refund.id)
+
+
+def _send(alipay: AlipayClient, refund: Row[Any], trade_no: str | None) -> RefundAnswer:
+    """Ask Alipay for the refund (again, when its answer was lost: the same refund_no
+    never refunds twice)."""
+    return alipay.refund(
+        out_trade_no=refund.order_id,
+        trade_no=trade_no or "",
+        out_request_no=refund.refund_no,
+        refund_amount=format_yuan(refund.amount),
+        refund_reason=refund.reason or "退款",
+    )
 
 
 def _settle(conn: Connection, refund: Row[Any], answer: RefundAnswer) -> bool:
@@ -499,22 +509,14 @@ def refund_late_payment(
         ).first()
         created = refund is None
         if refund is None:
-            now = utcnow()
-            refund_id = insert_id(
-                conn.execute(
-                    refunds.insert().values(
-                        refund_no=new_refund_no(now),
-                        order_id=order_id,
-                        payment_id=payment_id,
-                        provider=ALIPAY,
-                        amount=payment.amount,
-                        status=PENDING,
-                        reason=LATE_PAYMENT_REASON,
-                        actor=actor[:64],
-                        create_time=now,
-                        update_time=now,
-                    )
-                )
+            refund_id = _insert_pending(
+                conn,
+                order_id=order_id,
+                payment_id=payment_id,
+                provider=ALIPAY,
+                amount=payment.amount,
+                reason=LATE_PAYMENT_REASON,
+                actor=actor,
             )
             refund = _row(conn, refund_id)
     return _ask_alipay(begin, alipay, refund, payment.trade_no, forget_if_unsent=created)
@@ -523,17 +525,7 @@ def refund_late_payment(
 def payment_row(conn: Connection, payment_id: int) -> Any:
     """A payment as the admin's refund list shows it."""
     row = conn.execute(
-        select(
-            payments.c.id,
-            payments.c.order_id,
-            payments.c.provider,
-            payments.c.trade_no,
-            payments.c.amount,
-            payments.c.status,
-            payments.c.create_time,
-            orders.c.user_id,
-            orders.c.status.label("order_status"),
-        )
+        select(*PAYMENT_LIST_COLUMNS)
         .join(orders, orders.c.order_id == payments.c.order_id)
         .where(payments.c.id == payment_id)
     ).first()
@@ -582,13 +574,7 @@ def settle_pending(
                 out_trade_no=refund.order_id, out_request_no=refund.refund_no
             )
             if answer.state is RefundState.UNKNOWN:
-                answer = alipay.refund(
-                    out_trade_no=refund.order_id,
-                    trade_no=refund.trade_no,
-                    out_request_no=refund.refund_no,
-                    refund_amount=format_yuan(refund.amount),
-                    refund_reason=refund.reason or "退款",
-                )
+                answer = _send(alipay, refund, refund.trade_no)
         except AlipayUnavailable as exc:
             log.warning("refund settling stopped at %s: %s", refund.refund_no, exc)
             stopped = ", stopped: Alipay unavailable"

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Insert, and_, insert
+from sqlalchemy import Connection, and_
 
+from chalicelib.db.engine import insert_ignoring_duplicates, insert_in_batches
 from chalicelib.db.tables import sku_search_terms
 
 TERM_LENGTH = 2
@@ -67,15 +68,6 @@ def query_terms(q: str) -> list[str]:
     return list(dict.fromkeys(folded[i : i + TERM_LENGTH] for i in range(len(folded) - 1)))
 
 
-def insert_terms_ignoring_duplicates(conn: Connection) -> Insert:
-    """INSERT that skips a (term, sku_id) already present, where "present" is decided by
-    the collation (on MariaDB "é1" and "e1" of one SKU are one row), and a term left
-    behind by a write that bypassed this module is simply kept."""
-    if conn.dialect.name == "sqlite":
-        return insert(sku_search_terms).prefix_with("OR IGNORE", dialect="sqlite")
-    return insert(sku_search_terms).prefix_with("IGNORE", dialect=conn.dialect.name)
-
-
 def postings(skus: Iterable[tuple[int, str, str]]) -> dict[str, list[int]]:
     """term -> ids of the SKUs (id, name, caption) that have it, ids in the order given."""
     found: dict[str, list[int]] = {}
@@ -94,19 +86,8 @@ def index_skus(
     instead of scattering over all of it. Returns how many rows were offered.
     """
     found = postings(skus)
-    batch: list[dict[str, object]] = []
-    offered = 0
-    for term in sorted(found):
-        for sku_id in found[term]:
-            batch.append({"term": term, "sku_id": sku_id})
-            if len(batch) >= batch_rows:
-                conn.execute(insert_terms_ignoring_duplicates(conn), batch)
-                offered += len(batch)
-                batch = []
-    if batch:
-        conn.execute(insert_terms_ignoring_duplicates(conn), batch)
-        offered += len(batch)
-    return offered
+    rows = ({"term": term, "sku_id": sku_id} for term in sorted(found) for sku_id in found[term])
+    return insert_in_batches(conn, sku_search_terms, rows, batch_rows=batch_rows)
 
 
 def index_new_sku(conn: Connection, sku_id: int, name: str, caption: str) -> None:
@@ -114,7 +95,7 @@ def index_new_sku(conn: Connection, sku_id: int, name: str, caption: str) -> Non
     terms = sku_terms(name, caption)
     if terms:
         conn.execute(
-            insert_terms_ignoring_duplicates(conn),
+            insert_ignoring_duplicates(conn, sku_search_terms),
             [{"term": term, "sku_id": sku_id} for term in sorted(terms)],
         )
 

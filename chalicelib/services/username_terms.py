@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Insert, and_, insert
+from sqlalchemy import Connection, and_
 
+from chalicelib.db.engine import insert_ignoring_duplicates, insert_in_batches
 from chalicelib.db.tables import username_terms
 
 LIKE_ESCAPE = "/"
@@ -47,18 +48,12 @@ def prefix_pattern(keyword: str) -> str:
     return escaped + "%"
 
 
-def insert_ignoring_duplicates(conn: Connection) -> Insert:
-    if conn.dialect.name == "sqlite":
-        return insert(username_terms).prefix_with("OR IGNORE", dialect="sqlite")
-    return insert(username_terms).prefix_with("IGNORE", dialect=conn.dialect.name)
-
-
 def index_new_user(conn: Connection, user_id: int, username: str) -> None:
     """Add a new user's terms (same transaction as its INSERT)."""
     terms = terms_of(username)
     if terms:
         conn.execute(
-            insert_ignoring_duplicates(conn),
+            insert_ignoring_duplicates(conn, username_terms),
             [{"term": term, "user_id": user_id} for term in terms],
         )
 
@@ -80,15 +75,7 @@ def index_users(
 ) -> int:
     """Add the terms of many users (id, username), e.g. when the index is first built.
     Returns how many rows were offered."""
-    batch: list[dict[str, object]] = []
-    offered = 0
-    for user_id, username in found:
-        batch.extend({"term": term, "user_id": user_id} for term in terms_of(username))
-        if len(batch) >= batch_rows:
-            conn.execute(insert_ignoring_duplicates(conn), batch)
-            offered += len(batch)
-            batch = []
-    if batch:
-        conn.execute(insert_ignoring_duplicates(conn), batch)
-        offered += len(batch)
-    return offered
+    rows = (
+        {"term": term, "user_id": user_id} for user_id, name in found for term in terms_of(name)
+    )
+    return insert_in_batches(conn, username_terms, rows, batch_rows=batch_rows)

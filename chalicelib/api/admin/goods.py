@@ -431,12 +431,7 @@ class ChannelIn(RequestModel):
     sequence: Annotated[AdminInt, Field(ge=0, le=MAX_SEQUENCE)]
 
     def fields(self) -> goods.ChannelFields:
-        return goods.ChannelFields(
-            group_id=self.group_id,
-            category_id=self.category_id,
-            url=self.url,
-            sequence=self.sequence,
-        )
+        return goods.ChannelFields(**self.model_dump())
 
 
 def channel_body(row: Any) -> dict[str, Any]:

@@ -94,14 +94,7 @@ class StaffIn(RequestModel):
     user_permissions: AdminIds = Field(default_factory=list)
 
     def fields(self) -> staff.StaffFields:
-        return staff.StaffFields(
-            username=self.username,
-            email=self.email,
-            mobile=self.mobile,
-            groups=list(self.groups),
-            user_permissions=list(self.user_permissions),
-            password=self.password,
-        )
+        return staff.StaffFields(**self.model_dump())
 
 
 class NewStaff(StaffIn):

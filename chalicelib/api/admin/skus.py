@@ -90,18 +90,7 @@ class SkuIn(RequestModel):
     is_launched: AdminBool = True
 
     def fields(self) -> admin_skus.SkuFields:
-        return admin_skus.SkuFields(
-            name=self.name,
-            caption=self.caption,
-            price=self.price,
-            cost_price=self.cost_price,
-            market_price=self.market_price,
-            stock=self.stock,
-            category_id=self.category_id,
-            spu_id=self.spu_id,
-            specs=self.specs,
-            is_launched=self.is_launched,
-        )
+        return admin_skus.SkuFields(**self.model_dump())
 
 
 class SkusQuery(PageQuery):
