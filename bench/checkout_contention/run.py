@@ -26,19 +26,26 @@ of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+# --tree: the source tree whose checkout runs (its chalicelib and tests.factories), ahead of
+# this one on the path; set before anything of the app is imported.
+_TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(ROOT)
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, _TREE)
 
 DATABASE = "bench_checkout_contention"
 CROWDS = (50, 200)
@@ -301,6 +308,27 @@ ALGORITHMS: dict[str, tuple[Callable[[Any, Any, int, int], int], str]] = {
 # --- a round ---------------------------------------------------------------------------------
 
 
+@contextmanager
+def unit(conn: Any) -> Iterator[None]:
+    """conn.begin() as the app's transaction() runs it: checkout registers after-commit
+    (the cart clean-up) and after-rollback hooks on its unit, which run once it ended.
+    (transaction() itself would take a connection from the app's pool of 15.)"""
+    from chalicelib.db import engine as db_engine
+
+    hooks: dict[str, list[Any]] = {"commit": [], "rollback": []}
+    db_engine._open_units[id(conn)] = hooks
+    try:
+        try:
+            with conn.begin():
+                yield
+        finally:
+            del db_engine._open_units[id(conn)]
+    except BaseException:
+        db_engine._run(hooks["rollback"])
+        raise
+    db_engine._run(hooks["commit"])
+
+
 def _one_buyer(
     conn: Any,
     redis: Any,
@@ -322,7 +350,7 @@ def _one_buyer(
     started = time.perf_counter()
     placed, misses, error = True, 0, None
     try:
-        with conn.begin():
+        with unit(conn):
             misses = checkout(conn, redis, *buyer)
     except Refused:
         placed = False
@@ -498,63 +526,177 @@ def markdown(summaries: list[Summary], rounds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, section: str = SECTION) -> None:
     """Replace only our section of bench/RESULTS.md (other benchmarks own the rest)."""
     path = ROOT / "bench" / "RESULTS.md"
     current = path.read_text() if path.exists() else "# Benchmark results\n"
-    start = current.find(SECTION + "\n")
+    start = current.find(section + "\n")
     if start == -1:
         updated = current.rstrip("\n") + "\n\n" + text
     else:
-        following = current.find("\n## ", start + len(SECTION))
+        following = current.find("\n## ", start + len(section))
         rest = current[following + 1 :] if following != -1 else ""
         updated = current[:start] + text + ("\n" + rest if rest else "")
     path.write_text(updated)
+
+
+OURS = "ours (conditional UPDATE stock >= n)"
+COMPARED = "## checkout_contention (before/after)"
+
+
+def run_rounds(
+    url: str, crowds: tuple[int, ...], modes: tuple[str, ...], names: list[str], rounds: int
+) -> dict[tuple[int, str, str], list[RoundResult]]:
+    """Every round of every crowd, mode and algorithm on the database at `url` (emptied
+    and seeded per crowd)."""
+    import redis as redis_lib
+    from sqlalchemy import delete
+
+    redis_url = os.environ["REDIS_URL"]
+    # redis-py's pool holds at most 100 connections unless told otherwise
+    redis = redis_lib.Redis.from_url(
+        redis_url, decode_responses=True, max_connections=max(crowds) + 5
+    )
+    engine = bench_engine(url, max(crowds) + 5)
+    results: dict[tuple[int, str, str], list[RoundResult]] = {}
+    try:
+        for crowd in crowds:
+            from chalicelib.db.tables import metadata
+
+            with engine.begin() as conn:
+                # categories reference their parents: emptied without the checks (the
+                # bench's own database), which the session then turns on again
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+                for table in reversed(metadata.sorted_tables):
+                    conn.execute(delete(table))
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+            sku_id, buyers = seed(engine, crowd)
+            for mode in modes:
+                for _ in range(rounds):
+                    for name in names:
+                        results.setdefault((crowd, mode, name), []).append(
+                            run_round(mode, engine, redis, name, sku_id, buyers, crowd // 2)
+                        )
+    finally:
+        engine.dispose()
+    return results
+
+
+def compare(
+    before: Path,
+    after: Path = ROOT,
+    crowds: tuple[int, ...] = (50,),
+    modes: tuple[str, ...] = ("processes",),
+    rounds: int = 5,
+) -> dict[str, Any]:
+    """Our checkout from two source trees on one database, alternated round by round (one
+    fresh process per tree and round, `--tree`), under scripts/with-test-servers.
+    Returns {"summaries": {label: [Summary as dict]}, "load": [load averages]}."""
+    url = create_database(os.environ["TEST_DATABASE_URL"])
+    trees = {"before": before.resolve(), "after": after.resolve()}
+    found: dict[str, dict[tuple[int, str], list[RoundResult]]] = {label: {} for label in trees}
+    loads = [os.getloadavg()[0]]
+    for number in range(rounds):
+        for label, tree in trees.items():
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.checkout_contention.run", "--tree", str(tree),
+                 "--url", url, "--crowds", *map(str, crowds), "--modes", *modes,
+                 "--only-ours", "--rounds", "1", "--json"],
+                cwd=ROOT, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            for line in out.stdout.splitlines():
+                if line.startswith('{"crowd"'):
+                    raw = json.loads(line)
+                    raw["outcomes"] = [Outcome(**o) for o in raw["outcomes"]]
+                    key = (raw.pop("crowd_key"), raw.pop("mode"))
+                    found[label].setdefault(key, []).append(RoundResult(**raw))
+        loads.append(os.getloadavg()[0])
+        print(f"round {number + 1} done, load {loads[-1]:.1f}", file=sys.stderr, flush=True)
+    summaries = {
+        label: [
+            asdict(summarise(mode, crowd, OURS, results))
+            for (crowd, mode), results in sorted(by_key.items())
+        ]
+        for label, by_key in found.items()
+    }
+    return {"summaries": summaries, "load": loads, "rounds": rounds}
+
+
+def compare_markdown(figures: dict[str, Any], command: str) -> str:
+    loads = figures["load"]
+    lines = [
+        COMPARED,
+        "",
+        f"`{command}`: our checkout (`services.orders.place` in a unit with its hooks, as",
+        "the route runs it) from two source trees on one database, one fresh process per",
+        f"tree and round, alternated, {figures['rounds']} rounds; otherwise as the section",
+        "above (one hot SKU with `buyers / 2` units, all buyers at once behind a barrier,",
+        "one MariaDB connection each). Load average over the run "
+        f"{min(loads):.1f}-{max(loads):.1f} (2 cores, other work shares the machine).",
+        "",
+        "| buyers | as | tree | orders/s | p50 ms | p95 ms | sold per round | oversold "
+        "| refused with stock left | DB errors |",
+        "|---:|---|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    rows = [(label, s) for label, found in figures["summaries"].items() for s in found]
+    for label, s in sorted(rows, key=lambda row: (row[1]["crowd"], row[1]["mode"])):
+        lines.append(
+            f"| {s['crowd']} | {s['mode']} | {label} | {s['orders_per_second']:.0f} | "
+            f"{s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['sold']} | {s['oversold']} | "
+            f"{s['refused_with_stock_left']} | {s['errors']} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument("--crowds", type=int, nargs="+", default=list(CROWDS))
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--only-ours", action="store_true", help="only our full checkout")
+    parser.add_argument(
+        "--before", type=Path, help="compare our checkout of this tree with --after's"
+    )
+    parser.add_argument("--after", type=Path, default=ROOT)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)  # read at import (_TREE)
+    parser.add_argument("--url", help=argparse.SUPPRESS)  # a database prepared already
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     server_url = os.environ.get("TEST_DATABASE_URL")
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not server_url or not redis_url:
         raise SystemExit("run under scripts/with-test-servers (TEST_DATABASE_URL, TEST_REDIS_URL)")
     os.environ.setdefault("SHOP_STAGE", "local")
-    url = create_database(server_url)
     os.environ["REDIS_URL"] = redis_url
-    import redis as redis_lib
-
-    # redis-py's pool holds at most 100 connections unless told otherwise
-    redis = redis_lib.Redis.from_url(
-        redis_url, decode_responses=True, max_connections=max(CROWDS) + 5
-    )
-    engine = bench_engine(url, max(CROWDS) + 5)
+    crowds, modes = tuple(args.crowds), tuple(args.modes)
+    if args.before:
+        figures = compare(args.before, args.after, crowds, modes, args.rounds)
+        command = (
+            "scripts/with-test-servers .venv/bin/python -m bench.checkout_contention.run "
+            f"--before <tree> --crowds {' '.join(map(str, crowds))} --modes {' '.join(modes)} "
+            f"--rounds {args.rounds}"
+        )
+        text = compare_markdown(figures, command)
+        print(text)
+        if args.write:
+            write_section(text, COMPARED)
+        return
+    if args.url:
+        os.environ["DATABASE_URL"] = args.url
+    url = args.url or create_database(server_url)
+    names = [OURS] if args.only_ours else list(ALGORITHMS)
+    results = run_rounds(url, crowds, modes, names, args.rounds)
+    if args.json:
+        for (crowd, mode, _), rounds in results.items():
+            for result in rounds:
+                print(json.dumps({**asdict(result), "crowd_key": crowd, "mode": mode}))
+        return
     summaries = []
-    try:
-        for crowd in CROWDS:
-            with engine.begin() as conn:
-                from sqlalchemy import delete
-
-                from chalicelib.db.tables import metadata
-
-                for table in reversed(metadata.sorted_tables):
-                    conn.execute(delete(table))
-            sku_id, buyers = seed(engine, crowd)
-            for mode in MODES:
-                results: dict[str, list[RoundResult]] = {name: [] for name in ALGORITHMS}
-                for _ in range(args.rounds):
-                    for name in ALGORITHMS:
-                        results[name].append(
-                            run_round(mode, engine, redis, name, sku_id, buyers, crowd // 2)
-                        )
-                for name in ALGORITHMS:
-                    summary = summarise(mode, crowd, name, results[name])
-                    summaries.append(summary)
-                    print(summary, flush=True)
-    finally:
-        engine.dispose()
+    for (crowd, mode, name), rounds in results.items():
+        summary = summarise(mode, crowd, name, rounds)
+        summaries.append(summary)
+        print(summary, flush=True)
     text = markdown(summaries, args.rounds)
     print(text)
     if args.write:
