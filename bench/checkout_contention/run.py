@@ -150,7 +150,7 @@ def reset_round(engine: Any, redis: Any, sku_id: int, stock: int, buyers: list[A
         conn.execute(update(skus).where(skus.c.id == sku_id).values(stock=stock, sales=0))
     pipe = redis.pipeline()
     for user_id, _ in buyers:
-        pipe.delete(f"cart:{user_id}", f"cart:{user_id}:selected")
+        pipe.delete(f"cart:{user_id}", f"cart:{user_id}:selected", f"cart:{user_id}:placing")
         pipe.hset(f"cart:{user_id}", str(sku_id), 1)
         pipe.sadd(f"cart:{user_id}:selected", str(sku_id))
     pipe.execute()
@@ -364,7 +364,27 @@ def _one_buyer(
     return Outcome(placed, seconds, left >= 1, misses, error)
 
 
+class _WarmUp(Exception):
+    pass
+
+
+def warm_up(engine: Any, redis: Any, algorithm_name: str, buyer: tuple[int, int]) -> None:
+    """One checkout rolled back, in the parent before it forks the buyers: the checkout's
+    modules are imported and its statements compiled into `engine`'s cache, which every
+    forked buyer inherits, as a warm Lambda container has them."""
+    checkout, isolation = ALGORITHMS[algorithm_name]
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level=isolation)
+            with unit(conn):
+                checkout(conn, redis, *buyer)
+                raise _WarmUp()
+    except (_WarmUp, Refused):
+        pass
+
+
 def _container(
+    engine: Any,
     url: str,
     redis_url: str,
     algorithm_name: str,
@@ -374,10 +394,14 @@ def _container(
     results: Any,
     index: int,
 ) -> None:
-    """A forked buyer process, as a Lambda container: its own connection and Redis socket."""
+    """A forked buyer process, as a Lambda container: its own connection and Redis socket;
+    with the parent's warmed `engine` (its compiled statements), else a new one."""
     import redis as redis_lib
 
-    engine = bench_engine(url, 1)
+    if engine is None:
+        engine = bench_engine(url, 1)
+    else:
+        engine.dispose(close=False)  # the parent's connections stay the parent's
     redis = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     with engine.connect() as conn:
         outcome = _one_buyer(conn, redis, ALGORITHMS[algorithm_name], sku_id, buyer, barrier.wait)
@@ -393,14 +417,17 @@ def run_round(
     sku_id: int,
     buyers: list[tuple[int, int]],
     stock: int,
+    warm: bool = False,
 ) -> RoundResult:
-    """All buyers check out at once, as threads of one process or as processes."""
+    """All buyers check out at once, as threads of one process or as processes (warm:
+    forked after a rolled-back checkout in the parent, see warm_up)."""
     from sqlalchemy import select
 
     from chalicelib.db.tables import skus
 
     reset_round(engine, redis, sku_id, stock, buyers)
     outcomes: list[Outcome | None] = [None] * len(buyers)
+    shared: Any = None  # the warmed engine the forked buyers inherit
     if mode == "threads":
         barrier: Any = threading.Barrier(len(buyers) + 1)
         connections = [engine.connect() for _ in buyers]
@@ -423,10 +450,24 @@ def run_round(
         url = engine.url.render_as_string(hide_password=False)
         redis_url = os.environ["REDIS_URL"]
         connections = []
+        if warm:
+            shared = bench_engine(url, 1)
+            warm_up(shared, redis, algorithm_name, buyers[0])
+            redis.delete(f"cart:{buyers[0][0]}:placing")  # as reset_round left it
         workers = [
             context.Process(
                 target=_container,
-                args=(url, redis_url, algorithm_name, sku_id, buyers[i], barrier, results, i),
+                args=(
+                    shared,
+                    url,
+                    redis_url,
+                    algorithm_name,
+                    sku_id,
+                    buyers[i],
+                    barrier,
+                    results,
+                    i,
+                ),
             )
             for i in range(len(buyers))
         ]
@@ -446,6 +487,8 @@ def run_round(
         worker.join()
     for conn in connections:
         conn.close()
+    if shared is not None:
+        shared.dispose()
     with engine.connect() as conn:
         final_stock, sold = conn.execute(
             select(skus.c.stock, skus.c.sales).where(skus.c.id == sku_id)
@@ -545,7 +588,12 @@ COMPARED = "## checkout_contention (before/after)"
 
 
 def run_rounds(
-    url: str, crowds: tuple[int, ...], modes: tuple[str, ...], names: list[str], rounds: int
+    url: str,
+    crowds: tuple[int, ...],
+    modes: tuple[str, ...],
+    names: list[str],
+    rounds: int,
+    warm: bool = False,
 ) -> dict[tuple[int, str, str], list[RoundResult]]:
     """Every round of every crowd, mode and algorithm on the database at `url` (emptied
     and seeded per crowd)."""
@@ -575,7 +623,7 @@ def run_rounds(
                 for _ in range(rounds):
                     for name in names:
                         results.setdefault((crowd, mode, name), []).append(
-                            run_round(mode, engine, redis, name, sku_id, buyers, crowd // 2)
+                            run_round(mode, engine, redis, name, sku_id, buyers, crowd // 2, warm)
                         )
     finally:
         engine.dispose()
@@ -588,6 +636,7 @@ def compare(
     crowds: tuple[int, ...] = (50,),
     modes: tuple[str, ...] = ("processes",),
     rounds: int = 5,
+    warm: bool = False,
 ) -> dict[str, Any]:
     """Our checkout from two source trees on one database, alternated round by round (one
     fresh process per tree and round, `--tree`), under scripts/with-test-servers.
@@ -601,7 +650,7 @@ def compare(
             out = subprocess.run(
                 [sys.executable, "-m", "bench.checkout_contention.run", "--tree", str(tree),
                  "--url", url, "--crowds", *map(str, crowds), "--modes", *modes,
-                 "--only-ours", "--rounds", "1", "--json"],
+                 "--only-ours", "--rounds", "1", "--json", *(["--warm"] if warm else [])],
                 cwd=ROOT, check=True, capture_output=True, text=True,
             )  # fmt: skip
             for line in out.stdout.splitlines():
@@ -619,7 +668,7 @@ def compare(
         ]
         for label, by_key in found.items()
     }
-    return {"summaries": summaries, "load": loads, "rounds": rounds}
+    return {"summaries": summaries, "load": loads, "rounds": rounds, "warm": warm}
 
 
 def compare_markdown(figures: dict[str, Any], command: str) -> str:
@@ -629,7 +678,15 @@ def compare_markdown(figures: dict[str, Any], command: str) -> str:
         "",
         f"`{command}`: our checkout (`services.orders.place` in a unit with its hooks, as",
         "the route runs it) from two source trees on one database, one fresh process per",
-        f"tree and round, alternated, {figures['rounds']} rounds; otherwise as the section",
+        f"tree and round, alternated, {figures['rounds']} rounds"
+        + (
+            "; processes warm (forked after a rolled-back checkout: modules imported, "
+            "statements compiled, as in a warm Lambda container)"
+            if figures["warm"]
+            else "; processes cold (each imports the checkout and compiles its statements "
+            "after the barrier)"
+        )
+        + "; otherwise as the section",
         "above (one hot SKU with `buyers / 2` units, all buyers at once behind a barrier,",
         "one MariaDB connection each). Load average over the run "
         f"{min(loads):.1f}-{max(loads):.1f} (2 cores, other work shares the machine).",
@@ -659,6 +716,9 @@ def main() -> None:
         "--before", type=Path, help="compare our checkout of this tree with --after's"
     )
     parser.add_argument("--after", type=Path, default=ROOT)
+    parser.add_argument(
+        "--warm", action="store_true", help="fork buyers after a rolled-back checkout (warm)"
+    )
     parser.add_argument("--tree", help=argparse.SUPPRESS)  # read at import (_TREE)
     parser.add_argument("--url", help=argparse.SUPPRESS)  # a database prepared already
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
@@ -671,11 +731,11 @@ def main() -> None:
     os.environ["REDIS_URL"] = redis_url
     crowds, modes = tuple(args.crowds), tuple(args.modes)
     if args.before:
-        figures = compare(args.before, args.after, crowds, modes, args.rounds)
+        figures = compare(args.before, args.after, crowds, modes, args.rounds, args.warm)
         command = (
             "scripts/with-test-servers .venv/bin/python -m bench.checkout_contention.run "
             f"--before <tree> --crowds {' '.join(map(str, crowds))} --modes {' '.join(modes)} "
-            f"--rounds {args.rounds}"
+            f"--rounds {args.rounds}" + (" --warm" if args.warm else "")
         )
         text = compare_markdown(figures, command)
         print(text)
@@ -686,7 +746,7 @@ def main() -> None:
         os.environ["DATABASE_URL"] = args.url
     url = args.url or create_database(server_url)
     names = [OURS] if args.only_ours else list(ALGORITHMS)
-    results = run_rounds(url, crowds, modes, names, args.rounds)
+    results = run_rounds(url, crowds, modes, names, args.rounds, args.warm)
     if args.json:
         for (crowd, mode, _), rounds in results.items():
             for result in rounds:

@@ -270,6 +270,21 @@ def render(figures: dict[str, Any], command: str) -> str:
                 f"| {kind} | {label} | {trips(got['trips'])} | {got['redis']} "
                 f"| {got['p50']:.2f} ({got['p95']:.2f}) |"
             )
+    if "before" in median:
+        lines.append("")
+        for kind in KINDS:
+            ratios = [
+                after[kind]["p50"] / before[kind]["p50"]
+                for before, after in zip(
+                    figures["trees"]["before"], figures["trees"]["after"], strict=True
+                )
+            ]
+            lines.append(
+                f"- {kind}: after/before p50 {median['after'][kind]['p50']:.2f} / "
+                f"{median['before'][kind]['p50']:.2f} = "
+                f"{median['after'][kind]['p50'] / median['before'][kind]['p50']:.2f}; "
+                f"per round {min(ratios):.2f}-{max(ratios):.2f}."
+            )
     return "\n".join(lines) + "\n"
 
 
