@@ -584,7 +584,10 @@ def write_section(text: str, section: str = SECTION) -> None:
 
 
 OURS = "ours (conditional UPDATE stock >= n)"
-COMPARED = "## checkout_contention (before/after)"
+
+
+def compared_section(warm: bool) -> str:
+    return "## checkout_contention (before/after" + (", warm)" if warm else ")")
 
 
 def run_rounds(
@@ -668,13 +671,28 @@ def compare(
         ]
         for label, by_key in found.items()
     }
-    return {"summaries": summaries, "load": loads, "rounds": rounds, "warm": warm}
+    per_round = {
+        label: {
+            f"{crowd} {mode}": [
+                percentile([o.seconds for o in r.outcomes], 0.5) * 1000 for r in results
+            ]
+            for (crowd, mode), results in sorted(by_key.items())
+        }
+        for label, by_key in found.items()
+    }
+    return {
+        "summaries": summaries,
+        "per_round_p50_ms": per_round,
+        "load": loads,
+        "rounds": rounds,
+        "warm": warm,
+    }
 
 
 def compare_markdown(figures: dict[str, Any], command: str) -> str:
     loads = figures["load"]
     lines = [
-        COMPARED,
+        compared_section(figures["warm"]),
         "",
         f"`{command}`: our checkout (`services.orders.place` in a unit with its hooks, as",
         "the route runs it) from two source trees on one database, one fresh process per",
@@ -686,8 +704,8 @@ def compare_markdown(figures: dict[str, Any], command: str) -> str:
             else "; processes cold (each imports the checkout and compiles its statements "
             "after the barrier)"
         )
-        + "; otherwise as the section",
-        "above (one hot SKU with `buyers / 2` units, all buyers at once behind a barrier,",
+        + "; otherwise as `## checkout_contention`",
+        "(one hot SKU with `buyers / 2` units, all buyers at once behind a barrier,",
         "one MariaDB connection each). Load average over the run "
         f"{min(loads):.1f}-{max(loads):.1f} (2 cores, other work shares the machine).",
         "",
@@ -701,6 +719,16 @@ def compare_markdown(figures: dict[str, Any], command: str) -> str:
             f"| {s['crowd']} | {s['mode']} | {label} | {s['orders_per_second']:.0f} | "
             f"{s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['sold']} | {s['oversold']} | "
             f"{s['refused_with_stock_left']} | {s['errors']} |"
+        )
+    lines.append("")
+    per_round = figures["per_round_p50_ms"]
+    for key in per_round["after"]:
+        before, after = per_round["before"][key], per_round["after"][key]
+        ratios = sorted(a / b for a, b in zip(after, before, strict=True))
+        lines.append(
+            f"- {key}: each round's p50 (ms), before {', '.join(f'{v:.0f}' for v in before)}; "
+            f"after {', '.join(f'{v:.0f}' for v in after)}; after/before per round "
+            f"{ratios[0]:.2f}-{ratios[-1]:.2f} (median {statistics.median(ratios):.2f})."
         )
     return "\n".join(lines) + "\n"
 
@@ -740,7 +768,7 @@ def main() -> None:
         text = compare_markdown(figures, command)
         print(text)
         if args.write:
-            write_section(text, COMPARED)
+            write_section(text, compared_section(args.warm))
         return
     if args.url:
         os.environ["DATABASE_URL"] = args.url
