@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -95,10 +95,10 @@ class PlacedLine:
     commented_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class PlacedOrder:
+class PlacedOrder(NamedTuple):
     """An order just placed, as the orders row (with the buyer's username) it became:
-    checkout answers with what it wrote instead of reading the row back."""
+    checkout answers with what it wrote instead of reading the row back. (A NamedTuple,
+    like a Row: its class costs a quarter of a dataclass's at import, cold start.)"""
 
     order_id: str
     user_id: int
