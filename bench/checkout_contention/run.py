@@ -26,19 +26,26 @@ of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+# --tree: the source tree whose checkout runs (its chalicelib and tests.factories), ahead of
+# this one on the path; set before anything of the app is imported.
+_TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(ROOT)
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, _TREE)
 
 DATABASE = "bench_checkout_contention"
 CROWDS = (50, 200)
@@ -143,7 +150,7 @@ def reset_round(engine: Any, redis: Any, sku_id: int, stock: int, buyers: list[A
         conn.execute(update(skus).where(skus.c.id == sku_id).values(stock=stock, sales=0))
     pipe = redis.pipeline()
     for user_id, _ in buyers:
-        pipe.delete(f"cart:{user_id}", f"cart:{user_id}:selected")
+        pipe.delete(f"cart:{user_id}", f"cart:{user_id}:selected", f"cart:{user_id}:placing")
         pipe.hset(f"cart:{user_id}", str(sku_id), 1)
         pipe.sadd(f"cart:{user_id}:selected", str(sku_id))
     pipe.execute()
@@ -301,6 +308,27 @@ ALGORITHMS: dict[str, tuple[Callable[[Any, Any, int, int], int], str]] = {
 # --- a round ---------------------------------------------------------------------------------
 
 
+@contextmanager
+def unit(conn: Any) -> Iterator[None]:
+    """conn.begin() as the app's transaction() runs it: checkout registers after-commit
+    (the cart clean-up) and after-rollback hooks on its unit, which run once it ended.
+    (transaction() itself would take a connection from the app's pool of 15.)"""
+    from chalicelib.db import engine as db_engine
+
+    hooks: dict[str, list[Any]] = {"commit": [], "rollback": []}
+    db_engine._open_units[id(conn)] = hooks
+    try:
+        try:
+            with conn.begin():
+                yield
+        finally:
+            del db_engine._open_units[id(conn)]
+    except BaseException:
+        db_engine._run(hooks["rollback"])
+        raise
+    db_engine._run(hooks["commit"])
+
+
 def _one_buyer(
     conn: Any,
     redis: Any,
@@ -322,7 +350,7 @@ def _one_buyer(
     started = time.perf_counter()
     placed, misses, error = True, 0, None
     try:
-        with conn.begin():
+        with unit(conn):
             misses = checkout(conn, redis, *buyer)
     except Refused:
         placed = False
@@ -336,7 +364,27 @@ def _one_buyer(
     return Outcome(placed, seconds, left >= 1, misses, error)
 
 
+class _WarmUp(Exception):
+    pass
+
+
+def warm_up(engine: Any, redis: Any, algorithm_name: str, buyer: tuple[int, int]) -> None:
+    """One checkout rolled back, in the parent before it forks the buyers: the checkout's
+    modules are imported and its statements compiled into `engine`'s cache, which every
+    forked buyer inherits, as a warm Lambda container has them."""
+    checkout, isolation = ALGORITHMS[algorithm_name]
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level=isolation)
+            with unit(conn):
+                checkout(conn, redis, *buyer)
+                raise _WarmUp()
+    except (_WarmUp, Refused):
+        pass
+
+
 def _container(
+    engine: Any,
     url: str,
     redis_url: str,
     algorithm_name: str,
@@ -346,10 +394,14 @@ def _container(
     results: Any,
     index: int,
 ) -> None:
-    """A forked buyer process, as a Lambda container: its own connection and Redis socket."""
+    """A forked buyer process, as a Lambda container: its own connection and Redis socket;
+    with the parent's warmed `engine` (its compiled statements), else a new one."""
     import redis as redis_lib
 
-    engine = bench_engine(url, 1)
+    if engine is None:
+        engine = bench_engine(url, 1)
+    else:
+        engine.dispose(close=False)  # the parent's connections stay the parent's
     redis = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     with engine.connect() as conn:
         outcome = _one_buyer(conn, redis, ALGORITHMS[algorithm_name], sku_id, buyer, barrier.wait)
@@ -365,14 +417,17 @@ def run_round(
     sku_id: int,
     buyers: list[tuple[int, int]],
     stock: int,
+    warm: bool = False,
 ) -> RoundResult:
-    """All buyers check out at once, as threads of one process or as processes."""
+    """All buyers check out at once, as threads of one process or as processes (warm:
+    forked after a rolled-back checkout in the parent, see warm_up)."""
     from sqlalchemy import select
 
     from chalicelib.db.tables import skus
 
     reset_round(engine, redis, sku_id, stock, buyers)
     outcomes: list[Outcome | None] = [None] * len(buyers)
+    shared: Any = None  # the warmed engine the forked buyers inherit
     if mode == "threads":
         barrier: Any = threading.Barrier(len(buyers) + 1)
         connections = [engine.connect() for _ in buyers]
@@ -395,10 +450,24 @@ def run_round(
         url = engine.url.render_as_string(hide_password=False)
         redis_url = os.environ["REDIS_URL"]
         connections = []
+        if warm:
+            shared = bench_engine(url, 1)
+            warm_up(shared, redis, algorithm_name, buyers[0])
+            redis.delete(f"cart:{buyers[0][0]}:placing")  # as reset_round left it
         workers = [
             context.Process(
                 target=_container,
-                args=(url, redis_url, algorithm_name, sku_id, buyers[i], barrier, results, i),
+                args=(
+                    shared,
+                    url,
+                    redis_url,
+                    algorithm_name,
+                    sku_id,
+                    buyers[i],
+                    barrier,
+                    results,
+                    i,
+                ),
             )
             for i in range(len(buyers))
         ]
@@ -418,6 +487,8 @@ def run_round(
         worker.join()
     for conn in connections:
         conn.close()
+    if shared is not None:
+        shared.dispose()
     with engine.connect() as conn:
         final_stock, sold = conn.execute(
             select(skus.c.stock, skus.c.sales).where(skus.c.id == sku_id)
@@ -498,63 +569,222 @@ def markdown(summaries: list[Summary], rounds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, section: str = SECTION) -> None:
     """Replace only our section of bench/RESULTS.md (other benchmarks own the rest)."""
     path = ROOT / "bench" / "RESULTS.md"
     current = path.read_text() if path.exists() else "# Benchmark results\n"
-    start = current.find(SECTION + "\n")
+    start = current.find(section + "\n")
     if start == -1:
         updated = current.rstrip("\n") + "\n\n" + text
     else:
-        following = current.find("\n## ", start + len(SECTION))
+        following = current.find("\n## ", start + len(section))
         rest = current[following + 1 :] if following != -1 else ""
         updated = current[:start] + text + ("\n" + rest if rest else "")
     path.write_text(updated)
+
+
+OURS = "ours (conditional UPDATE stock >= n)"
+
+
+def compared_section(warm: bool) -> str:
+    return "## checkout_contention (before/after" + (", warm)" if warm else ")")
+
+
+def run_rounds(
+    url: str,
+    crowds: tuple[int, ...],
+    modes: tuple[str, ...],
+    names: list[str],
+    rounds: int,
+    warm: bool = False,
+) -> dict[tuple[int, str, str], list[RoundResult]]:
+    """Every round of every crowd, mode and algorithm on the database at `url` (emptied
+    and seeded per crowd)."""
+    import redis as redis_lib
+    from sqlalchemy import delete
+
+    redis_url = os.environ["REDIS_URL"]
+    # redis-py's pool holds at most 100 connections unless told otherwise
+    redis = redis_lib.Redis.from_url(
+        redis_url, decode_responses=True, max_connections=max(crowds) + 5
+    )
+    engine = bench_engine(url, max(crowds) + 5)
+    results: dict[tuple[int, str, str], list[RoundResult]] = {}
+    try:
+        for crowd in crowds:
+            from chalicelib.db.tables import metadata
+
+            with engine.begin() as conn:
+                # categories reference their parents: emptied without the checks (the
+                # bench's own database), which the session then turns on again
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+                for table in reversed(metadata.sorted_tables):
+                    conn.execute(delete(table))
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+            sku_id, buyers = seed(engine, crowd)
+            for mode in modes:
+                for _ in range(rounds):
+                    for name in names:
+                        results.setdefault((crowd, mode, name), []).append(
+                            run_round(mode, engine, redis, name, sku_id, buyers, crowd // 2, warm)
+                        )
+    finally:
+        engine.dispose()
+    return results
+
+
+def compare(
+    before: Path,
+    after: Path = ROOT,
+    crowds: tuple[int, ...] = (50,),
+    modes: tuple[str, ...] = ("processes",),
+    rounds: int = 5,
+    warm: bool = False,
+) -> dict[str, Any]:
+    """Our checkout from two source trees on one database, alternated round by round (one
+    fresh process per tree and round, `--tree`), under scripts/with-test-servers.
+    Returns {"summaries": {label: [Summary as dict]}, "load": [load averages]}."""
+    url = create_database(os.environ["TEST_DATABASE_URL"])
+    trees = {"before": before.resolve(), "after": after.resolve()}
+    found: dict[str, dict[tuple[int, str], list[RoundResult]]] = {label: {} for label in trees}
+    loads = [os.getloadavg()[0]]
+    for number in range(rounds):
+        for label, tree in trees.items():
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.checkout_contention.run", "--tree", str(tree),
+                 "--url", url, "--crowds", *map(str, crowds), "--modes", *modes,
+                 "--only-ours", "--rounds", "1", "--json", *(["--warm"] if warm else [])],
+                cwd=ROOT, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            for line in out.stdout.splitlines():
+                if line.startswith('{"crowd"'):
+                    raw = json.loads(line)
+                    raw["outcomes"] = [Outcome(**o) for o in raw["outcomes"]]
+                    key = (raw.pop("crowd_key"), raw.pop("mode"))
+                    found[label].setdefault(key, []).append(RoundResult(**raw))
+        loads.append(os.getloadavg()[0])
+        print(f"round {number + 1} done, load {loads[-1]:.1f}", file=sys.stderr, flush=True)
+    summaries = {
+        label: [
+            asdict(summarise(mode, crowd, OURS, results))
+            for (crowd, mode), results in sorted(by_key.items())
+        ]
+        for label, by_key in found.items()
+    }
+    per_round = {
+        label: {
+            f"{crowd} {mode}": [
+                percentile([o.seconds for o in r.outcomes], 0.5) * 1000 for r in results
+            ]
+            for (crowd, mode), results in sorted(by_key.items())
+        }
+        for label, by_key in found.items()
+    }
+    return {
+        "summaries": summaries,
+        "per_round_p50_ms": per_round,
+        "load": loads,
+        "rounds": rounds,
+        "warm": warm,
+    }
+
+
+def compare_markdown(figures: dict[str, Any], command: str) -> str:
+    loads = figures["load"]
+    lines = [
+        compared_section(figures["warm"]),
+        "",
+        f"`{command}`: our checkout (`services.orders.place` in a unit with its hooks, as",
+        "the route runs it) from two source trees on one database, one fresh process per",
+        f"tree and round, alternated, {figures['rounds']} rounds"
+        + (
+            "; processes warm (forked after a rolled-back checkout: modules imported, "
+            "statements compiled, as in a warm Lambda container)"
+            if figures["warm"]
+            else "; processes cold (each imports the checkout and compiles its statements "
+            "after the barrier)"
+        )
+        + "; otherwise as `## checkout_contention`",
+        "(one hot SKU with `buyers / 2` units, all buyers at once behind a barrier,",
+        "one MariaDB connection each). Load average over the run "
+        f"{min(loads):.1f}-{max(loads):.1f} (2 cores, other work shares the machine).",
+        "",
+        "| buyers | as | tree | orders/s | p50 ms | p95 ms | sold per round | oversold "
+        "| refused with stock left | DB errors |",
+        "|---:|---|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    rows = [(label, s) for label, found in figures["summaries"].items() for s in found]
+    for label, s in sorted(rows, key=lambda row: (row[1]["crowd"], row[1]["mode"])):
+        lines.append(
+            f"| {s['crowd']} | {s['mode']} | {label} | {s['orders_per_second']:.0f} | "
+            f"{s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['sold']} | {s['oversold']} | "
+            f"{s['refused_with_stock_left']} | {s['errors']} |"
+        )
+    lines.append("")
+    per_round = figures["per_round_p50_ms"]
+    for key in per_round["after"]:
+        before, after = per_round["before"][key], per_round["after"][key]
+        ratios = sorted(a / b for a, b in zip(after, before, strict=True))
+        lines.append(
+            f"- {key}: each round's p50 (ms), before {', '.join(f'{v:.0f}' for v in before)}; "
+            f"after {', '.join(f'{v:.0f}' for v in after)}; after/before per round "
+            f"{ratios[0]:.2f}-{ratios[-1]:.2f} (median {statistics.median(ratios):.2f})."
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument("--crowds", type=int, nargs="+", default=list(CROWDS))
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--only-ours", action="store_true", help="only our full checkout")
+    parser.add_argument(
+        "--before", type=Path, help="compare our checkout of this tree with --after's"
+    )
+    parser.add_argument("--after", type=Path, default=ROOT)
+    parser.add_argument(
+        "--warm", action="store_true", help="fork buyers after a rolled-back checkout (warm)"
+    )
+    parser.add_argument("--tree", help=argparse.SUPPRESS)  # read at import (_TREE)
+    parser.add_argument("--url", help=argparse.SUPPRESS)  # a database prepared already
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     server_url = os.environ.get("TEST_DATABASE_URL")
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not server_url or not redis_url:
         raise SystemExit("run under scripts/with-test-servers (TEST_DATABASE_URL, TEST_REDIS_URL)")
     os.environ.setdefault("SHOP_STAGE", "local")
-    url = create_database(server_url)
     os.environ["REDIS_URL"] = redis_url
-    import redis as redis_lib
-
-    # redis-py's pool holds at most 100 connections unless told otherwise
-    redis = redis_lib.Redis.from_url(
-        redis_url, decode_responses=True, max_connections=max(CROWDS) + 5
-    )
-    engine = bench_engine(url, max(CROWDS) + 5)
+    crowds, modes = tuple(args.crowds), tuple(args.modes)
+    if args.before:
+        figures = compare(args.before, args.after, crowds, modes, args.rounds, args.warm)
+        command = (
+            "scripts/with-test-servers .venv/bin/python -m bench.checkout_contention.run "
+            f"--before <tree> --crowds {' '.join(map(str, crowds))} --modes {' '.join(modes)} "
+            f"--rounds {args.rounds}" + (" --warm" if args.warm else "")
+        )
+        text = compare_markdown(figures, command)
+        print(text)
+        if args.write:
+            write_section(text, compared_section(args.warm))
+        return
+    if args.url:
+        os.environ["DATABASE_URL"] = args.url
+    url = args.url or create_database(server_url)
+    names = [OURS] if args.only_ours else list(ALGORITHMS)
+    results = run_rounds(url, crowds, modes, names, args.rounds, args.warm)
+    if args.json:
+        for (crowd, mode, _), rounds in results.items():
+            for result in rounds:
+                print(json.dumps({**asdict(result), "crowd_key": crowd, "mode": mode}))
+        return
     summaries = []
-    try:
-        for crowd in CROWDS:
-            with engine.begin() as conn:
-                from sqlalchemy import delete
-
-                from chalicelib.db.tables import metadata
-
-                for table in reversed(metadata.sorted_tables):
-                    conn.execute(delete(table))
-            sku_id, buyers = seed(engine, crowd)
-            for mode in MODES:
-                results: dict[str, list[RoundResult]] = {name: [] for name in ALGORITHMS}
-                for _ in range(args.rounds):
-                    for name in ALGORITHMS:
-                        results[name].append(
-                            run_round(mode, engine, redis, name, sku_id, buyers, crowd // 2)
-                        )
-                for name in ALGORITHMS:
-                    summary = summarise(mode, crowd, name, results[name])
-                    summaries.append(summary)
-                    print(summary, flush=True)
-    finally:
-        engine.dispose()
+    for (crowd, mode, name), rounds in results.items():
+        summary = summarise(mode, crowd, name, rounds)
+        summaries.append(summary)
+        print(summary, flush=True)
     text = markdown(summaries, args.rounds)
     print(text)
     if args.write:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
 CART_TTL_SECONDS = 30 * 24 * 3600
-# How long an order placed from the cart stays listed as "leaving" it (see mark_placing())
+# How long an order placed from the cart stays listed as "leaving" it (see _list_placing())
 # when the after-commit clean-up that unlists it never ran (Redis down at that moment).
 PLACING_TTL_SECONDS = 600
 # One line may hold at most this many units: far beyond any appliance order, small
@@ -177,19 +177,22 @@ def _placing_key(user_id: int) -> str:
     return f"cart:{user_id}:placing"
 
 
-def mark_placing(redis: Redis, user_id: int, order_id: str) -> None:
+def _list_placing(pipe: Any, user_id: int, order_id: str) -> None:
     """List an order being placed from the cart until its lines have left the cart.
 
     Checkout removes the ordered lines after its commit (a Redis failure must not turn a
     committed order into an error), so for a moment a committed order's lines are still
     in the cart: a second checkout of the same user (a double click without
     Idempotency-Key), waiting on the user's row lock, would order them again. It skips
-    the lines of the committed orders listed here instead.
+    the lines of the committed orders listed here instead (orders._leaving_the_cart).
     """
-    pipe = redis.pipeline()
     pipe.sadd(_placing_key(user_id), order_id)
     pipe.expire(_placing_key(user_id), PLACING_TTL_SECONDS)
-    pipe.execute()
+
+
+def unlist_placing(redis: Redis, user_id: int, order_id: str) -> None:
+    """The listed order was not placed after all (its checkout failed or was a replay)."""
+    redis.srem(_placing_key(user_id), order_id)
 
 
 def select_all(redis: Redis, user_id: int, selected: bool) -> None:
@@ -244,15 +247,23 @@ def selected_counts(redis: Redis, user_id: int) -> dict[int, int]:
     return {sku_id: count for sku_id, count in counts.items() if sku_id in selected}
 
 
-def selected_for_checkout(redis: Redis, user_id: int) -> tuple[dict[int, int], set[str]]:
-    """(sku_id -> count of the selected lines, the orders listed by mark_placing), read
+def selected_for_checkout(
+    redis: Redis, user_id: int, *, listing: str | None = None
+) -> tuple[dict[int, int], set[str]]:
+    """(sku_id -> count of the selected lines, the orders listed by _list_placing), read
     together in one MULTI: an after-commit clean-up takes a checkout's lines and its
-    listing away at once, so a checkout sees both or neither."""
+    listing away at once, so a checkout sees both or neither.
+
+    With `listing`, that order id is listed (_list_placing) in the same MULTI, after the
+    read: the checkout's own order is not among those returned, and the listing costs no
+    round trip of its own. The caller unlists it unless the order commits."""
     lines_key, selected_key = _keys(user_id)
     pipe = redis.pipeline()
     pipe.hgetall(lines_key)
     pipe.smembers(selected_key)
     pipe.smembers(_placing_key(user_id))
+    if listing is not None:
+        _list_placing(pipe, user_id, listing)
     _touch(pipe, user_id)
     raw_lines, raw_selected, raw_placing = pipe.execute()[:3]
     counts = positive_counts(raw_lines)

@@ -24,15 +24,27 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
-from chalicelib.db.engine import UnitOfWork, after_commit
+from chalicelib.db.engine import UnitOfWork, after_commit, after_rollback
 from chalicelib.db.tables import (
     addresses,
     order_lines,
@@ -63,7 +75,7 @@ EXPIRY_BATCH = 500
 
 @dataclass(frozen=True)
 class OrderDetail:
-    order: Row[Any]
+    order: Any  # the orders row with the buyer's username (or PlacedOrder)
     lines: list[Any]  # order_lines rows with the SKU's default_image (or PlacedLine)
     refunds: tuple[Any, ...] = ()  # refunds rows, oldest first (services.refunds)
 
@@ -81,6 +93,35 @@ class PlacedLine:
     comment: str | None = None
     is_anonymous: bool = False
     commented_at: datetime | None = None
+
+
+class PlacedOrder(NamedTuple):
+    """An order just placed, as the orders row (with the buyer's username) it became:
+    checkout answers with what it wrote instead of reading the row back. (A NamedTuple,
+    like a Row: its class costs a quarter of a dataclass's at import, cold start.)"""
+
+    order_id: str
+    user_id: int
+    receiver: str
+    province: str
+    city: str
+    district: str
+    place: str
+    mobile: str
+    total_count: int
+    total_amount: int
+    freight: int
+    payment_amount: int
+    pay_method: str
+    status: int
+    idempotency_key: str | None
+    request_fingerprint: str | None
+    needs_refund: bool
+    create_time: datetime
+    update_time: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    username: str
 
 
 @dataclass(frozen=True)
@@ -154,6 +195,91 @@ def settlement(conn: Connection, redis: Redis, user_id: int) -> Settlement:
     )
 
 
+class _CheckoutStatements:
+    """Checkout's statements, built once per process (SQLAlchemy then finds each compiled
+    form by its cache key without building the construct again), values bound at
+    execution."""
+
+    def __init__(self) -> None:
+        self.lock_user = (
+            select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
+        )
+        self.insert_order = orders.insert()
+        self.insert_history = order_status_history.insert()
+        self.insert_lines = order_lines.insert()  # executed with every line: one statement
+        # Named apart from the columns: an UPDATE's SET may not reuse a column's name.
+        n: BindParameter[int] = bindparam("take_n", type_=Integer)
+        self.take_units = (
+            update(skus)
+            .where(skus.c.id == bindparam("take_id"), skus.c.stock >= n)
+            .values(stock=skus.c.stock - n, sales=skus.c.sales + n)
+        )
+        self._reads: dict[tuple[bool, bool], Select[Any]] = {}
+
+    def read(self, *, with_key: bool, with_skus: bool) -> Select[Any]:
+        """Everything an order is made of, in one plain read of the user's row: the
+        unpaid-order count, the address (address_id NULL when it is not the user's), the
+        order the Idempotency-Key made (earlier_*), and one row per on-sale SKU wanted
+        (sku_*)."""
+        found = self._reads.get((with_key, with_skus))
+        if found is not None:
+            return found
+        user_id: BindParameter[int] = bindparam("user_id", type_=Integer)
+        unpaid = (
+            select(func.count())
+            .select_from(orders)
+            .where(orders.c.user_id == user_id, orders.c.status == int(Status.UNPAID))
+            .scalar_subquery()
+        )
+        columns: list[Any] = [
+            users.c.username,
+            unpaid.label("unpaid"),
+            addresses.c.id.label("address_id"),
+            *(addresses.c[name] for name in ADDRESS_SNAPSHOT),
+        ]
+        joined: Any = users
+        if with_skus:
+            columns += [
+                skus.c.id.label("sku_id"),
+                skus.c.name.label("sku_name"),
+                skus.c.price.label("sku_price"),
+                skus.c.default_image.label("sku_default_image"),
+            ]
+            # Joined first: SQLAlchemy's MySQL compiler sees a join of two tables as
+            # related (no cartesian product warning), a later one only by its ON clause.
+            joined = users.outerjoin(
+                skus, and_(skus.c.id.in_(bindparam("sku_ids", expanding=True)), ON_SALE)
+            )
+        else:
+            columns.append(null().label("sku_id"))
+        joined = joined.outerjoin(
+            addresses,
+            and_(addresses.c.id == bindparam("address_id"), addresses.c.user_id == users.c.id),
+        )
+        if with_key:
+            earlier = orders.alias("earlier")
+            columns += [
+                earlier.c.order_id.label("earlier_id"),
+                earlier.c.request_fingerprint.label("earlier_fingerprint"),
+                earlier.c.create_time.label("earlier_create_time"),
+            ]
+            joined = joined.outerjoin(
+                earlier,
+                and_(
+                    earlier.c.user_id == users.c.id,
+                    earlier.c.idempotency_key == bindparam("key"),
+                ),
+            )
+        statement = select(*columns).select_from(joined).where(users.c.id == user_id)
+        self._reads[(with_key, with_skus)] = statement
+        return statement
+
+
+@cache
+def _checkout_statements() -> _CheckoutStatements:
+    return _CheckoutStatements()
+
+
 def place(
     conn: Connection,
     redis: Redis,
@@ -170,27 +296,53 @@ def place(
     idempotency_conflict; the caller's transaction then rolls back whatever was taken,
     and the cart stays as it was: the ordered lines leave it only once the unit has
     committed (an after-commit hook).
+
+    What it sends: the user's row lock; one read of everything the order is made of
+    (the earlier order of the Idempotency-Key, the unpaid-order count, the address, the
+    SKUs' prices), taken after the lock; the order, its history row, the stock and the
+    lines. The order answered is built from what was written, not read back.
     """
     now = utcnow()
     if idempotency_key:
         idempotency_key = stored_idempotency_key(idempotency_key)
+    statements = _checkout_statements()
     # One checkout per user at a time (the user's row lock, as addresses.add does), so
-    # two concurrent checkouts cannot both pass the unpaid-order limit.
-    conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+    # two concurrent checkouts cannot both pass the unpaid-order limit. Everything below
+    # is read after it, so it sees what the checkout it waited for committed.
+    conn.execute(statements.lock_user, {"user_id": user_id})
     fingerprint = request_fingerprint(address_id, pay_method) if idempotency_key else None
-    if idempotency_key:
-        earlier = _replay(conn, user_id, idempotency_key, fingerprint, now)
-        if earlier is not None:
-            return Placement(earlier, replayed=True)
-    _check_unpaid_limit(conn, user_id)
-    address = conn.execute(
-        select(addresses).where(addresses.c.id == address_id, addresses.c.user_id == user_id)
-    ).first()
-    if address is None:
-        raise ValidationError("No such address.", field="address_id")
-    wanted, placing = cart.selected_for_checkout(redis, user_id)
+    order_id = new_order_id(user_id, now)
+    # The order is listed as leaving the cart as the cart is read (one MULTI), before the
+    # hot rows; it is unlisted again unless it commits (after which the clean-up that
+    # removes its lines unlists it).
+    wanted, placing = cart.selected_for_checkout(redis, user_id, listing=order_id)
+    after_rollback(conn, lambda _begin: cart.unlist_placing(redis, user_id, order_id))
+
+    def replayed(earlier: OrderDetail) -> Placement:
+        after_commit(conn, lambda _begin: cart.unlist_placing(redis, user_id, order_id))
+        return Placement(earlier, replayed=True)
+
     if wanted and placing and (leaving := _leaving_the_cart(conn, user_id, placing)):
         wanted = {sku_id: n for sku_id, n in wanted.items() if sku_id not in leaving}
+    # A plain read (no lock beyond the user's row): the same rows the separate reads saw,
+    # in one round trip. One row per SKU found (a single row when none is).
+    rows = conn.execute(
+        statements.read(with_key=bool(idempotency_key), with_skus=bool(wanted)),
+        {
+            "user_id": user_id,
+            "address_id": address_id,
+            "key": idempotency_key,
+            "sku_ids": list(wanted),
+        },
+    ).all()
+    found = rows[0] if rows else None
+    if idempotency_key and found is not None and found.earlier_id is not None:
+        earlier = _answer_replay(conn, found, fingerprint, now)
+        if earlier is not None:
+            return replayed(earlier)
+    _check_unpaid_limit(int(found.unpaid) if found is not None else 0)
+    if found is None or found.address_id is None:
+        raise ValidationError("No such address.", field="address_id")
     if not wanted:
         # A concurrent request with the same key may have committed (and emptied the
         # cart) since we looked: its order is then the answer, not a 400.
@@ -198,25 +350,17 @@ def place(
             _replay(conn, user_id, idempotency_key, fingerprint, now) if idempotency_key else None
         )
         if earlier is not None:
-            return Placement(earlier, replayed=True)
+            return replayed(earlier)
         raise ValidationError("Select at least one cart item to order.", field=NON_FIELD)
-    priced = {
-        row.id: row
-        for row in conn.execute(
-            select(skus.c.id, skus.c.name, skus.c.price, skus.c.default_image).where(
-                skus.c.id.in_(list(wanted)), ON_SALE
-            )
-        )
-    }
+    priced = {row.sku_id: row for row in rows if row.sku_id is not None}
     if gone := {sku_id: 0 for sku_id in wanted if sku_id not in priced}:
         raise cart.out_of_stock(gone)
-    total_amount = sum(int(priced[sku_id].price) * count for sku_id, count in wanted.items())
+    total_amount = sum(int(priced[sku_id].sku_price) * count for sku_id, count in wanted.items())
     freight = freight_for(total_amount)
-    order_id = new_order_id(user_id, now)
     values = {
         "order_id": order_id,
         "user_id": user_id,
-        **{name: getattr(address, name) for name in ADDRESS_SNAPSHOT},
+        **{name: found._mapping[name] for name in ADDRESS_SNAPSHOT},
         "total_count": sum(wanted.values()),
         "total_amount": total_amount,
         "freight": freight,
@@ -234,35 +378,33 @@ def place(
         # on the unique index and fails, and that request's order is the answer.
         try:
             with conn.begin_nested():
-                conn.execute(orders.insert().values(**values))
+                conn.execute(statements.insert_order, values)
         except IntegrityError:
             earlier = _replay(conn, user_id, idempotency_key, fingerprint, now)
             if earlier is None:
                 raise
-            return Placement(earlier, replayed=True)
+            return replayed(earlier)
     else:
-        conn.execute(orders.insert().values(**values))
+        conn.execute(statements.insert_order, values)
     _record_placement(conn, order_id, user_id, now)
-    order = conn.execute(_order_select().where(orders.c.order_id == order_id)).one()
     lines = [
         PlacedLine(
             sku_id=sku_id,
-            name=priced[sku_id].name,
-            price=int(priced[sku_id].price),
+            name=priced[sku_id].sku_name,
+            price=int(priced[sku_id].sku_price),
             count=count,
-            default_image=priced[sku_id].default_image,
+            default_image=priced[sku_id].sku_default_image,
         )
         for sku_id, count in sorted(wanted.items())
     ]
     # The hot rows come last and hold their locks only for the lines' insert and the
-    # commit: everything else (order, history, the order read back) is done before.
+    # commit: everything else (reads, Redis, order, history) is done before.
     # The stock goes before the lines because inserting a line takes a shared lock on
     # its SKU row (the foreign key): two checkouts holding that shared lock, both then
     # wanting the exclusive one for the stock update, would deadlock.
-    cart.mark_placing(redis, user_id, order_id)  # before the hot rows: see above
     _take_stock(conn, wanted)
     conn.execute(
-        order_lines.insert(),
+        statements.insert_lines,
         [
             {
                 "order_id": order_id,
@@ -276,14 +418,17 @@ def place(
     )
     ordered = [line.sku_id for line in lines]
     after_commit(conn, lambda _begin: cart.remove(redis, user_id, ordered, placed=order_id))
+    # The order as get() would read it back: every column as written (the server's
+    # defaults are needs_refund false, paid_at null) and the buyer's username.
+    order = PlacedOrder(**values, needs_refund=False, paid_at=None, username=found.username)
     return Placement(OrderDetail(order, list(lines)), replayed=False)
 
 
 def _leaving_the_cart(conn: Connection, user_id: int, listed: set[str]) -> set[int]:
-    """SKUs of the listed orders (cart.mark_placing) that committed: their lines are still
-    to leave the cart, as the after-commit clean-up of a checkout that committed while we
-    waited for the user's row lock has not run yet. Orders that never committed are not
-    found."""
+    """SKUs of the listed orders (cart.selected_for_checkout's listing) that committed:
+    their lines are still to leave the cart, as the after-commit clean-up of a checkout
+    that committed while we waited for the user's row lock has not run yet. Orders that
+    never committed (a failed checkout's, until its clean-up unlists it) are not found."""
     return set(
         conn.scalars(
             select(order_lines.c.sku_id)
@@ -293,16 +438,12 @@ def _leaving_the_cart(conn: Connection, user_id: int, listed: set[str]) -> set[i
     )
 
 
-def _check_unpaid_limit(conn: Connection, user_id: int) -> None:
+def _check_unpaid_limit(unpaid: int) -> None:
     """409 too_many_unpaid_orders when the user already holds MAX_UNPAID_ORDERS unpaid
-    orders: each holds its stock, so one account could otherwise hold a SKU's whole stock."""
+    orders (`unpaid`, counted under the user's row lock): each holds its stock, so one
+    account could otherwise hold a SKU's whole stock."""
     limit = settings().max_unpaid_orders
-    unpaid = conn.scalar(
-        select(func.count())
-        .select_from(orders)
-        .where(orders.c.user_id == user_id, orders.c.status == int(Status.UNPAID))
-    )
-    if int(unpaid or 0) >= limit:
+    if unpaid >= limit:
         raise Conflict(
             f"You have {limit} unpaid orders: pay or cancel one before placing another.",
             code="too_many_unpaid_orders",
@@ -311,14 +452,15 @@ def _check_unpaid_limit(conn: Connection, user_id: int) -> None:
 
 def _record_placement(conn: Connection, order_id: str, user_id: int, now: datetime) -> None:
     conn.execute(
-        order_status_history.insert().values(
-            order_id=order_id,
-            from_status=None,
-            to_status=int(Status.UNPAID),
-            actor=f"user:{user_id}",
-            reason="placed",
-            create_time=now,
-        )
+        _checkout_statements().insert_history,
+        {
+            "order_id": order_id,
+            "from_status": None,
+            "to_status": int(Status.UNPAID),
+            "actor": f"user:{user_id}",
+            "reason": "placed",
+            "create_time": now,
+        },
     )
 
 
@@ -335,29 +477,40 @@ def stored_idempotency_key(key: str) -> str:
 def _replay(
     conn: Connection, user_id: int, key: str, fingerprint: str | None, now: datetime
 ) -> OrderDetail | None:
-    """The order an Idempotency-Key already made within 24 h, or None.
+    """The order an Idempotency-Key already made within 24 h, or None (_answer_replay)."""
+    row = conn.execute(
+        select(
+            orders.c.order_id.label("earlier_id"),
+            orders.c.request_fingerprint.label("earlier_fingerprint"),
+            orders.c.create_time.label("earlier_create_time"),
+        ).where(orders.c.user_id == user_id, orders.c.idempotency_key == key)
+    ).first()
+    return None if row is None else _answer_replay(conn, row, fingerprint, now)
+
+
+def _answer_replay(
+    conn: Connection, earlier: Any, fingerprint: str | None, now: datetime
+) -> OrderDetail | None:
+    """The order an Idempotency-Key made (`earlier`: its earlier_id, earlier_fingerprint,
+    earlier_create_time), if it was made within 24 h; 409 idempotency_conflict when the
+    key came with a different request.
 
     A key older than the window is released (set to NULL on its order), so the unique
-    (user_id, idempotency_key) index lets the key start over.
+    (user_id, idempotency_key) index lets the key start over, and None is returned.
     """
-    row = conn.execute(
-        select(orders.c.order_id, orders.c.request_fingerprint, orders.c.create_time).where(
-            orders.c.user_id == user_id, orders.c.idempotency_key == key
-        )
-    ).first()
-    if row is None:
-        return None
-    if row.create_time < now - IDEMPOTENCY_WINDOW:
+    if earlier.earlier_create_time < now - IDEMPOTENCY_WINDOW:
         conn.execute(
-            update(orders).where(orders.c.order_id == row.order_id).values(idempotency_key=None)
+            update(orders)
+            .where(orders.c.order_id == earlier.earlier_id)
+            .values(idempotency_key=None)
         )
         return None
-    if row.request_fingerprint != fingerprint:
+    if earlier.earlier_fingerprint != fingerprint:
         raise Conflict(
             "This Idempotency-Key was used for a different request.",
             code="idempotency_conflict",
         )
-    return get(conn, row.order_id)
+    return get(conn, earlier.earlier_id)
 
 
 def _take_stock(conn: Connection, wanted: dict[int, int]) -> None:
@@ -382,11 +535,7 @@ def _take_stock(conn: Connection, wanted: dict[int, int]) -> None:
 
 def take_units(conn: Connection, sku_id: int, count: int) -> bool:
     """Take `count` units of a SKU if that many are left: the one conditional UPDATE."""
-    result = conn.execute(
-        update(skus)
-        .where(skus.c.id == sku_id, skus.c.stock >= count)
-        .values(stock=skus.c.stock - count, sales=skus.c.sales + count)
-    )
+    result = conn.execute(_checkout_statements().take_units, {"take_id": sku_id, "take_n": count})
     return result.rowcount == 1
 
 

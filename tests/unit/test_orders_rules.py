@@ -74,3 +74,39 @@ def test_only_the_shops_moves_are_legal() -> None:
         "已完成",
         "已取消",
     ]
+
+
+@pytest.mark.parametrize("dialect_name", ["mysql", "sqlite"])
+def test_checkouts_one_read_joins_every_table_it_reads(dialect_name: str) -> None:
+    import warnings
+
+    from sqlalchemy.dialects import mysql, sqlite
+    from sqlalchemy.sql.compiler import COLLECT_CARTESIAN_PRODUCTS, WARN_LINTING
+
+    from chalicelib.services.orders import _checkout_statements
+
+    # given each form of checkout's read (with or without a key, with or without SKUs)
+    dialect = {"mysql": mysql.dialect(), "sqlite": sqlite.dialect()}[dialect_name]
+    for with_key in (False, True):
+        for with_skus in (False, True):
+            read = _checkout_statements().read(with_key=with_key, with_skus=with_skus)
+
+            # when it is compiled as the engine does (cartesian products linted)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                compiled = str(
+                    read.compile(dialect=dialect, linting=COLLECT_CARTESIAN_PRODUCTS | WARN_LINTING)
+                )
+
+            # then no table stands unjoined (no warning), and it locks nothing
+            assert "FOR UPDATE" not in compiled
+
+
+def test_a_placed_order_has_every_column_of_the_orders_row_it_stands_for() -> None:
+    from chalicelib.db.tables import orders
+    from chalicelib.services.orders import PlacedOrder
+
+    # given checkout's answer built from what it wrote (not read back)
+    # then it has each column of orders and the username, as get() reads them: a column
+    # added to orders must be given a value here too
+    assert set(PlacedOrder._fields) == {*orders.c.keys(), "username"}

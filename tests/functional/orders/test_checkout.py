@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from chalicelib.db.engine import transaction
 from chalicelib.db.tables import addresses, orders
@@ -521,3 +521,107 @@ def test_the_unpaid_order_limit_is_three_by_default_and_per_buyer(
     # then only the one below the limit gets it
     assert placed.status_code == 201
     assert (refused.status_code, refused.json_body["code"]) == (409, "too_many_unpaid_orders")
+
+
+def _kind(statement: str) -> str:
+    """'SELECT users FOR UPDATE', 'INSERT orders', ...: a statement's verb, its first table
+    and its lock, whatever the dialect adds (MariaDB's SET STATEMENT ... FOR prefix)."""
+    if statement.startswith("SET STATEMENT"):
+        statement = statement.split(" FOR ", 1)[1]
+    verb = statement.split(None, 1)[0].upper()
+    while (outer := re.sub(r"\([^()]*\)", "", statement)) != statement:
+        statement = outer  # subqueries (and every parenthesis) dropped: the outer table
+    table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+[`\"]?(\w+)", statement, re.IGNORECASE)
+    lock = " FOR UPDATE" if statement.rstrip().upper().endswith("FOR UPDATE") else ""
+    return f"{verb} {table.group(1) if table else ''}{lock}".strip()
+
+
+@pytest.mark.parametrize("key", [None, "checkout-statements"])
+def test_a_checkout_sends_the_lock_one_read_and_its_writes(
+    client: Any, buyer: Any, make_sku: Any, db: Any, key: str | None
+) -> None:
+    # given two selected SKUs
+    first, second = make_sku(price="60.00"), make_sku(price="5.50")
+    add_to_cart(client, buyer, first, 2)
+    add_to_cart(client, buyer, second, 1)
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    # when the buyer places an order
+    event.listen(db, "before_cursor_execute", record)
+    try:
+        response = place_order(client, buyer, **({"Idempotency-Key": key} if key else {}))
+    finally:
+        event.remove(db, "before_cursor_execute", record)
+
+    # then the request reads the buyer (auth), locks the buyer's row, reads what the order is
+    # made of in one statement, writes the order and its history row, takes each SKU's
+    # stock and inserts the lines in one statement; nothing is read back
+    # (SQLite has no row locks, and no FOR UPDATE: its units begin IMMEDIATE instead)
+    assert response.status_code == 201, response.body
+    kinds = [_kind(s) for s in sent if not s.upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
+    assert kinds == [
+        "SELECT users",
+        "SELECT users" if db.dialect.name == "sqlite" else "SELECT users FOR UPDATE",
+        "SELECT users",
+        "INSERT orders",
+        "INSERT order_status_history",
+        "UPDATE skus",
+        "UPDATE skus",
+        "INSERT order_lines",
+    ]
+
+
+def test_the_placed_order_answered_is_the_order_as_read_back(
+    client: Any, buyer: Any, make_sku: Any
+) -> None:
+    # given two selected lines, one of a SKU with an image
+    first, second = make_sku(price="60.00", default_image="group1/aa/tv.jpg"), make_sku()
+    add_to_cart(client, buyer, first, 2)
+    add_to_cart(client, buyer, second, 1)
+
+    # when the buyer places an order (built from what was written), then reads it back
+    placed = place_order(client, buyer, "alipay", **{"Idempotency-Key": "read-back"})
+    read = client.http.get(f"/orders/{placed.json_body['order_id']}/", headers=buyer.headers)
+
+    # then both bodies are the same, field for field
+    assert placed.status_code == 201
+    assert read.status_code == 200
+    assert placed.json_body == read.json_body
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [
+        ("placed", 201),
+        ("replayed", 201),
+        ("short of stock", 409),
+        ("not the buyer's address", 400),
+        ("nothing selected", 400),
+    ],
+)
+def test_no_order_stays_listed_as_leaving_the_cart_once_its_checkout_has_ended(
+    client: Any, buyer: Any, make_buyer: Any, make_sku: Any, redis: Any, outcome: str, status: int
+) -> None:
+    # given a buyer about to check out, with the outcome set up
+    sku = make_sku(stock=2)
+    add_to_cart(client, buyer, sku, 1, selected=outcome != "nothing selected")
+    key = {"Idempotency-Key": "listed"} if outcome == "replayed" else {}
+    if outcome == "replayed":
+        assert place_order(client, buyer, **key).status_code == 201
+        add_to_cart(client, buyer, sku, 1)
+    if outcome == "short of stock":
+        with transaction() as conn:
+            conn.execute(text("UPDATE skus SET stock = 0 WHERE id = :id"), {"id": sku})
+    if outcome == "not the buyer's address":
+        buyer.address_id = make_buyer().address_id
+
+    # when the buyer checks out (the order is listed as the cart is read)
+    response = place_order(client, buyer, **key)
+
+    # then it answers as before, and no order is left listed: none that committed is still
+    # leaving the cart, and none that did not commit makes later checkouts look it up
+    assert response.status_code == status, response.body
+    assert redis.smembers(f"cart:{buyer.id}:placing") == set()
