@@ -13,8 +13,35 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from bench.checkout_contention import run as contention
+
+
+def in_a_unit(checkout: Any) -> Any:
+    """The checkout with a unit of work registered for its connection, if none is.
+
+    bench/checkout_contention runs a checkout inside `with conn.begin()`; since
+    services.orders.place registers its cart clean-up with engine.after_commit(), which
+    needs a unit opened by transaction(), every buyer's checkout raised KeyError there (and
+    the round waited on its barrier for buyers that had died). Registered here, outside
+    that file (another branch is changing it); the clean-up hooks (one Redis pipeline after
+    the commit, outside the row lock) are not run: each round resets the carts anyway.
+    """
+
+    def checkout_in_a_unit(conn: Any, redis: Any, user_id: int, address_id: int) -> Any:
+        from chalicelib.db import engine
+
+        units = engine._open_units
+        if id(conn) in units:
+            return checkout(conn, redis, user_id, address_id)
+        units[id(conn)] = {"commit": [], "rollback": []}
+        try:
+            return checkout(conn, redis, user_id, address_id)
+        finally:
+            del units[id(conn)]
+
+    return checkout_in_a_unit
 
 
 def main() -> None:
@@ -35,6 +62,8 @@ def main() -> None:
     )
     engine = contention.bench_engine(url, args.buyers + 5)
     ours = next(name for name in contention.ALGORITHMS if name.startswith("ours ("))
+    checkout, isolation = contention.ALGORITHMS[ours]
+    contention.ALGORITHMS[ours] = (in_a_unit(checkout), isolation)  # forked buyers inherit it
     try:
         sku_id, buyers = contention.seed(engine, args.buyers)
         rounds = [

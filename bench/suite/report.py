@@ -119,7 +119,8 @@ def render(results: dict[str, Any]) -> str:
         "Data from the one generator, a fresh database per scale: "
         + "; ".join(
             f"{scale['label']}: `manage.py generate --users {scale['users']} --skus "
-            f"{scale['skus']} --orders {scale['orders']}` ({scale['generate_seconds']:.0f} s)"
+            f"{scale['skus']} --orders {scale['orders']}` ({scale['generate_seconds']:.0f} s; "
+            f"the requests then took {scale.get('measure_seconds', 0):.0f} s)"
             for scale in scales
         )
         + ".",
@@ -175,6 +176,9 @@ def render(results: dict[str, Any]) -> str:
         ),
     ]
     for key, title in parts:
+        took = results.get("seconds", {}).get(key)
+        if took is not None:
+            title = title[:-1] + f" ({took:.0f} s):"
         lines += ["", title, ""]
         table = results.get(key) or ""
         error = results.get("errors", {}).get(key)

@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -458,6 +459,7 @@ def run_scale(scale: dict[str, Any], runs: int, warmup: int) -> dict[str, Any]:
     )  # fmt: skip
     seconds = time.perf_counter() - started
     print(f"{scale['label']}: generated in {seconds:.0f} s: {generated.stdout.strip()}", flush=True)
+    began = time.perf_counter()
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run(
             [sys.executable, "-m", "bench.suite.run", "--child", "--url", url,
@@ -472,6 +474,7 @@ def run_scale(scale: dict[str, Any], runs: int, warmup: int) -> dict[str, Any]:
         **scale,
         "generate_seconds": seconds,
         "generator": generated.stdout.strip(),
+        "measure_seconds": time.perf_counter() - began,
         "load": list(os.getloadavg()),
         **measured,
     }
@@ -479,16 +482,23 @@ def run_scale(scale: dict[str, Any], runs: int, warmup: int) -> dict[str, Any]:
 
 def sub_bench(command: list[str], timeout: int) -> str:
     """A bench's own command line; its printed output."""
-    done = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-m", *command],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
+        start_new_session=True,  # its own process group: a timeout ends its forks too
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-500:]}")
-    return done.stdout
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise RuntimeError(f"no answer within {timeout} s") from None
+    if process.returncode != 0:
+        raise RuntimeError(f"exit {process.returncode}: {stderr.strip()[-500:]}")
+    return stdout
 
 
 SUB_BENCH_COMMANDS: dict[str, tuple[list[str], int]] = {
@@ -534,15 +544,17 @@ def main() -> None:
             results["errors"][key] = "skipped (--skip)"
             continue
         print(f"{key}: python -m {' '.join(command)}", flush=True)
+        began = time.perf_counter()
         try:
             printed = sub_bench(command, timeout)
-        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        except RuntimeError as exc:
             results["errors"][key] = str(exc)
             print(f"{key} failed: {exc}", flush=True)
             continue
         # memory prints one line per server before its table; the others the table first
         results[key] = report.first_table(printed)
         results[f"{key}_printed"] = printed
+        results.setdefault("seconds", {})[key] = time.perf_counter() - began
     results["load"]["after"] = list(os.getloadavg())
     results["finished"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
     results["wall_seconds"] = time.perf_counter() - started
