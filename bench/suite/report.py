@@ -123,7 +123,9 @@ def render(results: dict[str, Any]) -> str:
             f"the requests then took {scale.get('measure_seconds', 0):.0f} s)"
             for scale in scales
         )
-        + ".",
+        + ". Then `manage.py runjob rollup-stats`, the hourly job a running shop has had ("
+        + ", ".join(f"{scale['label']} {scale.get('rollup_seconds', 0):.1f} s" for scale in scales)
+        + "): total_count reads its daily_stats rows instead of counting every user.",
         "",
         "Each request is an API Gateway proxy event handed to the Lambda handler (`app.app`, "
         "in-process, local stage on MariaDB + Redis, JSON logs on), "
