@@ -129,3 +129,52 @@ def test_the_endpoint_table_puts_each_scale_beside_the_other_with_its_ratio_to_t
         f"| {report.FLOOR} | `GET /` | 0.02 | 0.03 | 0 | 0 | 1 | 0.03 | 0.03 | 0 | 0 | 1 |",
         "| cart | `GET /cart/` | 1.70 | 1.90 | 2 | 2 | 85 | 2.00 | 2.50 | 2.5 | 2 | 80 |",
     ]
+
+
+def test_the_section_names_the_machine_the_load_and_what_was_not_measured() -> None:
+    scale = {
+        "label": "20k",
+        "users": 20000,
+        "skus": 2000,
+        "orders": 50000,
+        "generate_seconds": 12.4,
+        "measure_seconds": 27.0,
+        "rollup_seconds": 0.8,
+        "rss_mb": {"now": 79, "peak": 88},
+        "load": [1.0, 0.5, 0.25],
+        "endpoints": {report.FLOOR: _endpoint("GET /", 0.02, 0.03, 0, 0)},
+    }
+    results = {
+        "started": "2026-12-02 11:00",
+        "finished": "2026-12-02 11:07",
+        "wall_seconds": 425.4,
+        "load": {"before": [0.5, 0.25, 0.0], "after": [2.0, 1.5, 1.0]},
+        "machine": {
+            "cores": 2,
+            "cpu": "Xeon",
+            "ram_gb": 23.5,
+            "python": "3.11.7",
+            "mariadb": "10.11.19-MariaDB",
+            "buffer_pool_gb": 2.0,
+            "redis": "7.0.15",
+        },
+        "runs": 200,
+        "warmup": 20,
+        "scales": [scale],
+        "coldstart": "| measure | median |\n|---|---|\n| import app.py | 244 ms |",
+        "seconds": {"coldstart": 8.2},
+        "errors": {"memory": "skipped (--skip)", "contention": "exit 1: boom"},
+    }
+    lines = report.render(results).splitlines()
+    assert lines[0] == "## suite"
+    assert lines[2].startswith("`make bench` (2026-12-02 11:00 to 2026-12-02 11:07 UTC, 7 min 05 s")
+    assert lines[2].endswith(
+        "Machine: 2 cores (Xeon), 24 GB RAM, Python 3.11.7, MariaDB 10.11.19-MariaDB "
+        "(innodb_buffer_pool_size 2 GiB, loopback), Redis 7.0.15; shared with other work. "
+        "Load average (1/5/15 min) before 0.5/0.2/0.0, after 2.0/1.5/1.0."
+    )
+    assert "(12 s; the requests then took 27 s)" in lines[4]
+    tail = lines[lines.index("Cold start, source tree (`python -m bench.coldstart.run`) (8 s):") :]
+    assert tail[2:5] == ["| measure | median |", "|---|---|", "| import app.py | 244 ms |"]
+    assert "not measured: exit 1: boom" in tail
+    assert tail[-1] == "not measured: skipped (--skip)"
