@@ -129,7 +129,10 @@ def render(results: dict[str, Any]) -> str:
         "",
         "Each request is an API Gateway proxy event handed to the Lambda handler (`app.app`, "
         "in-process, local stage on MariaDB + Redis, JSON logs on), "
-        f"{results['warmup']} warm-up calls then {results['runs']} timed ones; p50/p95 in ms. "
+        f"{results['warmup']} warm-up rounds then {results['runs']} timed ones, each round "
+        "calling every row once (round robin: load from other work falls on all rows alike, "
+        "and each call follows other requests, as in a container serving mixed traffic); "
+        "p50/p95 in ms. "
         "SQL: commands the pymysql driver sent per call (median); Redis: round trips per "
         "call (a pipeline is one). Floor: a hello-world Chalice() app with one route, "
         "called the same way in the same process; `/ floor` is p50 over the floor's p50. "
