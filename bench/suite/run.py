@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -280,6 +281,7 @@ def child(url: str, redis_url: str, runs: int, warmup: int, out: Path) -> None:
     out.write_text(
         json.dumps({"endpoints": endpoints, "rss_mb": rss_mb(), "checks": data["checks"]})
     )
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def place_and_pay(
