@@ -182,7 +182,10 @@ def render(results: dict[str, Any]) -> str:
     ]
     for key, title in parts:
         took = results.get("seconds", {}).get(key)
-        if took is not None:
+        load_after = results.get("load_after", {}).get(key)
+        if took is not None and load_after is not None:
+            title = title[:-1] + f" ({took:.0f} s; load average {_load(load_after)} after):"
+        elif took is not None:
             title = title[:-1] + f" ({took:.0f} s):"
         lines += ["", title, ""]
         table = results.get(key) or ""

@@ -592,6 +592,7 @@ def main() -> None:
         results[key] = report.first_table(printed)
         results[f"{key}_printed"] = printed
         results.setdefault("seconds", {})[key] = time.perf_counter() - began
+        results.setdefault("load_after", {})[key] = list(os.getloadavg())
     results["load"]["after"] = list(os.getloadavg())
     results["finished"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
     results["wall_seconds"] = time.perf_counter() - started
