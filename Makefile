@@ -3,11 +3,12 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
+BENCH_VENV := .venv-bench
 export PORT ?= 8000
 STAGE ?= dev
 
 .PHONY: install run migrate seed lint format test test-fast test-real test-infra synth cdk-cli \
-	bench bench-packaged package clean
+	bench bench-coldstart bench-packaged package clean
 
 install: $(VENV)/.installed
 
@@ -74,8 +75,23 @@ test-infra: synth
 	$(INFRA_VENV)/bin/cfn-lint --config-file infra/.cfnlintrc.yaml -- \
 		infra/cdk.out/*.template.json infra/cdk.out/migrate-fixture/*.template.json
 
-# The cold-start benchmark; the database benchmarks are listed in bench/README.md.
-bench: install
+# The benchmark suite (bench/suite/README.md, ~15 min): MariaDB + Redis at 20k and 1M
+# generated users, every endpoint's p50/p95 and statements through the Lambda handler beside
+# a hello-world floor, cold start, contention, RSS -> bench/RESULTS.md (## suite) and
+# bench/suite.png. Not part of `make test`. The single benches are in bench/README.md.
+bench: install $(BENCH_VENV)/.installed
+	time scripts/with-test-servers $(PY) -m bench.suite.run --write
+	$(BENCH_VENV)/bin/python -m bench.suite.chart
+
+# Bench-only tools (matplotlib, for the chart) in a venv of their own: the dev venv, which
+# `make test` and CI install from requirements-dev.txt, never carries them.
+$(BENCH_VENV)/.installed: requirements-bench.txt
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+# The cold-start benchmark alone (source tree, embedded SQLite).
+bench-coldstart: install
 	$(PY) -m bench.coldstart.run --write
 
 # The same cold start measured on the built package (needs MariaDB + Redis: started here).
