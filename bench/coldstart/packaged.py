@@ -68,7 +68,7 @@ EVENT = api_event(
 # connect loads it and does a TLS handshake; here `ssl_disabled` keeps pymysql's
 # "preferred" mode from loading the system's CA store (~19 ms) for a TLS the server cannot
 # offer. `tls_setup()` measures the AWS side of it separately.
-DATABASE_OPTIONS = "?charset=utf8mb4"
+DATABASE_OPTIONS = "?charset=utf8mb4&ssl_disabled=true"
 
 
 def settings(database_url: str, redis_url: str) -> dict[str, str]:
