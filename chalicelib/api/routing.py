@@ -12,7 +12,8 @@
   view raises into API errors: a backing service that is down becomes a 503, anything
   unexpected a logged 500 whose body says nothing about internals.
 - parse() reads a JSON body, parse_query() a query string, into a pydantic model,
-  with DRF-style 400s.
+  with DRF-style 400s. pydantic itself is imported with the first model a view uses
+  (chalicelib/api/models/), not here.
 """
 
 from __future__ import annotations
@@ -23,15 +24,12 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Chalice, ChaliceViewError
 from chalice.app import Request, Response, RestAPIEventHandler
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import MAX_ID
 from chalicelib.config import ConfigError
 from chalicelib.errors import (
     NON_FIELD,
@@ -42,8 +40,12 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationError,
 )
-from chalicelib.integers import ascii_int
+from chalicelib.integers import MAX_ID, ascii_int
 from chalicelib.observability.entry import note_user
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic import ValidationError as PydanticValidationError
 
 log = logging.getLogger("shop.api")
 
@@ -188,7 +190,7 @@ def _internal(exc: Exception, request: Request | None) -> ApiError:
 
 # --- request parsing ------------------------------------------------------------------
 
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def json_object(request: Request) -> dict[str, Any]:
@@ -240,6 +242,8 @@ def parse(model: type[Model], request: Request) -> Model:
 
 
 def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    from pydantic import ValidationError as PydanticValidationError  # loaded with the model
+
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:

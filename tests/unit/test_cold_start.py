@@ -1,4 +1,4 @@
-"""Importing app.py loads no heavy client library: they are imported on first use."""
+"""Importing app.py loads no heavy client library nor pydantic: they are imported on first use."""
 
 import json
 import subprocess
@@ -20,6 +20,7 @@ HEAVY = [
     "cryptography",
     "argon2",
     "pymysql",
+    "pydantic",  # request models load on first use (chalicelib/api/models)
 ]
 
 
@@ -53,6 +54,22 @@ def test_services_load_when_a_request_first_uses_them() -> None:
     assert loaded_after_use is True
 
 
+def test_request_models_load_when_a_view_first_uses_them() -> None:
+    code = (
+        "import sys, json, app\n"
+        "from chalicelib.api.models import cart\n"
+        "before = ['pydantic' in sys.modules, 'chalicelib.api.models.cart' in sys.modules]\n"
+        "cart.AddToCart\n"
+        "print(json.dumps(before + ['chalicelib.api.models.cart' in sys.modules]))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [False, False, True]
+
+
 def test_an_unknown_service_is_an_import_error() -> None:
     import pytest
 
@@ -76,3 +93,4 @@ def test_setting_an_attribute_on_a_stand_in_sets_it_on_the_real_module() -> None
     )
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [7, 7, False]
+
