@@ -1,6 +1,7 @@
 """Importing app.py loads no heavy client library nor pydantic: they are imported on first use."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -94,3 +95,18 @@ def test_setting_an_attribute_on_a_stand_in_sets_it_on_the_real_module() -> None
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [7, 7, False]
 
+
+def test_tokens_are_verified_without_importing_cryptography() -> None:
+    code = (
+        "import sys, json, app\n"
+        "from chalicelib import auth\n"
+        "claims = auth.decode_token(auth.issue_token(7, 'someone', 0))\n"
+        "print(json.dumps([claims['sub'], 'cryptography' in sys.modules]))"
+    )
+    env = {**os.environ, "SHOP_STAGE": "local", "JWT_SECRET": "s" * 40}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["7", False]
