@@ -108,13 +108,13 @@ def django_pbkdf2_hash(password: str, salt: str, iterations: int = 600_000) -> s
 
 
 class _CryptographyHidden(importlib.abc.MetaPathFinder):
-    """For one thread: cryptography's modules not yet imported cannot be found."""
+    """For one thread: the cryptography package cannot be found."""
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> None:
-        if threading.get_ident() == self.thread and name.partition(".")[0] == "cryptography":
+        if name == "cryptography" and threading.get_ident() == self.thread:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
@@ -134,17 +134,21 @@ def pyjwt() -> ModuleType:
 
     Only HS256 (hmac, hashlib) is used here. PyJWT imports cryptography when it finds it
     (for RSA, EC and EdDSA keys), and the package ships cryptography for Alipay's
-    pyOpenSSL: that import cost a cold start's first authenticated request ~20 ms. While
-    PyJWT is imported, cryptography's modules not yet loaded are hidden from this thread
-    (other threads import as usual), which PyJWT takes as the extra not being installed:
-    its HMAC algorithms are the same either way. If something imported them first, PyJWT
-    gets them; nothing changes for HS256.
+    pyOpenSSL: that import cost a cold start's first authenticated request ~10-20 ms.
+    While PyJWT is imported, the cryptography package is hidden from this thread (other
+    threads import as usual), which PyJWT takes as the extra not being installed: its
+    HMAC algorithms are the same either way. Once something has imported cryptography
+    (pymysql does, for its RSA password exchange), PyJWT is imported as it is: its
+    submodules cannot be hidden from a package already loaded without PyJWT failing.
     """
     found = sys.modules.get("jwt")
     if found is not None:
         return found
-    with _without_cryptography():
+    if "cryptography" in sys.modules:
         import jwt
+    else:
+        with _without_cryptography():
+            import jwt
     return jwt
 
 

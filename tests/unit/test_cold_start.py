@@ -110,3 +110,20 @@ def test_tokens_are_verified_without_importing_cryptography() -> None:
     )
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == ["7", False]
+
+
+def test_tokens_still_work_once_something_imported_cryptography() -> None:
+    # pymysql imports cryptography when it connects; a later first token must not fail.
+    code = (
+        "import sys, json, app, cryptography\n"
+        "from chalicelib import auth\n"
+        "claims = auth.decode_token(auth.issue_token(7, 'someone', 0))\n"
+        "print(json.dumps([claims['sub'], sys.modules['jwt.algorithms'].has_crypto]))"
+    )
+    env = {**os.environ, "SHOP_STAGE": "local", "JWT_SECRET": "s" * 40}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["7", True]
