@@ -13,7 +13,7 @@ gc.disable()
 
 import os
 
-from chalicelib import jobs
+from chalicelib import jobs, priming
 from chalicelib.api import (
     accounts,
     addresses,
@@ -68,6 +68,11 @@ if os.environ.get("SHOP_STAGE", "local") == "local":
 register_preflight_routes(app)
 # Scheduled jobs and the migrate function (Lambda imports them from chalicelib.jobs).
 app.register_blueprint(jobs.bp)
+
+# Provisioned concurrency: Lambda initializes this container ahead of traffic, so what a
+# first request would do is done now instead (chalicelib/priming.py).
+if priming.wanted():
+    priming.prime()
 
 gc.freeze()
 if _collecting:

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 from tests.conftest import ROOT
 
@@ -94,6 +95,57 @@ def test_setting_an_attribute_on_a_stand_in_sets_it_on_the_real_module() -> None
     )
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [7, 7, False]
+
+
+def _import_app_at_init(tmp_path: Any, **env: str) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys, json, app\n"
+        f"print(json.dumps([m for m in {['pydantic', 'jwt', 'redis', 'fakeredis']!r}"
+        " if m in sys.modules]))"
+    )
+    environment = {
+        **os.environ,
+        "SHOP_STAGE": "local",
+        "SHOP_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/shop.db",
+        **env,
+    }
+    environment.pop("REDIS_URL", None)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def test_a_provisioned_container_is_primed_at_init(tmp_path: Any) -> None:
+    result = _import_app_at_init(tmp_path, AWS_LAMBDA_INITIALIZATION_TYPE="provisioned-concurrency")
+
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert {"pydantic", "jwt", "fakeredis"} <= loaded
+    assert "failed" not in result.stderr
+
+
+def test_an_on_demand_container_is_not_primed(tmp_path: Any) -> None:
+    result = _import_app_at_init(tmp_path, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_priming_that_fails_leaves_the_work_to_the_first_request(tmp_path: Any) -> None:
+    # Nothing listens on port 9: the database step fails, the import does not.
+    result = _import_app_at_init(
+        tmp_path,
+        AWS_LAMBDA_INITIALIZATION_TYPE="provisioned-concurrency",
+        DATABASE_URL="mysql+pymysql://shop@127.0.0.1:9/shop?connect_timeout=1",
+        DATABASE_CONNECT_TIMEOUT="1",
+    )
+
+    assert "priming database failed" in result.stderr
+    assert "pydantic" in json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_tokens_are_verified_without_importing_cryptography() -> None:
