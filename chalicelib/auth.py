@@ -14,24 +14,21 @@ token expires.
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
 import hashlib
 import hmac
-import importlib.abc
 import re
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from chalicelib import config, resources
+from chalicelib import config, lazy, resources
 from chalicelib.db.engine import reading
 from chalicelib.db.tables import users
 from chalicelib.errors import NotAuthenticated, PermissionDenied
@@ -107,28 +104,6 @@ def django_pbkdf2_hash(password: str, salt: str, iterations: int = 600_000) -> s
 # --- tokens ----------------------------------------------------------------------
 
 
-class _CryptographyHidden(importlib.abc.MetaPathFinder):
-    """For one thread: the cryptography package cannot be found."""
-
-    def __init__(self) -> None:
-        self.thread = threading.get_ident()
-
-    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
-        if name == "cryptography" and threading.get_ident() == self.thread:
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-
-@contextlib.contextmanager
-def _without_cryptography() -> Iterator[None]:
-    hidden = _CryptographyHidden()
-    sys.meta_path.insert(0, hidden)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(hidden)
-
-
 def pyjwt() -> ModuleType:
     """PyJWT, imported on first use as if installed without its `crypto` extra.
 
@@ -138,17 +113,14 @@ def pyjwt() -> ModuleType:
     While PyJWT is imported, the cryptography package is hidden from this thread (other
     threads import as usual), which PyJWT takes as the extra not being installed: its
     HMAC algorithms are the same either way. Once something has imported cryptography
-    (pymysql does, for its RSA password exchange), PyJWT is imported as it is: its
-    submodules cannot be hidden from a package already loaded without PyJWT failing.
+    (pymysql may, for its RSA password exchange), PyJWT is imported as it is
+    (chalicelib/lazy.py, `without`).
     """
     found = sys.modules.get("jwt")
     if found is not None:
         return found
-    if "cryptography" in sys.modules:
+    with lazy.without("cryptography"):
         import jwt
-    else:
-        with _without_cryptography():
-            import jwt
     return jwt
 
 

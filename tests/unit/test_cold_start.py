@@ -6,6 +6,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.conftest import ROOT
 
 HEAVY = [
@@ -179,3 +181,28 @@ def test_tokens_still_work_once_something_imported_cryptography() -> None:
     )
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == ["7", True]
+
+
+@pytest.mark.parametrize(
+    ("query", "loaded"),
+    [
+        ("?charset=utf8mb4&ssl_ca=/etc/ssl/certs/ca-certificates.crt", False),  # as on AWS
+        ("?charset=utf8mb4", True),  # pymysql's preferred TLS: RSA may be needed without it
+        ("?charset=utf8mb4&ssl_disabled=true", True),
+        ("?ssl_ca=/etc/ssl/certs/ca-certificates.crt&ssl_disabled=true", True),
+    ],
+)
+def test_pymysql_leaves_cryptography_out_when_tls_is_required(query: str, loaded: bool) -> None:
+    code = (
+        "import sys, json\n"
+        "from chalicelib.db.engine import build_engine\n"
+        f"build_engine('mysql+pymysql://shop@127.0.0.1:9/shop{query}')\n"
+        "print(json.dumps(['pymysql' in sys.modules, 'cryptography' in sys.modules]))"
+    )
+    env = {**os.environ, "SHOP_STAGE": "local"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, loaded]
