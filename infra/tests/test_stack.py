@@ -134,7 +134,7 @@ def test_the_database_is_reached_only_through_the_proxy(stage_template: tuple[st
         assert url in (
             "",
             f"mysql+pymysql://<{proxy_id}.Endpoint>:3306/shop"
-            "?charset=utf8mb4&ssl_ca=/etc/pki/tls/certs/ca-bundle.crt",
+            "?charset=utf8mb4&ssl_ca=/var/task/chalicelib/certs/amazon-root-cas.pem",
         )
         # the proxy's init query sets the session; the app must not (it would pin)
         assert variables.get("DATABASE_BEHIND_PROXY") == ("true" if url else None)
@@ -587,6 +587,8 @@ def test_the_functions_ship_the_projects_own_package(stage_template: tuple[str, 
         names = set(zipped.namelist())
 
     assert "app.py" in names and "chalicelib/jobs.py" in names
+    # DATABASE_URL's ssl_ca, under /var/task
+    assert "chalicelib/certs/amazon-root-cas.pem" in names
     assert "chalicelib/__pycache__/config.cpython-311.pyc" in names
     assert "chalicelib/api/dev.py" not in names
     assert "chalicelib/adapters/alipay_simulator.py" not in names
