@@ -58,6 +58,8 @@ registered_paths: dict[str, set[str]] = {}
 
 class ShopApp(Chalice):
     _local = threading.local()
+    # Called once, when the first invocation ends (app.py: garbage collection, on Lambda).
+    after_first_call: Callable[[], object] | None = None
 
     @property
     def current_request(self) -> Request | None:
@@ -94,13 +96,18 @@ class ShopApp(Chalice):
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         # Chalice.__call__ with our handler (below); keep in step with chalice 1.34.
-        self.lambda_context = context
-        handler = _RestHandler(
-            self.routes, self.api, self.log, self.debug,
-            middleware_handlers=self._get_middleware_handlers("http"),
-        )  # fmt: skip
-        self.current_request = handler.create_request_object(event, context)
-        return handler(event, context)
+        try:
+            self.lambda_context = context
+            handler = _RestHandler(
+                self.routes, self.api, self.log, self.debug,
+                middleware_handlers=self._get_middleware_handlers("http"),
+            )  # fmt: skip
+            self.current_request = handler.create_request_object(event, context)
+            return handler(event, context)
+        finally:
+            if self.after_first_call is not None:
+                hook, self.after_first_call = self.after_first_call, None
+                hook()
 
 
 class _RestHandler(RestAPIEventHandler):

@@ -206,3 +206,38 @@ def test_pymysql_leaves_cryptography_out_when_tls_is_required(query: str, loaded
     )
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, loaded]
+
+
+def test_on_lambda_garbage_collection_resumes_after_the_first_request() -> None:
+    code = (
+        "import gc, json, app\n"
+        "before = [gc.isenabled(), app.app.after_first_call is not None]\n"
+        "event = {'resource': '/nowhere', 'path': '/nowhere/', 'httpMethod': 'GET',\n"
+        "         'headers': {}, 'multiValueHeaders': {}, 'queryStringParameters': None,\n"
+        "         'multiValueQueryStringParameters': None, 'pathParameters': None,\n"
+        "         'stageVariables': None, 'body': None, 'isBase64Encoded': False,\n"
+        "         'requestContext': {'resourcePath': '/nowhere', 'httpMethod': 'GET',\n"
+        "                            'path': '/api/nowhere/', 'requestId': 'r'}}\n"
+        "app.app(event, None)\n"
+        "print(json.dumps(before + [gc.isenabled(), app.app.after_first_call is None,\n"
+        "                           gc.get_freeze_count() > 50_000]))"
+    )
+    env = {**os.environ, "SHOP_STAGE": "dev", "AWS_LAMBDA_FUNCTION_NAME": "jiadian-shop-dev"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [False, True, True, True, True]
+
+
+def test_elsewhere_garbage_collection_resumes_after_the_import() -> None:
+    code = "import gc, json, app\nprint(json.dumps([gc.isenabled(), app.app.after_first_call]))"
+    env = {**os.environ, "SHOP_STAGE": "local"}
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, None]
