@@ -241,3 +241,29 @@ def test_elsewhere_garbage_collection_resumes_after_the_import() -> None:
     )
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, None]
+
+
+def test_the_tables_load_sqlites_dialect_only_when_sqlite_creates_them() -> None:
+    code = (
+        "import sys, json\n"
+        "from sqlalchemy import create_engine, text\n"
+        "from chalicelib.db import tables\n"
+        "before = 'sqlalchemy.dialects.sqlite' in sys.modules\n"
+        "engine = create_engine('sqlite://')\n"
+        "tables.metadata.create_all(engine)\n"
+        "with engine.connect() as conn:\n"
+        '    ddl = dict(conn.execute(text("SELECT name, sql FROM sqlite_master"\n'
+        "                                 \" WHERE type = 'table'\")).all())\n"
+        "ids = [t.name for t in tables.metadata.tables.values() if 'id' in t.c\n"
+        "       and t.c.id.primary_key and t.c.id.autoincrement is True]\n"
+        "print(json.dumps([before, len(ids), [n for n in ids if 'AUTOINCREMENT' not in ddl[n]]]))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    before, id_tables, without = json.loads(result.stdout.strip().splitlines()[-1])
+    assert before is False
+    assert id_tables >= 20
+    assert without == []
