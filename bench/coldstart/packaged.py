@@ -12,7 +12,9 @@ cached between containers).
 Two first requests, each in processes of its own (bench/coldstart/run.py, REQUESTS):
 the public GET /usernames/{username}/count/, and the admin
 GET /meiduo_admin/statistical/total_count/ with a superuser's JWT (token check, Redis
-deny-list, the user's row, the count).
+deny-list, the user's row, the count). A third kind of container besides those with and
+without bytecode: "primed at init", initialized as Lambda does for provisioned
+concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency, chalicelib/priming.py).
 
 Usage (needs the servers):
     scripts/with-test-servers .venv/bin/python -m bench.coldstart.packaged [--runs 7] [--write]
