@@ -77,7 +77,7 @@ def migrate() -> None:
 @fails_cleanly
 def createsuperuser(username: str, email: str, mobile: str | None, noinput: bool) -> None:
     """Create a staff superuser who can log in to the meiduo admin."""
-    from chalicelib.api.accounts import SignUp
+    from chalicelib.api.models.accounts import SignUp
     from chalicelib.api.routing import validate
     from chalicelib.db.engine import transaction
     from chalicelib.services import accounts

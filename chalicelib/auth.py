@@ -18,15 +18,17 @@ import functools
 import hashlib
 import hmac
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from chalicelib import config, resources
+from chalicelib import config, lazy, resources
 from chalicelib.db.engine import reading
 from chalicelib.db.tables import users
 from chalicelib.errors import NotAuthenticated, PermissionDenied
@@ -102,6 +104,26 @@ def django_pbkdf2_hash(password: str, salt: str, iterations: int = 600_000) -> s
 # --- tokens ----------------------------------------------------------------------
 
 
+def pyjwt() -> ModuleType:
+    """PyJWT, imported on first use as if installed without its `crypto` extra.
+
+    Only HS256 (hmac, hashlib) is used here. PyJWT imports cryptography when it finds it
+    (for RSA, EC and EdDSA keys), and the package ships cryptography for Alipay's
+    pyOpenSSL: that import cost a cold start's first authenticated request ~10-20 ms.
+    While PyJWT is imported, the cryptography package is hidden from this thread (other
+    threads import as usual), which PyJWT takes as the extra not being installed: its
+    HMAC algorithms are the same either way. Once something has imported cryptography
+    (pymysql may, for its RSA password exchange), PyJWT is imported as it is
+    (chalicelib/lazy.py, `without`).
+    """
+    found = sys.modules.get("jwt")
+    if found is not None:
+        return found
+    with lazy.without("cryptography"):
+        import jwt
+    return jwt
+
+
 @dataclass(frozen=True)
 class CurrentUser:
     id: int
@@ -121,14 +143,12 @@ def issue_token(user_id: int, username: str, token_version: int) -> str:
         "jti": uuid.uuid4().hex,
         "ver": token_version,
     }
-    import jwt  # imported on first use: it pulls in cryptography (~70 ms of cold start)
-
-    return jwt.encode(claims, config.jwt_secret(), algorithm=JWT_ALGORITHM)
+    return pyjwt().encode(claims, config.jwt_secret(), algorithm=JWT_ALGORITHM)
 
 
 def decode_token(token: str) -> dict[str, Any]:
     """The verified claims, or NotAuthenticated. Only HS256 is accepted (no `alg: none`)."""
-    import jwt
+    jwt = pyjwt()
 
     try:
         claims: dict[str, Any] = jwt.decode(
@@ -179,8 +199,6 @@ def _email_token_key() -> bytes:
 
 def issue_email_token(user_id: int, email: str, version: int, *, now: float | None = None) -> str:
     """A signed link token for this address and email_token_version, valid for 24 h."""
-    import jwt
-
     issued = int(time.time() if now is None else now)
     claims = {
         "sub": str(user_id),
@@ -190,7 +208,7 @@ def issue_email_token(user_id: int, email: str, version: int, *, now: float | No
         "iat": issued,
         "exp": issued + EMAIL_TOKEN_TTL_SECONDS,
     }
-    return jwt.encode(claims, _email_token_key(), algorithm=JWT_ALGORITHM)
+    return pyjwt().encode(claims, _email_token_key(), algorithm=JWT_ALGORITHM)
 
 
 def decode_email_token(token: str, *, now: float | None = None) -> EmailClaims:
@@ -198,7 +216,7 @@ def decode_email_token(token: str, *, now: float | None = None) -> EmailClaims:
 
     Whether it still applies (same address, unused) is the database's to say.
     """
-    import jwt
+    jwt = pyjwt()
 
     try:
         claims: dict[str, Any] = jwt.decode(

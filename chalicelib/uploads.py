@@ -19,21 +19,18 @@ under a generated name with the extension of the type found, so a client cannot
 choose a stored file's name or type.
 
 Form fields are validated by pydantic models like JSON bodies (`validate(Model,
-read_form(request))`), with `FormId` and `Image` as field types: every
-field that is missing or wrong is named in one DRF-style 400.
+read_form(request))`), with `FormId` and `Image` (chalicelib/api/fields.py) as field
+types: every field that is missing or wrong is named in one DRF-style 400.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
-
-from pydantic import BeforeValidator
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import config
 from chalicelib.errors import PayloadTooLarge, ValidationError
-from chalicelib.integers import MAX_ID, ascii_int
 
 if TYPE_CHECKING:
     from chalice.app import Request
@@ -208,8 +205,3 @@ def form_text(value: object) -> str:
 def _too_large_message() -> str:
     limit = max_upload_bytes()
     return f"The file is too large: at most {limit} bytes ({limit / 1024 / 1024:g} MiB)."
-
-
-# Field types for pydantic models of forms.
-Image = Annotated[ImageUpload, BeforeValidator(image_from_part)]
-FormId = Annotated[int, BeforeValidator(lambda value: ascii_int(form_text(value), 1, MAX_ID))]

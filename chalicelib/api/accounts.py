@@ -7,17 +7,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import (
-    Email,
-    Mobile,
-    Password,
-    RequestModel,
-    RequiredEmail,
-    Secret,
-    Text100,
-    Token,
-    Username,
-)
+from chalicelib.api.models import accounts as models
 from chalicelib.api.present import image_url, private, user_body
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.clock import isoformat, utcnow
@@ -27,31 +17,6 @@ from chalicelib.resources import transaction
 from chalicelib.services import accounts
 
 bp = ApiBlueprint(__name__)
-
-
-class SignUp(RequestModel):
-    username: Username
-    password: Password
-    email: Email = ""
-    mobile: Mobile | None = None
-
-
-class Credentials(RequestModel):
-    username: Text100
-    password: Secret
-
-
-class NewPassword(RequestModel):
-    old_password: Secret
-    new_password: Password
-
-
-class NewEmail(RequestModel):
-    email: RequiredEmail
-
-
-class EmailVerification(RequestModel):
-    token: Token
 
 
 def profile_body(row: Any) -> dict[str, Any]:
@@ -70,7 +35,7 @@ def profile_body(row: Any) -> dict[str, Any]:
 @bp.route("/users/", methods=["POST"])
 @auth.public
 def sign_up() -> Response:
-    body = parse(SignUp, bp.current_request)
+    body = parse(models.SignUp, bp.current_request)
     with transaction() as conn:
         row = accounts.register(
             conn,
@@ -92,7 +57,7 @@ def username_count(username: str) -> dict[str, Any]:
 @bp.route("/authorizations/", methods=["POST"])
 @auth.public
 def log_in() -> Response:
-    body = parse(Credentials, bp.current_request)
+    body = parse(models.Credentials, bp.current_request)
     with transaction() as conn:
         row = accounts.login(
             conn, resources.redis(), username=body.username, password=body.password
@@ -117,7 +82,7 @@ def profile(user: auth.CurrentUser) -> Response:
 @bp.route("/user/password/", methods=["PUT"])
 @auth.login_required
 def change_password(user: auth.CurrentUser) -> Response:
-    body = parse(NewPassword, bp.current_request)
+    body = parse(models.NewPassword, bp.current_request)
     with transaction() as conn:
         accounts.change_password(
             conn,
@@ -133,7 +98,7 @@ def change_password(user: auth.CurrentUser) -> Response:
 @bp.route("/user/email/", methods=["PUT"])
 @auth.login_required
 def change_email(user: auth.CurrentUser) -> Response:
-    body = parse(NewEmail, bp.current_request)
+    body = parse(models.NewEmail, bp.current_request)
     with transaction() as conn:
         row = accounts.change_email(
             conn, resources.redis(), resources.mailer(), user.id, body.email, now=utcnow()
@@ -144,7 +109,7 @@ def change_email(user: auth.CurrentUser) -> Response:
 @bp.route("/emails/verification/", methods=["PUT"])
 @auth.public  # the token from the mail is the credential: the link opens without a login
 def verify_email() -> dict[str, Any]:
-    body = parse(EmailVerification, bp.current_request)
+    body = parse(models.EmailVerification, bp.current_request)
     with transaction() as conn:
         accounts.verify_email(conn, body.token, now=utcnow())
     return {"email_active": True}

@@ -7,26 +7,13 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import auth
-from chalicelib.api.fields import Mobile, OptionalText20, RequestModel, Text20, Text50
+from chalicelib.api.models import addresses as models
 from chalicelib.api.present import address_body
 from chalicelib.api.routing import ApiBlueprint, parse, path_id
 from chalicelib.resources import transaction
 from chalicelib.services import addresses
 
 bp = ApiBlueprint(__name__)
-
-
-class AddressIn(RequestModel):
-    title: OptionalText20 = ""
-    receiver: Text20
-    province: Text20
-    city: Text20
-    district: Text20
-    place: Text50
-    mobile: Mobile
-
-    def fields(self) -> dict[str, Any]:
-        return self.model_dump()
 
 
 @bp.route("/addresses/", methods=["GET"])
@@ -44,7 +31,7 @@ def list_addresses(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/addresses/", methods=["POST"])
 @auth.login_required
 def create_address(user: auth.CurrentUser) -> Response:
-    body = parse(AddressIn, bp.current_request)
+    body = parse(models.AddressIn, bp.current_request)
     with transaction() as conn:
         row = addresses.create(conn, user.id, body.fields())
     return Response(body=address_body(row), status_code=201)
@@ -53,7 +40,7 @@ def create_address(user: auth.CurrentUser) -> Response:
 @bp.route("/addresses/{address_id}/", methods=["PUT"])
 @auth.login_required
 def replace_address(user: auth.CurrentUser, address_id: str) -> dict[str, Any]:
-    body = parse(AddressIn, bp.current_request)
+    body = parse(models.AddressIn, bp.current_request)
     with transaction() as conn:
         return address_body(addresses.replace(conn, user.id, path_id(address_id), body.fields()))
 

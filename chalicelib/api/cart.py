@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import Id, RequestModel
+from chalicelib.api.models import cart as models
 from chalicelib.api.present import item_body
 from chalicelib.api.routing import ApiBlueprint, parse, path_id
 from chalicelib.money import format_yuan
@@ -16,23 +15,6 @@ from chalicelib.resources import transaction
 from chalicelib.services import cart
 
 bp = ApiBlueprint(__name__)
-
-LineCount = Annotated[int, Field(strict=True, ge=1, le=cart.MAX_LINE_COUNT)]
-
-
-class AddToCart(RequestModel):
-    sku_id: Id
-    count: LineCount = 1
-    selected: Annotated[bool, Field(strict=True)] = True
-
-
-class ChangeLine(RequestModel):
-    count: LineCount | None = None
-    selected: Annotated[bool, Field(strict=True)] | None = None
-
-
-class Selection(RequestModel):
-    selected: Annotated[bool, Field(strict=True)]
 
 
 @bp.route("/cart/", methods=["GET"])
@@ -52,7 +34,7 @@ def view_cart(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/cart/", methods=["POST"])
 @auth.login_required
 def add_to_cart(user: auth.CurrentUser) -> Response:
-    body = parse(AddToCart, bp.current_request)
+    body = parse(models.AddToCart, bp.current_request)
     with transaction() as conn:
         line = cart.add(conn, resources.redis(), user.id, body.sku_id, body.count, body.selected)
     return Response(body=item_body(line), status_code=201)
@@ -61,7 +43,7 @@ def add_to_cart(user: auth.CurrentUser) -> Response:
 @bp.route("/cart/selection/", methods=["PUT"])
 @auth.login_required
 def select_all(user: auth.CurrentUser) -> dict[str, Any]:
-    body = parse(Selection, bp.current_request)
+    body = parse(models.Selection, bp.current_request)
     cart.select_all(resources.redis(), user.id, body.selected)
     return {"selected": body.selected}
 
@@ -75,7 +57,7 @@ def cart_count(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/cart/{sku_id}/", methods=["PUT"])
 @auth.login_required
 def change_line(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
-    body = parse(ChangeLine, bp.current_request)
+    body = parse(models.ChangeLine, bp.current_request)
     with transaction() as conn:
         line = cart.update(
             conn,

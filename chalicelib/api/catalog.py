@@ -3,13 +3,12 @@ history."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import AfterValidator, Field
 
 from chalicelib import auth, clock, config, resources
-from chalicelib.api.fields import MAX_ID, Id, PageQuery, QueryInt, RequestModel
+from chalicelib.api.models import catalog as models
 from chalicelib.api.present import image_url
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id
 from chalicelib.money import format_yuan
@@ -18,22 +17,6 @@ from chalicelib.resources import transaction
 from chalicelib.services import catalog, history, search
 
 bp = ApiBlueprint(__name__)
-
-
-def _ordering(value: str) -> str:
-    if value not in catalog.ORDERINGS:
-        raise ValueError(f"Must be one of: {', '.join(catalog.ORDERINGS)}.")
-    return value
-
-
-class SkuQuery(PageQuery):
-    category: Annotated[QueryInt, Field(ge=1, le=MAX_ID)] | None = None
-    brand: Annotated[QueryInt, Field(ge=1, le=MAX_ID)] | None = None
-    ordering: Annotated[str, AfterValidator(_ordering)] = "-create_time"
-
-
-class SearchQuery(PageQuery):
-    q: str = Field(min_length=1, max_length=50)
 
 
 def sku_item_body(item: catalog.SkuItem) -> dict[str, Any]:
@@ -87,7 +70,7 @@ def home() -> dict[str, Any]:
 @bp.route("/skus/", methods=["GET"])
 @auth.public
 def list_skus() -> dict[str, Any]:
-    params = parse_query(SkuQuery, bp.current_request)
+    params = parse_query(models.SkuQuery, bp.current_request)
     with transaction() as conn:
         items, count = catalog.list_skus(
             conn,
@@ -136,7 +119,7 @@ def sku_detail(sku_id: str) -> dict[str, Any]:
 @bp.route("/skus/{sku_id}/comments/", methods=["GET"])
 @auth.public
 def sku_comments(sku_id: str) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     tz = config.settings().shop_timezone
     with transaction() as conn:
         comments, count = catalog.sku_comments(conn, path_id(sku_id), page)
@@ -158,20 +141,16 @@ def sku_comments(sku_id: str) -> dict[str, Any]:
 @bp.route("/search/", methods=["GET"])
 @auth.public
 def search_skus() -> dict[str, Any]:
-    params = parse_query(SearchQuery, bp.current_request)
+    params = parse_query(models.SearchQuery, bp.current_request)
     with transaction() as conn:
         items, count = search.search_skus(conn, params.q, params.paging)
     return page_body([sku_item_body(item) for item in items], count, params.paging)
 
 
-class HistoryIn(RequestModel):
-    sku_id: Id
-
-
 @bp.route("/browse_histories/", methods=["POST"])
 @auth.login_required
 def record_history(user: auth.CurrentUser) -> Response:
-    body = parse(HistoryIn, bp.current_request)
+    body = parse(models.HistoryIn, bp.current_request)
     with transaction() as conn:
         history.record_view(conn, resources.redis(), user.id, body.sku_id)
     return Response(body={"sku_id": body.sku_id}, status_code=201)

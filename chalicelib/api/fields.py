@@ -1,4 +1,8 @@
-"""Field types shared by request models (pydantic), with the messages clients see."""
+"""Field types shared by request models (pydantic), with the messages clients see.
+
+Only the request models (chalicelib/api/models/) import this module, so pydantic is
+imported on the first request that validates something, not at cold start.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pydantic.fields import Field
 
 from chalicelib.integers import INVALID_INTEGER, MAX_ID, ascii_int
 from chalicelib.pagination import PageRequest
+from chalicelib.uploads import ImageUpload, form_text, image_from_part
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{5,20}$", re.ASCII)
 MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -123,6 +128,11 @@ Secret = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 # An id in a JSON body (a JSON number); QueryInt is an integer in a query string.
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 QueryInt = Annotated[int, BeforeValidator(ascii_int)]
+
+
+# Field types of multipart forms (chalicelib/uploads.py: read_form, then validate(Model, ...)).
+Image = Annotated[ImageUpload, BeforeValidator(image_from_part)]
+FormId = Annotated[int, BeforeValidator(lambda value: ascii_int(form_text(value), 1, MAX_ID))]
 
 
 # --- the admin API's lax inputs (what Django REST framework accepts) -------------------

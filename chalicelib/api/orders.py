@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from chalice import Response
-from pydantic import Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import Id, Lines500, PageQuery, QueryInt, RequestModel
+from chalicelib.api.models import orders as models
 from chalicelib.api.present import address_body, image_url, item_body
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.clock import isoformat
@@ -19,32 +18,12 @@ from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import orders, payments
-from chalicelib.services.order_states import Status, status_name
+from chalicelib.services.order_states import status_name
 
 bp = ApiBlueprint(__name__)
 
 IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,64}")
 ORDER_ID_RE = re.compile(r"[0-9]{1,32}")
-
-
-class PlaceOrder(RequestModel):
-    address_id: Id
-    pay_method: Literal["alipay", "balance"]
-
-
-class CommentIn(RequestModel):
-    sku_id: Id
-    score: Annotated[int, Field(strict=True, ge=1, le=5)]
-    content: Lines500
-    anonymous: Annotated[bool, Field(strict=True)] = False
-
-
-class Comments(RequestModel):
-    comments: Annotated[list[CommentIn], Field(min_length=1, max_length=100)]
-
-
-class OrdersQuery(PageQuery):
-    status: Annotated[QueryInt, Field(ge=Status.UNPAID, le=Status.CANCELLED)] | None = None
 
 
 def order_id_param(raw: str) -> str:
@@ -130,7 +109,7 @@ def settlement(user: auth.CurrentUser) -> dict[str, Any]:
 @auth.login_required
 def place_order(user: auth.CurrentUser) -> Response:
     request = bp.current_request
-    body = parse(PlaceOrder, request)
+    body = parse(models.PlaceOrder, request)
     key = idempotency_key(request.headers)
     with transaction() as conn:
         placed = orders.place(
@@ -147,7 +126,7 @@ def place_order(user: auth.CurrentUser) -> Response:
 @bp.route("/orders/", methods=["GET"])
 @auth.login_required
 def list_orders(user: auth.CurrentUser) -> dict[str, Any]:
-    params = parse_query(OrdersQuery, bp.current_request)
+    params = parse_query(models.OrdersQuery, bp.current_request)
     page, status = params.paging, params.status
     with transaction() as conn:
         found, count = orders.page(conn, page, user_id=user.id, status=status)
@@ -195,7 +174,7 @@ def confirm_receipt(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
 @bp.route("/orders/{order_id}/comments/", methods=["POST"])
 @auth.login_required
 def comment_order(user: auth.CurrentUser, order_id: str) -> Response:
-    body = parse(Comments, bp.current_request)
+    body = parse(models.Comments, bp.current_request)
     comments = [orders.Comment(c.sku_id, c.score, c.content, c.anonymous) for c in body.comments]
     with transaction() as conn:
         detail = orders.comment(

@@ -12,7 +12,8 @@
   view raises into API errors: a backing service that is down becomes a 503, anything
   unexpected a logged 500 whose body says nothing about internals.
 - parse() reads a JSON body, parse_query() a query string, into a pydantic model,
-  with DRF-style 400s.
+  with DRF-style 400s. pydantic itself is imported with the first model a view uses
+  (chalicelib/api/models/), not here.
 """
 
 from __future__ import annotations
@@ -23,15 +24,12 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Chalice, ChaliceViewError
 from chalice.app import Request, Response, RestAPIEventHandler
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import MAX_ID
 from chalicelib.config import ConfigError
 from chalicelib.errors import (
     NON_FIELD,
@@ -42,8 +40,12 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationError,
 )
-from chalicelib.integers import ascii_int
+from chalicelib.integers import MAX_ID, ascii_int
 from chalicelib.observability.entry import note_user
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic import ValidationError as PydanticValidationError
 
 log = logging.getLogger("shop.api")
 
@@ -56,6 +58,8 @@ registered_paths: dict[str, set[str]] = {}
 
 class ShopApp(Chalice):
     _local = threading.local()
+    # Called once, when the first invocation ends (app.py: garbage collection, on Lambda).
+    after_first_call: Callable[[], object] | None = None
 
     @property
     def current_request(self) -> Request | None:
@@ -92,13 +96,18 @@ class ShopApp(Chalice):
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         # Chalice.__call__ with our handler (below); keep in step with chalice 1.34.
-        self.lambda_context = context
-        handler = _RestHandler(
-            self.routes, self.api, self.log, self.debug,
-            middleware_handlers=self._get_middleware_handlers("http"),
-        )  # fmt: skip
-        self.current_request = handler.create_request_object(event, context)
-        return handler(event, context)
+        try:
+            self.lambda_context = context
+            handler = _RestHandler(
+                self.routes, self.api, self.log, self.debug,
+                middleware_handlers=self._get_middleware_handlers("http"),
+            )  # fmt: skip
+            self.current_request = handler.create_request_object(event, context)
+            return handler(event, context)
+        finally:
+            if self.after_first_call is not None:
+                hook, self.after_first_call = self.after_first_call, None
+                hook()
 
 
 class _RestHandler(RestAPIEventHandler):
@@ -188,7 +197,7 @@ def _internal(exc: Exception, request: Request | None) -> ApiError:
 
 # --- request parsing ------------------------------------------------------------------
 
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def json_object(request: Request) -> dict[str, Any]:
@@ -240,6 +249,8 @@ def parse(model: type[Model], request: Request) -> Model:
 
 
 def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    from pydantic import ValidationError as PydanticValidationError  # loaded with the model
+
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import PageQuery, RequestModel, Secret, Text100, Yuan
+from chalicelib.api.models import wallet as models
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.clock import isoformat
 from chalicelib.config import settings
@@ -19,16 +19,10 @@ from chalicelib.services import wallet
 bp = ApiBlueprint(__name__)
 
 
-class Recharge(RequestModel):
-    amount: Yuan
-    admin_username: Text100
-    admin_password: Secret
-
-
 @bp.route("/user/recharges/", methods=["POST"])
 @auth.login_required
 def recharge(user: auth.CurrentUser) -> Response:
-    body = parse(Recharge, bp.current_request)
+    body = parse(models.Recharge, bp.current_request)
     with transaction() as conn:
         balance = wallet.recharge(
             conn,
@@ -44,7 +38,7 @@ def recharge(user: auth.CurrentUser) -> Response:
 @bp.route("/user/balance/records/", methods=["GET"])
 @auth.login_required
 def balance_records(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         rows, count = wallet.records(conn, user.id, page)
     tz = settings().shop_timezone

@@ -24,6 +24,7 @@ instead of failing with "database is locked" on a lock upgrade.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
@@ -46,9 +47,10 @@ from sqlalchemy import (
     event,
     insert,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
-from chalicelib import breaker, config
+from chalicelib import breaker, config, lazy
 
 log = logging.getLogger("shop.db")
 
@@ -109,7 +111,43 @@ def _mysql_engine(url: str) -> Engine:
         connect_args["init_command"] = (
             f"SET SESSION innodb_lock_wait_timeout={MYSQL_LOCK_WAIT_SECONDS}"
         )
-    eng = create_engine(
+    # pymysql is imported here (the dialect's DBAPI). It imports cryptography when found,
+    # for one purpose: encrypting the password with the server's RSA key when
+    # caching_sha2_password or sha256_password authenticate without TLS. A URL that
+    # requires TLS (ssl_ca, as on AWS) never takes that path, and the import costs a cold
+    # start's first request ~10 ms: there cryptography is left out (chalicelib/lazy.py).
+    extras = lazy.without("cryptography") if tls_required(url) else contextlib.nullcontext()
+    with extras:
+        eng = _create_mysql_engine(url, on_lambda, session_settings_on_server, connect_args)
+    pool = eng.pool
+    assert isinstance(pool, _GuardedQueuePool)
+    pool.service_target = f"{eng.url.host}:{eng.url.port or 3306}/{eng.url.database or ''}"
+    # First: its listener must see each statement before _bound_statements rewrites it.
+    _begin_at_the_first_write(eng, session_isolation=not session_settings_on_server)
+    _bound_statements(eng, connect_timeout)
+    return eng
+
+
+_TLS_REQUIRING = ("ssl_ca", "ssl_capath", "ssl_cert", "ssl_key")
+
+
+def tls_required(url: str) -> bool:
+    """Does this mysql URL make pymysql require TLS (a CA or a client certificate)?"""
+    query = make_url(url).query
+    return any(query.get(name) for name in _TLS_REQUIRING) and not _truthy(
+        query.get("ssl_disabled")
+    )
+
+
+def _truthy(value: str | tuple[str, ...] | None) -> bool:
+    value = value[-1] if isinstance(value, tuple) else value
+    return bool(value) and str(value).lower() not in ("0", "false", "no", "off")
+
+
+def _create_mysql_engine(
+    url: str, on_lambda: bool, session_settings_on_server: bool, connect_args: dict[str, Any]
+) -> Engine:
+    return create_engine(
         url,
         # Errors and logs show statements without their values (password hashes, tokens).
         hide_parameters=True,
@@ -123,13 +161,6 @@ def _mysql_engine(url: str) -> Engine:
         **({} if session_settings_on_server else {"isolation_level": "READ COMMITTED"}),
         connect_args=connect_args,
     )
-    pool = eng.pool
-    assert isinstance(pool, _GuardedQueuePool)
-    pool.service_target = f"{eng.url.host}:{eng.url.port or 3306}/{eng.url.database or ''}"
-    # First: its listener must see each statement before _bound_statements rewrites it.
-    _begin_at_the_first_write(eng, session_isolation=not session_settings_on_server)
-    _bound_statements(eng, connect_timeout)
-    return eng
 
 
 # --- transactions begun at the first write ----------------------------------------------

@@ -27,6 +27,9 @@ class StageSize:
     nat_gateways: int
     api_memory_mb: int
     api_reserved_concurrency: int
+    # API containers Lambda keeps initialized (0: none, every container starts on demand);
+    # context `api_provisioned_concurrency` overrides it (see provisioned_concurrency())
+    api_provisioned_concurrency: int
     # every other function (each scheduled job, the migrate function, a queue worker):
     # one at a time, so two runs of the same job never overlap
     job_memory_mb: int
@@ -52,6 +55,7 @@ STAGES: dict[str, StageSize] = {
         nat_gateways=1,
         api_memory_mb=1024,
         api_reserved_concurrency=20,
+        api_provisioned_concurrency=0,
         job_memory_mb=512,
         job_reserved_concurrency=1,
         worker_reserved_concurrency=2,
@@ -71,6 +75,7 @@ STAGES: dict[str, StageSize] = {
         nat_gateways=2,
         api_memory_mb=1024,
         api_reserved_concurrency=150,
+        api_provisioned_concurrency=2,
         job_memory_mb=1024,
         job_reserved_concurrency=1,
         worker_reserved_concurrency=2,
@@ -104,6 +109,7 @@ class Options:
     cors_allowed_origins: str
     alipay_app_id: str
     alipay_gateway: str
+    api_provisioned_concurrency: int | None = None  # None: the stage's StageSize value
 
     @classmethod
     def from_context(cls, get: Any, *, stage: str, region: str) -> Options:
@@ -111,6 +117,11 @@ class Options:
             found = get(f"{stage}:{name}") or get(name)
             return str(found) if found not in (None, "") else default
 
+        provisioned = value("api_provisioned_concurrency", "")
+        if provisioned and not (provisioned.isascii() and provisioned.isdigit()):
+            raise ValueError(
+                f"api_provisioned_concurrency must be a whole number, got {provisioned!r}"
+            )
         engine = value("db_engine", "mysql8")
         if engine not in ENGINES:
             raise ValueError(f"db_engine must be one of {ENGINES}, got {engine!r}")
@@ -145,7 +156,24 @@ class Options:
                 if sandbox
                 else "https://openapi.alipay.com/gateway.do",
             ),
+            api_provisioned_concurrency=int(provisioned) if provisioned else None,
         )
+
+
+def provisioned_concurrency(size: StageSize, options: Options) -> int:
+    """API containers to keep initialized: the context's value, else the stage's.
+
+    Lambda takes provisioned concurrency out of the function's reserved concurrency, and
+    refuses more than that; 0 turns it off (no alias, API Gateway invokes $LATEST).
+    """
+    found = options.api_provisioned_concurrency
+    count = size.api_provisioned_concurrency if found is None else found
+    if count > size.api_reserved_concurrency:
+        raise ValueError(
+            f"api_provisioned_concurrency {count} exceeds the API's reserved concurrency "
+            f"{size.api_reserved_concurrency}"
+        )
+    return count
 
 
 def budget(size: StageSize, function_count: int, workers: int = 0) -> tuple[int, int]:

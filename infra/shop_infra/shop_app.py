@@ -10,8 +10,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-from aws_cdk import CfnOutput, CfnResource, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import (
+    Acknowledgment,
+    CfnOutput,
+    CfnResource,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -20,17 +30,22 @@ from constructs import Construct
 
 from shop_infra.data import DATABASE_NAME, Data
 from shop_infra.network import MYSQL_PORT, REDIS_PORT, Network
-from shop_infra.settings import Options, StageSize, budget
+from shop_infra.settings import Options, StageSize, budget, provisioned_concurrency
 
 API_FUNCTION = "APIHandler"  # chalice's logical id of the API Gateway handler
 API_RESOURCE = "RestAPI"
+API_PERMISSION = "APIHandlerInvokePermission"  # chalice's: API Gateway may invoke the handler
+# With provisioned concurrency, the alias API Gateway invokes (SAM's AutoPublishAlias)
+API_ALIAS = "live"
 MIGRATE_FUNCTION = "Migrate"  # @bp.lambda_function(name="migrate") in chalicelib/jobs.py
 API_STAGE = "api"  # api_gateway_stage in .chalice/config.json
 NOTIFY_PATH = "/payments/alipay/notify/"  # chalicelib.services.payments.NOTIFY_PATH
 NOT_FOUND_BODY = '{"detail": "Not found.", "code": "not_found"}'
-# Lambda's python3.11 runtime (Amazon Linux 2) CA bundle: RDS Proxy requires TLS and its
-# certificate is issued by Amazon's public CA.
-CA_BUNDLE = "/etc/pki/tls/certs/ca-bundle.crt"
+# RDS Proxy requires TLS and its certificate (ACM's) chains to Amazon Trust Services'
+# roots: the package ships those five (chalicelib/certs/), which pymysql loads in ~1 ms,
+# where the runtime's whole bundle (/etc/pki/tls/certs/ca-bundle.crt) took ~17 ms of each
+# new connection. /var/task is where Lambda unpacks the package.
+CA_BUNDLE = "/var/task/chalicelib/certs/amazon-root-cas.pem"
 MIGRATE_TIMEOUT_SECONDS = 600
 
 
@@ -178,6 +193,9 @@ def build(
     api = functions[API_FUNCTION]
     api.add_property_override("MemorySize", size.api_memory_mb)
     api.add_property_override("ReservedConcurrentExecutions", size.api_reserved_concurrency)
+    provisioned = provisioned_concurrency(size, options)
+    if provisioned:
+        serve_through_alias(chalice, api, provisioned)
     if MIGRATE_FUNCTION in functions:
         # Alembic on an empty database takes longer than a request may.
         functions[MIGRATE_FUNCTION].add_property_override("Timeout", MIGRATE_TIMEOUT_SECONDS)
@@ -244,6 +262,72 @@ def build(
     return ShopApp(
         chalice=chalice, functions=functions, log_groups=log_groups, migrate_trigger=trigger
     )
+
+
+def serve_through_alias(chalice: Chalice, api: CfnResource, provisioned: int) -> None:
+    """Provisioned concurrency for the API function, the way Lambda and SAM need it.
+
+    Lambda provisions concurrency on a published version or an alias, never on $LATEST:
+    SAM's AutoPublishAlias publishes a version whenever the code or configuration changes
+    and points the alias `live` at it, with ProvisionedConcurrencyConfig on the alias. API
+    Gateway must then invoke the alias, or the provisioned containers would sit idle while
+    every request went to $LATEST: chalice's swagger names the function's ARN in each
+    route's integration, and its permission lets API Gateway invoke the function, so both
+    are rewritten to `APIHandler.Alias` (SAM resolves it to the alias' ARN).
+    """
+    api.add_property_override("AutoPublishAlias", API_ALIAS)
+    api.add_property_override(
+        "ProvisionedConcurrencyConfig", {"ProvisionedConcurrentExecutions": provisioned}
+    )
+    sam = json.loads((Path(chalice._sam_package_dir) / "sam.json").read_text())
+    body = sam["Resources"][API_RESOURCE]["Properties"]["DefinitionBody"]
+    chalice.get_resource(API_RESOURCE).add_property_override(
+        "DefinitionBody", integrations_through_alias(body)
+    )
+    chalice.get_resource(API_PERMISSION).add_property_override(
+        "FunctionName", {"Ref": f"{API_FUNCTION}.Alias"}
+    )
+    # CDK's template check knows no resource named `APIHandler.Alias`: SAM makes it.
+    for name in (API_RESOURCE, API_PERMISSION):
+        Validations.of(chalice.get_resource(name)).acknowledge(
+            Acknowledgment(
+                id="CloudFormation-Validate::F1020",
+                reason=f"{API_FUNCTION}.Alias is SAM's AutoPublishAlias, made by the transform",
+            )
+        )
+
+
+def integrations_through_alias(body: dict[str, Any]) -> dict[str, Any]:
+    """The swagger body with every integration invoking the API function's alias.
+
+    `Fn::Sub` with the alias as a variable (`Ref: APIHandler.Alias`): SAM resolves that
+    Ref; cfn-lint, which checks the template before the transform, knows it too, but reads
+    `${APIHandler.Alias}` inside the text as an attribute of the function."""
+    function_arn = f"${{{API_FUNCTION}.Arn}}"
+    replaced = 0
+
+    def rewrite(node: Any) -> Any:
+        nonlocal replaced
+        if isinstance(node, dict):
+            text = node.get("Fn::Sub")
+            if len(node) == 1 and isinstance(text, str) and function_arn in text:
+                replaced += 1
+                variable = f"{API_FUNCTION}{API_ALIAS.capitalize()}Alias"
+                return {
+                    "Fn::Sub": [
+                        text.replace(function_arn, f"${{{variable}}}"),
+                        {variable: {"Ref": f"{API_FUNCTION}.Alias"}},
+                    ]
+                }
+            return {key: rewrite(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rewrite(value) for value in node]
+        return node
+
+    rewritten: dict[str, Any] = rewrite(body)
+    if not replaced or function_arn in json.dumps(rewritten):
+        raise ValueError(f"the API integrations name {function_arn} in an unexpected form")
+    return rewritten
 
 
 def wire_queue_workers(

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform
 
+from shop_infra.settings import STAGES
+
 NOT_FOUND = {
     "statusCode": "404",
     "responseParameters": {},
@@ -84,3 +86,34 @@ def test_new_code_and_the_api_wait_for_the_migrations(
         assert "MigrateOnDeploy" in functions[name]["DependsOn"], name
     # the stage's deployment references the API, which waits for the migrations
     assert "MigrateOnDeploy" in resources[rest_api_id]["DependsOn"]
+
+
+def test_api_gateway_invokes_the_provisioned_alias(
+    stage_template: tuple[str, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage, t = stage_template
+    provisioned = STAGES[stage].api_provisioned_concurrency
+
+    resources = transformed(t, monkeypatch)
+
+    aliases = of_type(resources, "AWS::Lambda::Alias")
+    (rest_api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    uris = [
+        json.dumps(operation["x-amazon-apigateway-integration"]["uri"])
+        for item in rest_api["Properties"]["Body"]["paths"].values()
+        for operation in item.values()
+        if "x-amazon-apigateway-integration" in operation
+    ]
+    permission = resources["APIHandlerInvokePermission"]["Properties"]
+    if not provisioned:
+        assert aliases == {}
+        assert all("${APIHandler.Arn}" in uri for uri in uris)
+        assert permission["FunctionName"] == {"Ref": "APIHandler"}
+        return
+    (version_id,) = of_type(resources, "AWS::Lambda::Version")
+    alias = aliases["APIHandlerAliaslive"]["Properties"]
+    assert alias["FunctionName"] == {"Ref": "APIHandler"}
+    assert alias["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    assert alias["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": provisioned}
+    assert uris and all('{"Ref": "APIHandlerAliaslive"}' in uri for uri in uris)
+    assert permission["FunctionName"] == {"Ref": "APIHandlerAliaslive"}

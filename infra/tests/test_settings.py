@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shop_infra.data import session_settings
-from shop_infra.settings import STAGES, Options, budget
+from shop_infra.settings import STAGES, Options, budget, provisioned_concurrency
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,26 @@ def test_session_settings_use_each_engines_variable_names() -> None:
         "innodb_lock_wait_timeout": "5",
         "tx_isolation": "READ-COMMITTED",
     }
+
+
+def test_provisioned_concurrency_is_the_stages_unless_the_context_says() -> None:
+    def options(stage: str, context: dict[str, str]) -> Options:
+        return Options.from_context(context.get, stage=stage, region="ap-southeast-1")
+
+    assert provisioned_concurrency(STAGES["dev"], options("dev", {})) == 0
+    assert provisioned_concurrency(STAGES["prod"], options("prod", {})) == 2
+    override = {"dev:api_provisioned_concurrency": "3", "api_provisioned_concurrency": "0"}
+    assert provisioned_concurrency(STAGES["dev"], options("dev", override)) == 3
+    assert provisioned_concurrency(STAGES["prod"], options("prod", override)) == 0
+
+
+def test_provisioned_concurrency_beyond_the_reserved_is_refused() -> None:
+    too_many = {"api_provisioned_concurrency": "21"}
+    with pytest.raises(ValueError, match="reserved concurrency 20"):
+        provisioned_concurrency(
+            STAGES["dev"], Options.from_context(too_many.get, stage="dev", region="ap-southeast-1")
+        )
+    with pytest.raises(ValueError, match="whole number"):
+        Options.from_context(
+            {"api_provisioned_concurrency": "two"}.get, stage="dev", region="ap-southeast-1"
+        )

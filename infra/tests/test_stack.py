@@ -134,7 +134,7 @@ def test_the_database_is_reached_only_through_the_proxy(stage_template: tuple[st
         assert url in (
             "",
             f"mysql+pymysql://<{proxy_id}.Endpoint>:3306/shop"
-            "?charset=utf8mb4&ssl_ca=/etc/pki/tls/certs/ca-bundle.crt",
+            "?charset=utf8mb4&ssl_ca=/var/task/chalicelib/certs/amazon-root-cas.pem",
         )
         # the proxy's init query sets the session; the app must not (it would pin)
         assert variables.get("DATABASE_BEHIND_PROXY") == ("true" if url else None)
@@ -404,6 +404,58 @@ def test_unknown_paths_answer_404_in_the_api_error_shape(template: Template) -> 
     )
 
 
+def integration_uris(api: dict) -> list[Any]:
+    """The Fn::Sub of every route's Lambda integration in the API's swagger body."""
+    return [
+        operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for item in api["Properties"]["DefinitionBody"]["paths"].values()
+        for operation in item.values()
+        if "x-amazon-apigateway-integration" in operation
+    ]
+
+
+def test_provisioned_concurrency_is_off_on_dev(stage_template: tuple[str, dict]) -> None:
+    stage, t = stage_template
+    if STAGES[stage].api_provisioned_concurrency:
+        pytest.skip(f"{stage} keeps API containers initialized")
+    handler = resources(t, SERVERLESS)["APIHandler"]["Properties"]
+    _, api = one(t, "AWS::Serverless::Api")
+
+    assert "AutoPublishAlias" not in handler
+    assert "ProvisionedConcurrencyConfig" not in handler
+    assert all("${APIHandler.Arn}" in uri for uri in integration_uris(api))
+    assert t["Resources"]["APIHandlerInvokePermission"]["Properties"]["FunctionName"] == {
+        "Ref": "APIHandler"
+    }
+
+
+def test_provisioned_api_containers_serve_through_the_alias(
+    stage_template: tuple[str, dict],
+) -> None:
+    """Lambda provisions concurrency on an alias (or a version), never on $LATEST: every
+    route must invoke the alias, or the provisioned containers would sit idle."""
+    stage, t = stage_template
+    provisioned = STAGES[stage].api_provisioned_concurrency
+    if not provisioned:
+        pytest.skip(f"{stage} has no provisioned concurrency")
+    handler = resources(t, SERVERLESS)["APIHandler"]["Properties"]
+    _, api = one(t, "AWS::Serverless::Api")
+    uris = integration_uris(api)
+
+    assert handler["AutoPublishAlias"] == "live"
+    assert handler["ProvisionedConcurrencyConfig"] == {
+        "ProvisionedConcurrentExecutions": provisioned
+    }
+    assert provisioned <= handler["ReservedConcurrentExecutions"]
+    assert len(uris) > 50
+    for text, variables in uris:
+        assert "/functions/${APIHandlerLiveAlias}/invocations" in text
+        assert variables == {"APIHandlerLiveAlias": {"Ref": "APIHandler.Alias"}}
+    assert t["Resources"]["APIHandlerInvokePermission"]["Properties"]["FunctionName"] == {
+        "Ref": "APIHandler.Alias"
+    }
+
+
 # --- alarms ----------------------------------------------------------------------------
 
 
@@ -535,6 +587,8 @@ def test_the_functions_ship_the_projects_own_package(stage_template: tuple[str, 
         names = set(zipped.namelist())
 
     assert "app.py" in names and "chalicelib/jobs.py" in names
+    # DATABASE_URL's ssl_ca, under /var/task
+    assert "chalicelib/certs/amazon-root-cas.pem" in names
     assert "chalicelib/__pycache__/config.cpython-311.pyc" in names
     assert "chalicelib/api/dev.py" not in names
     assert "chalicelib/adapters/alipay_simulator.py" not in names

@@ -145,7 +145,7 @@ def test_a_body_far_over_the_limit_is_refused_before_parsing(
 
 
 def test_form_models_name_every_bad_field() -> None:
-    from chalicelib.api.admin.images import ChangedSkuImage, NewSkuImage
+    from chalicelib.api.models.admin_images import ChangedSkuImage, NewSkuImage
     from chalicelib.api.routing import field_errors
 
     with pytest.raises(PydanticValidationError) as raised:

@@ -3,6 +3,7 @@ with every query parameter a route reads and its limits."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import typing
@@ -65,8 +66,11 @@ def _query_models() -> list[tuple[str, str, Any]]:
     for path, methods in app.routes.items():
         for method, entry in methods.items():
             view = inspect.unwrap(entry.view_function)
-            for name in re.findall(r"parse_query\((\w+)", inspect.getsource(view)):
-                found.append((spec_path(path), method.lower(), view.__globals__[name]))
+            # parse_query(models.SkuQuery, ...): the models module, then the model in it
+            for name in re.findall(r"parse_query\(([\w.]+)", inspect.getsource(view)):
+                first, *rest = name.split(".")
+                model = functools.reduce(getattr, rest, view.__globals__[first])
+                found.append((spec_path(path), method.lower(), model))
     return found
 
 

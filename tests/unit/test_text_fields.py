@@ -29,7 +29,7 @@ def errors_of(model: type[RequestModel], data: dict[str, Any]) -> dict[str, list
 @pytest.mark.parametrize("control", CONTROLS)
 @pytest.mark.parametrize("field", ["title", "receiver", "city", "place"])
 def test_an_address_field_with_a_control_character_is_named(control: str, field: str) -> None:
-    from chalicelib.api.addresses import AddressIn
+    from chalicelib.api.models.addresses import AddressIn
 
     data = {**ADDRESS, "title": "家", field: f"中关{control}村"}
 
@@ -38,7 +38,7 @@ def test_an_address_field_with_a_control_character_is_named(control: str, field:
 
 @pytest.mark.parametrize("control", CONTROLS)
 def test_an_email_with_a_control_character_is_named(control: str) -> None:
-    from chalicelib.api.accounts import SignUp
+    from chalicelib.api.models.accounts import SignUp
 
     data = {"username": "alice_01", "password": "password123", "email": f"a{control}@b.cn"}
 
@@ -48,7 +48,7 @@ def test_an_email_with_a_control_character_is_named(control: str) -> None:
 @pytest.mark.parametrize("control", CONTROLS)
 @pytest.mark.parametrize("field", ["name", "caption"])
 def test_a_sku_name_or_caption_with_a_control_character_is_named(control: str, field: str) -> None:
-    from chalicelib.api.admin.skus import SkuIn
+    from chalicelib.api.models.admin_skus import SkuIn
 
     data = {
         "name": "电视",
@@ -62,7 +62,7 @@ def test_a_sku_name_or_caption_with_a_control_character_is_named(control: str, f
 
 
 def test_a_spec_name_or_value_with_a_control_character_is_refused() -> None:
-    from chalicelib.api.admin.skus import SkuIn
+    from chalicelib.api.models.admin_skus import SkuIn
 
     data = {"name": "电视", "price": "1.00", "stock": 1, "category_id": 1}
 
@@ -71,7 +71,7 @@ def test_a_spec_name_or_value_with_a_control_character_is_refused() -> None:
 
 
 def test_a_comment_may_have_line_breaks_but_no_other_control_character() -> None:
-    from chalicelib.api.orders import CommentIn
+    from chalicelib.api.models.orders import CommentIn
 
     ok = CommentIn.model_validate({"sku_id": 1, "score": 5, "content": "好\r\n\t很好"})
 
@@ -80,7 +80,7 @@ def test_a_comment_may_have_line_breaks_but_no_other_control_character() -> None
 
 
 def test_printable_text_in_any_script_is_kept() -> None:
-    from chalicelib.api.addresses import AddressIn
+    from chalicelib.api.models.addresses import AddressIn
 
     address = AddressIn.model_validate({**ADDRESS, "title": " Zuhause ", "place": "Straße 1 №2 😀"})
 

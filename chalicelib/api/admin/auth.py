@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Response
 
 from chalicelib import auth, resources
-from chalicelib.api.accounts import Credentials
+from chalicelib.api.models import accounts as models
 from chalicelib.api.present import private
 from chalicelib.api.routing import ApiBlueprint, parse
 from chalicelib.resources import transaction
@@ -17,7 +17,7 @@ bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 @bp.route("/authorizations/", methods=["POST"])
 @auth.public
 def admin_log_in() -> Response:
-    body = parse(Credentials, bp.current_request)
+    body = parse(models.Credentials, bp.current_request)
     with transaction() as conn:
         row = accounts.login(
             conn, resources.redis(), username=body.username, password=body.password, staff_only=True

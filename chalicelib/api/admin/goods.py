@@ -9,33 +9,20 @@ sends them. Deleting what a live row still uses is 409 `in_use` (services/goods.
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import (
-    AdminId,
-    AdminInt,
-    OneLine,
-    PageQuery,
-    RequestModel,
-    RichText,
-    Text20,
-    Text50,
-)
+from chalicelib.api.models import admin_goods as models
 from chalicelib.api.present import image_url
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id, validate
 from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import goods
-from chalicelib.uploads import Image, form_text, read_form
+from chalicelib.uploads import read_form
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
-
-MAX_SEQUENCE = 1_000_000
 
 
 def _pairs(rows: Any) -> list[dict[str, Any]]:
@@ -109,24 +96,6 @@ def channel_types(user: auth.CurrentUser) -> list[dict[str, Any]]:
 # --- SPUs -----------------------------------------------------------------------------
 
 
-class SpuIn(RequestModel):
-    name: Text50
-    brand_id: AdminId
-    category1_id: AdminId
-    category2_id: AdminId
-    category3_id: AdminId
-    desc_detail: RichText = ""
-    desc_pack: RichText = ""
-    desc_service: RichText = ""
-
-    def fields(self) -> goods.SpuFields:
-        return goods.SpuFields(**self.model_dump())
-
-
-class GoodsQuery(PageQuery):
-    keyword: str = Field("", max_length=50)  # part of an SPU's name
-
-
 def spu_row(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -153,7 +122,7 @@ def spu_body(row: Any) -> dict[str, Any]:
 @bp.route("/goods/", methods=["GET"])
 @auth.permission_required("view_spu")
 def list_spus(user: auth.CurrentUser) -> dict[str, Any]:
-    params = parse_query(GoodsQuery, bp.current_request)
+    params = parse_query(models.GoodsQuery, bp.current_request)
     with transaction() as conn:
         found, count = goods.page_spus(conn, keyword=params.keyword, page=params.paging)
     return page_body([spu_row(row) for row in found], count, params.paging)
@@ -162,7 +131,7 @@ def list_spus(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/goods/", methods=["POST"])
 @auth.permission_required("add_spu")
 def create_spu(user: auth.CurrentUser) -> Response:
-    body = parse(SpuIn, bp.current_request)
+    body = parse(models.SpuIn, bp.current_request)
     with transaction() as conn:
         created = goods.create_spu(conn, body.fields())
     return Response(body=spu_body(created), status_code=201)
@@ -180,7 +149,7 @@ def get_spu(user: auth.CurrentUser, spu_id: str) -> dict[str, Any]:
 @auth.permission_required("change_spu")
 def replace_spu(user: auth.CurrentUser, spu_id: str) -> dict[str, Any]:
     found_id = path_id(spu_id)
-    body = parse(SpuIn, bp.current_request)
+    body = parse(models.SpuIn, bp.current_request)
     with transaction() as conn:
         return spu_body(goods.update_spu(conn, resources.redis(), found_id, body.fields()))
 
@@ -197,11 +166,6 @@ def delete_spu(user: auth.CurrentUser, spu_id: str) -> Response:
 # --- specifications -------------------------------------------------------------------
 
 
-class SpecIn(RequestModel):
-    name: Text20
-    spu_id: AdminId
-
-
 def spec_body(row: Any) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "spu": row.spu, "spu_id": row.spu_id}
 
@@ -209,7 +173,7 @@ def spec_body(row: Any) -> dict[str, Any]:
 @bp.route("/goods/specs/", methods=["GET"])
 @auth.permission_required("view_spec")
 def list_specs(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         found, count = goods.page_specs(conn, page)
     return page_body([spec_body(row) for row in found], count, page)
@@ -218,7 +182,7 @@ def list_specs(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/goods/specs/", methods=["POST"])
 @auth.permission_required("add_spec")
 def create_spec(user: auth.CurrentUser) -> Response:
-    body = parse(SpecIn, bp.current_request)
+    body = parse(models.SpecIn, bp.current_request)
     with transaction() as conn:
         created = goods.create_spec(conn, name=body.name, spu_id=body.spu_id)
     return Response(body=spec_body(created), status_code=201)
@@ -236,7 +200,7 @@ def get_spec(user: auth.CurrentUser, spec_id: str) -> dict[str, Any]:
 @auth.permission_required("change_spec")
 def replace_spec(user: auth.CurrentUser, spec_id: str) -> dict[str, Any]:
     found_id = path_id(spec_id)
-    body = parse(SpecIn, bp.current_request)
+    body = parse(models.SpecIn, bp.current_request)
     with transaction() as conn:
         return spec_body(goods.update_spec(conn, found_id, name=body.name, spu_id=body.spu_id))
 
@@ -253,11 +217,6 @@ def delete_spec(user: auth.CurrentUser, spec_id: str) -> Response:
 # --- options --------------------------------------------------------------------------
 
 
-class OptionIn(RequestModel):
-    value: Text50
-    spec_id: AdminId
-
-
 def option_body(row: Any) -> dict[str, Any]:
     return {"id": row.id, "value": row.value, "spec": row.spec, "spec_id": row.spec_id}
 
@@ -265,7 +224,7 @@ def option_body(row: Any) -> dict[str, Any]:
 @bp.route("/specs/options/", methods=["GET"])
 @auth.permission_required("view_option")
 def list_options(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         found, count = goods.page_options(conn, page)
     return page_body([option_body(row) for row in found], count, page)
@@ -274,7 +233,7 @@ def list_options(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/specs/options/", methods=["POST"])
 @auth.permission_required("add_option")
 def create_option(user: auth.CurrentUser) -> Response:
-    body = parse(OptionIn, bp.current_request)
+    body = parse(models.OptionIn, bp.current_request)
     with transaction() as conn:
         created = goods.create_option(conn, value=body.value, spec_id=body.spec_id)
     return Response(body=option_body(created), status_code=201)
@@ -292,7 +251,7 @@ def get_option(user: auth.CurrentUser, option_id: str) -> dict[str, Any]:
 @auth.permission_required("change_option")
 def replace_option(user: auth.CurrentUser, option_id: str) -> dict[str, Any]:
     found_id = path_id(option_id)
-    body = parse(OptionIn, bp.current_request)
+    body = parse(models.OptionIn, bp.current_request)
     with transaction() as conn:
         changed = goods.update_option(conn, found_id, value=body.value, spec_id=body.spec_id)
     return option_body(changed)
@@ -310,38 +269,6 @@ def delete_option(user: auth.CurrentUser, option_id: str) -> Response:
 # --- brands (multipart: name, first_letter, logo) -------------------------------------
 
 
-def _first_letter(value: str) -> str:
-    """One letter A-Z; a lowercase letter is taken as its capital ("h" -> "H")."""
-    if not re.fullmatch(r"[A-Za-z]", value):
-        raise ValueError("Enter one letter, A-Z.")
-    return value.upper()
-
-
-BrandName = Annotated[Text20, BeforeValidator(form_text)]
-FirstLetter = Annotated[str, BeforeValidator(form_text), OneLine, AfterValidator(_first_letter)]
-
-
-class NewBrand(RequestModel):
-    name: BrandName
-    first_letter: FirstLetter
-    logo: Image
-
-
-class ChangedBrand(RequestModel):
-    name: BrandName
-    first_letter: FirstLetter
-    logo: Image | None = None  # absent: the logo is kept
-
-    @model_validator(mode="before")
-    @classmethod
-    def empty_logo_is_absent(cls, data: Any) -> Any:
-        """A browser sends an empty file part when no file was chosen: keep the logo."""
-        logo = data.get("logo") if isinstance(data, dict) else None
-        if logo is not None and not getattr(logo, "data", b"x") and not logo.filename:
-            return {key: value for key, value in data.items() if key != "logo"}
-        return data
-
-
 def brand_body(brand: goods.Brand) -> dict[str, Any]:
     return {
         "id": brand.id,
@@ -354,7 +281,7 @@ def brand_body(brand: goods.Brand) -> dict[str, Any]:
 @bp.route("/goods/brands/", methods=["GET"])
 @auth.permission_required("view_brand")
 def list_brands(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         found, count = goods.page_brands(conn, page)
     return page_body([brand_body(brand) for brand in found], count, page)
@@ -363,7 +290,7 @@ def list_brands(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/goods/brands/", methods=["POST"], content_types=["multipart/form-data"])
 @auth.permission_required("add_brand")
 def create_brand(user: auth.CurrentUser) -> Response:
-    form = validate(NewBrand, read_form(bp.current_request))
+    form = validate(models.NewBrand, read_form(bp.current_request))
     with transaction() as conn:
         created = goods.create_brand(
             conn,
@@ -387,7 +314,7 @@ def get_brand(user: auth.CurrentUser, brand_id: str) -> dict[str, Any]:
 @auth.permission_required("change_brand")
 def replace_brand(user: auth.CurrentUser, brand_id: str) -> dict[str, Any]:
     found_id = path_id(brand_id)
-    form = validate(ChangedBrand, read_form(bp.current_request))
+    form = validate(models.ChangedBrand, read_form(bp.current_request))
     with transaction() as conn:
         changed = goods.update_brand(
             conn,
@@ -412,28 +339,6 @@ def delete_brand(user: auth.CurrentUser, brand_id: str) -> Response:
 # --- channels -------------------------------------------------------------------------
 
 
-def _channel_url(value: str) -> str:
-    """Where the storefront's menu links to: an http(s) URL or a path on the shop's site."""
-    if not re.match(r"(https?://[^/\s]+|/(?!/))", value):
-        raise ValueError("Enter an http:// or https:// URL, or a path starting with /.")
-    return value
-
-
-ChannelUrl = Annotated[
-    str, Field(min_length=1, max_length=255), OneLine, AfterValidator(_channel_url)
-]
-
-
-class ChannelIn(RequestModel):
-    group_id: AdminId
-    category_id: AdminId
-    url: ChannelUrl
-    sequence: Annotated[AdminInt, Field(ge=0, le=MAX_SEQUENCE)]
-
-    def fields(self) -> goods.ChannelFields:
-        return goods.ChannelFields(**self.model_dump())
-
-
 def channel_body(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -449,7 +354,7 @@ def channel_body(row: Any) -> dict[str, Any]:
 @bp.route("/goods/channels/", methods=["GET"])
 @auth.permission_required("view_channel")
 def list_channels(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         found, count = goods.page_channels(conn, page)
     return page_body([channel_body(row) for row in found], count, page)
@@ -458,7 +363,7 @@ def list_channels(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/goods/channels/", methods=["POST"])
 @auth.permission_required("add_channel")
 def create_channel(user: auth.CurrentUser) -> Response:
-    body = parse(ChannelIn, bp.current_request)
+    body = parse(models.ChannelIn, bp.current_request)
     with transaction() as conn:
         created = goods.create_channel(conn, body.fields())
     return Response(body=channel_body(created), status_code=201)
@@ -476,7 +381,7 @@ def get_channel(user: auth.CurrentUser, channel_id: str) -> dict[str, Any]:
 @auth.permission_required("change_channel")
 def replace_channel(user: auth.CurrentUser, channel_id: str) -> dict[str, Any]:
     found_id = path_id(channel_id)
-    body = parse(ChannelIn, bp.current_request)
+    body = parse(models.ChannelIn, bp.current_request)
     with transaction() as conn:
         return channel_body(goods.update_channel(conn, found_id, body.fields()))
 

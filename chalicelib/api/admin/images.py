@@ -6,57 +6,30 @@ and keeps its file, `?purge=true` removes the image and deletes its file.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import BeforeValidator, model_validator
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import PageQuery, RequestModel
+from chalicelib.api.models import admin_images as models
 from chalicelib.api.present import image_url
 from chalicelib.api.routing import ApiBlueprint, parse_query, path_id, validate
 from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import images
-from chalicelib.uploads import FormId, Image, read_form
+from chalicelib.uploads import read_form
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
-
-
-class NewSkuImage(RequestModel):
-    sku: FormId
-    image: Image
-
-
-class ChangedSkuImage(RequestModel):
-    sku: FormId | None = None
-    image: Image | None = None
-
-    @model_validator(mode="after")
-    def something_to_change(self) -> ChangedSkuImage:
-        if self.sku is None and self.image is None:
-            raise ValueError("Send an image, a sku, or both.")
-        return self
 
 
 def image_body(image: images.SkuImage) -> dict[str, Any]:
     return {"id": image.id, "sku": image.sku_id, "image": image_url(image.file_id)}
 
 
-def _flag(value: str) -> bool:
-    if value.lower() not in ("true", "1", "false", "0"):
-        raise ValueError("Must be true or false.")
-    return value.lower() in ("true", "1")
-
-
-class RemoveQuery(RequestModel):
-    purge: Annotated[bool, BeforeValidator(_flag)] = False
-
-
 @bp.route("/skus/images/", methods=["GET"])
 @auth.permission_required("view_image")
 def list_images(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         found, count = images.page_sku_images(conn, page)
     return page_body([image_body(image) for image in found], count, page)
@@ -65,7 +38,7 @@ def list_images(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/skus/images/", methods=["POST"], content_types=["multipart/form-data"])
 @auth.permission_required("add_image")
 def add_image(user: auth.CurrentUser) -> Response:
-    form = validate(NewSkuImage, read_form(bp.current_request))
+    form = validate(models.NewSkuImage, read_form(bp.current_request))
     with transaction() as conn:
         added = images.add_sku_image(
             conn, resources.storage(), resources.redis(), sku_id=form.sku, image=form.image
@@ -85,7 +58,7 @@ def get_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
 @auth.permission_required("change_image")
 def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
     found_id = path_id(image_id)
-    form = validate(ChangedSkuImage, read_form(bp.current_request))
+    form = validate(models.ChangedSkuImage, read_form(bp.current_request))
     with transaction() as conn:
         changed = images.change_sku_image(
             conn,
@@ -102,7 +75,7 @@ def change_image(user: auth.CurrentUser, image_id: str) -> dict[str, Any]:
 @auth.permission_required("delete_image")
 def remove_image(user: auth.CurrentUser, image_id: str) -> Response:
     found_id = path_id(image_id)
-    purge = parse_query(RemoveQuery, bp.current_request).purge
+    purge = parse_query(models.RemoveQuery, bp.current_request).purge
     with transaction() as conn:
         images.remove_sku_image(conn, resources.storage(), resources.redis(), found_id, purge=purge)
     return Response(body="", status_code=204)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import AfterValidator, Field
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import OptionalText200, PageQuery, RequestModel, Yuan
+from chalicelib.api.models import admin_orders as models
 from chalicelib.api.orders import idempotency_key, order_body, order_id_param
 from chalicelib.api.present import image_url, refund_record_body
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
@@ -19,15 +18,6 @@ from chalicelib.services import orders, payments, refunds
 from chalicelib.services.order_states import Status
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
-
-
-class NewStatus(RequestModel):
-    status: Annotated[int, Field(strict=True, ge=1, le=6)]
-
-
-class OrdersQuery(PageQuery):
-    # An order id, or its start; longer keywords are cut to an order id's 32 digits.
-    keyword: Annotated[str, AfterValidator(lambda s: s[:32])] = ""
 
 
 def admin_order_body(detail: orders.OrderDetail) -> dict[str, Any]:
@@ -61,7 +51,7 @@ def admin_order_detail_body(detail: orders.OrderDetail) -> dict[str, Any]:
 @bp.route("/orders/", methods=["GET"])
 @auth.permission_required("view_order")
 def list_orders(user: auth.CurrentUser) -> dict[str, Any]:
-    params = parse_query(OrdersQuery, bp.current_request)
+    params = parse_query(models.OrdersQuery, bp.current_request)
     page, keyword = params.paging, params.keyword
     with transaction() as conn:
         found, count = orders.page(conn, page, keyword=keyword or None)
@@ -78,7 +68,7 @@ def order_detail(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
 @bp.route("/orders/{order_id}/status/", methods=["PUT"])
 @auth.permission_required("change_order")
 def change_status(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
-    body = parse(NewStatus, bp.current_request)
+    body = parse(models.NewStatus, bp.current_request)
     order_id = order_id_param(order_id)
     if body.status == Status.CANCELLED:
         detail = payments.cancel_order(
@@ -96,11 +86,6 @@ def change_status(user: auth.CurrentUser, order_id: str) -> dict[str, Any]:
 # Refunds move money: they need a permission of their own, `refund_order` (migration 0011).
 
 
-class NewRefund(RequestModel):
-    amount: Yuan | None = None  # default: what is left to refund
-    reason: OptionalText200 = ""
-
-
 def admin_refunds(detail: orders.OrderDetail) -> list[dict[str, Any]]:
     return [refund_record_body(refund) for refund in detail.refunds]
 
@@ -109,7 +94,7 @@ def admin_refunds(detail: orders.OrderDetail) -> list[dict[str, Any]]:
 @auth.permission_required("refund_order")
 def refund_order(user: auth.CurrentUser, order_id: str) -> Response:
     request = bp.current_request
-    body = parse(NewRefund, request)
+    body = parse(models.NewRefund, request)
     refund = refunds.refund_order(
         transaction,
         resources.alipay(),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import PageQuery
+from chalicelib.api.models import admin_payments as models
 from chalicelib.api.present import refund_record_body
 from chalicelib.api.routing import ApiBlueprint, parse_query, path_id
 from chalicelib.clock import isoformat
@@ -45,7 +45,7 @@ def refund_body(row: Any) -> dict[str, Any]:
 @bp.route("/payments/refunds/", methods=["GET"])
 @auth.permission_required("view_order")
 def refunds_needed(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         rows, count = payments.refunds_needed(conn, page)
     return page_body([refund_body(row) for row in rows], count, page)

@@ -7,102 +7,18 @@ only staff. Bodies take ids as numbers or numeric strings, as the console sends 
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from chalice import Response
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from chalicelib import auth
-from chalicelib.api.fields import (
-    AdminId,
-    AdminIds,
-    Email,
-    Mobile,
-    OneLine,
-    PageQuery,
-    Password,
-    RequestModel,
-    Username,
-)
+from chalicelib.api.models import admin_permissions as models
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id
 from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import permissions, staff
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
-
-CODENAME_RE = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
-
-
-def _codename(value: str) -> str:
-    if not CODENAME_RE.fullmatch(value):
-        raise ValueError("Use letters, digits and _ only (e.g. export_order).")
-    return value
-
-
-def _blank_is_none(value: object) -> object:
-    return None if value == "" else value
-
-
-def _none_is_blank(value: object) -> object:
-    return "" if value is None else value
-
-
-PermissionName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), OneLine
-]
-Codename = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    OneLine,
-    AfterValidator(_codename),
-]
-GroupName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150), OneLine
-]
-# The console sends back what GET gave it: a staff user without a mobile number has
-# `null`, the form's empty fields are "", and an unchanged password is left out.
-OptionalMobile = Annotated[Mobile | None, BeforeValidator(_blank_is_none)]
-StaffEmail = Annotated[Email, BeforeValidator(_none_is_blank)]
-OptionalPassword = Annotated[Password | None, BeforeValidator(_blank_is_none)]
-
-
-class PermissionIn(RequestModel):
-    name: PermissionName
-    codename: Codename
-    content_type: AdminId
-
-    def fields(self) -> permissions.PermissionFields:
-        return permissions.PermissionFields(self.name, self.codename, self.content_type)
-
-
-class GroupIn(RequestModel):
-    name: GroupName
-    permissions: AdminIds = Field(default_factory=list)
-
-
-class StaffIn(RequestModel):
-    """A staff user as the console's form sends it; on a change the password may be left
-    out or empty (it stays)."""
-
-    username: Username
-    password: OptionalPassword = None
-    mobile: OptionalMobile = None
-    email: StaffEmail = ""
-    groups: AdminIds = Field(default_factory=list)
-    user_permissions: AdminIds = Field(default_factory=list)
-
-    def fields(self) -> staff.StaffFields:
-        return staff.StaffFields(**self.model_dump())
-
-
-class NewStaff(StaffIn):
-    password: Password
-
-
-class PermissionsQuery(PageQuery):
-    ordering: Literal["id", "-id"] = "id"
 
 
 def permission_body(row: Any) -> dict[str, Any]:
@@ -147,7 +63,7 @@ def _actor(user: auth.CurrentUser) -> staff.Actor:
 @bp.route("/permission/perms/", methods=["GET"])
 @auth.permission_required("view_permission")
 def list_permissions(user: auth.CurrentUser) -> dict[str, Any]:
-    params = parse_query(PermissionsQuery, bp.current_request)
+    params = parse_query(models.PermissionsQuery, bp.current_request)
     with transaction() as conn:
         rows, count = permissions.page_permissions(
             conn, params.paging, descending=params.ordering == "-id"
@@ -158,7 +74,7 @@ def list_permissions(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/permission/perms/", methods=["POST"])
 @auth.permission_required("add_permission")
 def create_permission(user: auth.CurrentUser) -> Response:
-    body = parse(PermissionIn, bp.current_request)
+    body = parse(models.PermissionIn, bp.current_request)
     with transaction() as conn:
         row = permissions.create_permission(conn, body.fields())
     return Response(body=permission_body(row), status_code=201)
@@ -175,7 +91,7 @@ def get_permission(user: auth.CurrentUser, permission_id: str) -> dict[str, Any]
 @auth.permission_required("change_permission")
 def change_permission(user: auth.CurrentUser, permission_id: str) -> dict[str, Any]:
     found_id = path_id(permission_id)
-    body = parse(PermissionIn, bp.current_request)
+    body = parse(models.PermissionIn, bp.current_request)
     with transaction() as conn:
         return permission_body(permissions.update_permission(conn, found_id, body.fields()))
 
@@ -210,7 +126,7 @@ def permission_names(user: auth.CurrentUser) -> list[dict[str, Any]]:
 @bp.route("/permission/groups/", methods=["GET"])
 @auth.permission_required("view_group")
 def list_groups(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         found, count = permissions.page_groups(conn, page)
     return page_body([group_body(group) for group in found], count, page)
@@ -219,7 +135,7 @@ def list_groups(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/permission/groups/", methods=["POST"])
 @auth.permission_required("add_group")
 def create_group(user: auth.CurrentUser) -> Response:
-    body = parse(GroupIn, bp.current_request)
+    body = parse(models.GroupIn, bp.current_request)
     with transaction() as conn:
         group = permissions.create_group(conn, body.name, list(body.permissions))
     return Response(body=group_body(group), status_code=201)
@@ -243,7 +159,7 @@ def get_group(user: auth.CurrentUser, group_id: str) -> dict[str, Any]:
 @auth.permission_required("change_group")
 def change_group(user: auth.CurrentUser, group_id: str) -> dict[str, Any]:
     found_id = path_id(group_id)
-    body = parse(GroupIn, bp.current_request)
+    body = parse(models.GroupIn, bp.current_request)
     with transaction() as conn:
         group = permissions.update_group(conn, found_id, body.name, list(body.permissions))
     return group_body(group)
@@ -264,7 +180,7 @@ def delete_group(user: auth.CurrentUser, group_id: str) -> Response:
 @bp.route("/permission/admins/", methods=["GET"])
 @auth.permission_required("view_admin")
 def list_staff(user: auth.CurrentUser) -> dict[str, Any]:
-    page = parse_query(PageQuery, bp.current_request).paging
+    page = parse_query(models.PageQuery, bp.current_request).paging
     with transaction() as conn:
         rows, count = staff.page_staff(conn, page)
     return page_body([staff_row_body(row) for row in rows], count, page)
@@ -273,7 +189,7 @@ def list_staff(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/permission/admins/", methods=["POST"])
 @auth.permission_required("add_admin")
 def create_staff(user: auth.CurrentUser) -> Response:
-    body = parse(NewStaff, bp.current_request)
+    body = parse(models.NewStaff, bp.current_request)
     with transaction() as conn:
         created = staff.create_staff(conn, body.fields())
     return Response(body=staff_body(created), status_code=201)
@@ -290,7 +206,7 @@ def get_staff(user: auth.CurrentUser, staff_id: str) -> dict[str, Any]:
 @auth.permission_required("change_admin")
 def change_staff(user: auth.CurrentUser, staff_id: str) -> dict[str, Any]:
     found_id = path_id(staff_id)
-    body = parse(StaffIn, bp.current_request)
+    body = parse(models.StaffIn, bp.current_request)
     with transaction() as conn:
         changed = staff.update_staff(conn, found_id, body.fields(), by=_actor(user))
     return staff_body(changed)

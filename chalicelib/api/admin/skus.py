@@ -6,96 +6,19 @@ api/fields.py take them. Every change drops the cached home page once it is comm
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Response
-from pydantic import AfterValidator, Field, TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import (
-    AdminBool,
-    AdminId,
-    AdminInt,
-    OptionalText200,
-    PageQuery,
-    RequestModel,
-    Text20,
-    Text50,
-    Text100,
-    Yuan,
-)
-from chalicelib.api.routing import ApiBlueprint, field_errors, parse, parse_query, path_id
-from chalicelib.money import MAX_FEN, format_yuan
+from chalicelib.api.models import admin_skus as models
+from chalicelib.api.routing import ApiBlueprint, parse, parse_query, path_id
+from chalicelib.money import format_yuan
 from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import admin_skus, goods
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
-
-MAX_STOCK = 1_000_000_000
-MAX_SPECS = 20
-
-
-def _price(fen: int) -> int:
-    if not 0 <= fen <= MAX_FEN:
-        raise ValueError(f"Must be between 0.00 and {format_yuan(MAX_FEN)}.")
-    return fen
-
-
-Price = Annotated[Yuan, AfterValidator(_price)]
-
-
-class SpecChoice(RequestModel):
-    spec_id: AdminId
-    option_id: AdminId
-
-
-# `specs` in either form: [{spec_id, option_id}] (the console's) or {name: value} (older).
-_CHOICES = TypeAdapter(list[SpecChoice])
-_NAMES = TypeAdapter(dict[Text20, Text50])
-
-
-def _specs(value: object) -> list[tuple[int, int]] | dict[str, str]:
-    """Errors inside are reported on `specs` itself, with where they are in the message."""
-    adapter: TypeAdapter[Any]
-    if isinstance(value, list):
-        adapter = _CHOICES
-    elif isinstance(value, dict):
-        adapter = _NAMES
-    else:
-        raise ValueError("Give a list of {spec_id, option_id}, or {name: value}.")
-    if len(value) > MAX_SPECS:
-        raise ValueError(f"At most {MAX_SPECS} specs.")
-    try:
-        parsed = adapter.validate_python(value)
-    except PydanticValidationError as exc:
-        where, messages = next(iter(field_errors(exc).items()))
-        raise ValueError(f"{where}: {messages[0]}") from None
-    if isinstance(parsed, dict):
-        return dict(parsed)
-    return [(choice.spec_id, choice.option_id) for choice in parsed]
-
-
-class SkuIn(RequestModel):
-    name: Text100
-    caption: OptionalText200 = ""
-    price: Price
-    cost_price: Price | None = None
-    market_price: Price | None = None
-    stock: Annotated[AdminInt, Field(ge=0, le=MAX_STOCK)]
-    category_id: AdminId
-    spu_id: AdminId | None = None
-    specs: Annotated[Any, AfterValidator(_specs)] = Field(default_factory=list)
-    is_launched: AdminBool = True
-
-    def fields(self) -> admin_skus.SkuFields:
-        return admin_skus.SkuFields(**self.model_dump())
-
-
-class SkusQuery(PageQuery):
-    # Part of a SKU's name, which is at most 100 characters.
-    keyword: str = Field("", max_length=100)
 
 
 def sku_row(sku: Any) -> dict[str, Any]:
@@ -141,7 +64,7 @@ def sku_categories(user: auth.CurrentUser) -> list[dict[str, Any]]:
 @bp.route("/skus/", methods=["GET"])
 @auth.permission_required("view_sku")
 def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
-    params = parse_query(SkusQuery, bp.current_request)
+    params = parse_query(models.SkusQuery, bp.current_request)
     page, keyword = params.paging, params.keyword
     with transaction() as conn:
         found, count = admin_skus.page_skus(conn, keyword=keyword, page=page)
@@ -151,7 +74,7 @@ def list_skus(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/skus/", methods=["POST"])
 @auth.permission_required("add_sku")
 def create_sku(user: auth.CurrentUser) -> Response:
-    body = parse(SkuIn, bp.current_request)
+    body = parse(models.SkuIn, bp.current_request)
     with transaction() as conn:
         sku = admin_skus.create_sku(conn, resources.redis(), body.fields())
     return Response(body=sku_body(sku), status_code=201)
@@ -168,7 +91,7 @@ def get_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
 @auth.permission_required("change_sku")
 def replace_sku(user: auth.CurrentUser, sku_id: str) -> dict[str, Any]:
     found_id = path_id(sku_id)
-    body = parse(SkuIn, bp.current_request)
+    body = parse(models.SkuIn, bp.current_request)
     with transaction() as conn:
         sku = admin_skus.update_sku(conn, resources.redis(), found_id, body.fields())
     return sku_body(sku)

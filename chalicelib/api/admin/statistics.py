@@ -6,12 +6,10 @@ never read the clock themselves (tests freeze time by passing it).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from pydantic import AfterValidator, Field
+from typing import Any
 
 from chalicelib import auth, resources
-from chalicelib.api.fields import QueryInt, RequestModel
+from chalicelib.api.models import admin_statistics as models
 from chalicelib.api.routing import ApiBlueprint, parse_query
 from chalicelib.clock import utcnow
 from chalicelib.config import settings
@@ -20,16 +18,6 @@ from chalicelib.resources import transaction
 from chalicelib.services import statistics
 
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
-
-
-def _report_days(days: int) -> int:
-    if days > statistics.MAX_REPORT_DAYS:
-        raise ValueError(f"Must be at most {statistics.MAX_REPORT_DAYS}.")
-    return days
-
-
-class SalesQuery(RequestModel):
-    days: Annotated[QueryInt, Field(ge=1), AfterValidator(_report_days)] = 30
 
 
 def day_count_body(figure: statistics.DayCount) -> dict[str, Any]:
@@ -89,7 +77,7 @@ def goods_day_views(user: auth.CurrentUser) -> list[dict[str, Any]]:
 @bp.route("/statistical/sales/", methods=["GET"])
 @auth.permission_required("view_statistics")
 def sales(user: auth.CurrentUser) -> list[dict[str, Any]]:
-    days = parse_query(SalesQuery, bp.current_request).days
+    days = parse_query(models.SalesQuery, bp.current_request).days
     with transaction() as conn:
         series = statistics.sales_by_day(conn, now=utcnow(), tz=settings().shop_timezone, days=days)
     return [

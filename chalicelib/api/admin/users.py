@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Response
-from pydantic import Field
 
 from chalicelib import auth
-from chalicelib.api.fields import Email, Mobile, PageQuery, Password, RequestModel, Username
+from chalicelib.api.models import admin_users as models
 from chalicelib.api.present import user_body
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
 from chalicelib.pagination import page_body
@@ -22,24 +21,10 @@ from chalicelib.services import accounts, admin_users
 bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 
 
-class UsersQuery(PageQuery):
-    # Part of a username, which is at most 20 characters.
-    keyword: str = Field("", max_length=20)
-
-
-class NewUser(RequestModel):
-    """As a sign-up, except that staff must give the mobile number (meiduo admin's form)."""
-
-    username: Username
-    mobile: Mobile
-    password: Password
-    email: Email = ""
-
-
 @bp.route("/users/", methods=["GET"])
 @auth.permission_required("view_user")
 def list_users(user: auth.CurrentUser) -> dict[str, Any]:
-    params = parse_query(UsersQuery, bp.current_request)
+    params = parse_query(models.UsersQuery, bp.current_request)
     with transaction() as conn:
         rows, count = admin_users.find_users(conn, keyword=params.keyword, page=params.paging)
     return page_body([user_body(row) for row in rows], count, params.paging)
@@ -48,7 +33,7 @@ def list_users(user: auth.CurrentUser) -> dict[str, Any]:
 @bp.route("/users/", methods=["POST"])
 @auth.permission_required("add_user")
 def create_user(user: auth.CurrentUser) -> Response:
-    body = parse(NewUser, bp.current_request)
+    body = parse(models.NewUser, bp.current_request)
     with transaction() as conn:
         row = accounts.register(
             conn,
