@@ -172,8 +172,8 @@ def render(results: dict[str, Any]) -> str:
         ),
         (
             "contention",
-            "Checkout contention (`python -m bench.suite.contention`: bench.checkout_contention's "
-            "round with our checkout only, one forked process per buyer):",
+            "Checkout contention (`python -m bench.checkout_contention.run --crowds 50 --modes "
+            "processes --only-ours --rounds 2`: our checkout, one forked process per buyer):",
         ),
         (
             "memory",

@@ -15,8 +15,8 @@
 2. The existing benches, through their own command lines or module functions (their
    printed tables are kept as printed): cold start of the source tree
    (bench.coldstart.run) and of the package (bench.coldstart.packaged), checkout
-   contention with 50 buyers as processes, our checkout only (bench.suite.contention
-   over bench.checkout_contention's functions), and RSS after 80 concurrent logins
+   contention with 50 buyers as processes, our checkout only
+   (bench.checkout_contention.run --only-ours), and RSS after 80 concurrent logins
    (bench.memory.run). One that fails is reported as not measured; the rest go on.
 3. Writes bench/suite.json (every figure; bench/suite/chart.py draws bench/suite.png
    from it) and, with --write, replaces the `## suite` section of bench/RESULTS.md.
@@ -541,7 +541,13 @@ def sub_bench(command: list[str], timeout: int) -> str:
 SUB_BENCH_COMMANDS: dict[str, tuple[list[str], int]] = {
     "coldstart": (["bench.coldstart.run", "--runs", "7"], 300),
     "coldstart_packaged": (["bench.coldstart.packaged", "--runs", "7"], 600),
-    "contention": (["bench.suite.contention", "--buyers", "50", "--rounds", "2"], 300),
+    "contention": (
+        [
+            "bench.checkout_contention.run",
+            *("--crowds", "50", "--modes", "processes", "--only-ours", "--rounds", "2"),
+        ],
+        300,
+    ),
     "memory": (["bench.memory.run", "--rounds", "1"], 300),
 }
 
