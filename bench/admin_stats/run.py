@@ -24,13 +24,14 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.common import app_environment, percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -62,12 +63,6 @@ class QueryCounter:
 
     def __call__(self, *_args: Any) -> None:
         self.count += 1
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def measure(counter: QueryCounter, runs: int, call: Callable[[], Any]) -> Measure:
@@ -261,22 +256,6 @@ def prepare_database(args: argparse.Namespace) -> tuple[str, str]:
     return url, str(version)
 
 
-def configure_app(url: str) -> None:
-    scratch = Path(tempfile.mkdtemp(prefix="bench-admin-stats-"))
-    os.environ.update(
-        {
-            "SHOP_STAGE": "local",
-            "DATABASE_URL": url,
-            "REDIS_URL": os.environ["TEST_REDIS_URL"],
-            "JWT_SECRET": "bench-secret-" + "x" * 40,
-            "SHOP_VAR_DIR": str(scratch / "var"),
-            "STORAGE_URL": f"file://{scratch / 'media'}",
-            "MEDIA_URL": "http://bench/media/",
-            "AWS_XRAY_SDK_ENABLED": "false",
-        }
-    )
-
-
 def seed_category_views(today: date) -> int:
     from sqlalchemy import select
 
@@ -321,7 +300,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url, version = prepare_database(args)
-    configure_app(url)
+    app_environment(url, "bench-admin-stats-")
 
     from chalice.test import Client
     from sqlalchemy import event, func, select

@@ -47,6 +47,8 @@ _TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, _TREE)
 
+from bench.common import fresh_database, percentile  # noqa: E402
+
 DATABASE = "bench_checkout_contention"
 CROWDS = (50, 200)
 # threads: one process serving every buyer (chalice local); processes: one buyer per
@@ -80,25 +82,11 @@ class RoundResult:
         return sum(o.placed for o in self.outcomes)
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 # --- setup -----------------------------------------------------------------------------------
 
 
-def create_database(server_url: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    server = create_engine(server_url)
-    with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-        conn.execute(
-            text(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        )
-    server.dispose()
-    url = server_url.rstrip("/") + f"/{DATABASE}?charset=utf8mb4"
+def create_database() -> str:
+    url = fresh_database(DATABASE)
     from alembic import command
     from alembic.config import Config
 
@@ -644,7 +632,7 @@ def compare(
     """Our checkout from two source trees on one database, alternated round by round (one
     fresh process per tree and round, `--tree`), under scripts/with-test-servers.
     Returns {"summaries": {label: [Summary as dict]}, "load": [load averages]}."""
-    url = create_database(os.environ["TEST_DATABASE_URL"])
+    url = create_database()
     trees = {"before": before.resolve(), "after": after.resolve()}
     found: dict[str, dict[tuple[int, str], list[RoundResult]]] = {label: {} for label in trees}
     loads = [os.getloadavg()[0]]
@@ -772,7 +760,7 @@ def main() -> None:
         return
     if args.url:
         os.environ["DATABASE_URL"] = args.url
-    url = args.url or create_database(server_url)
+    url = args.url or create_database()
     names = [OURS] if args.only_ours else list(ALGORITHMS)
     results = run_rounds(url, crowds, modes, names, args.rounds, args.warm)
     if args.json:

@@ -31,12 +31,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench.common import Counting, app_environment, fresh_database, percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "bench_checkout_single"
@@ -49,43 +49,13 @@ KINDS = {
 }
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-def command_kind(text: str) -> str:
-    """BEGIN, COMMIT, SELECT, SELECT FOR UPDATE, INSERT, UPDATE, ... of one query's text
-    (MariaDB's `SET STATEMENT max_statement_time=.. FOR SELECT` is a SELECT)."""
-    if text.startswith("SET STATEMENT"):
-        text = text.split(" FOR ", 1)[1]
-    word = text.split(None, 1)[0].upper() if text else "?"
-    if word == "SELECT" and text.rstrip().upper().endswith("FOR UPDATE"):
-        return "SELECT FOR UPDATE"
-    return word
-
-
 # --- one tree, in its own process ----------------------------------------------------------
 
 
 def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
     sys.path.insert(0, str(tree))
     os.chdir(tree)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-checkout-"))
-    os.environ.update(
-        {
-            "SHOP_STAGE": "local",
-            "DATABASE_URL": url,
-            "REDIS_URL": os.environ["TEST_REDIS_URL"],
-            "JWT_SECRET": "bench-secret-" + "x" * 40,
-            "SHOP_VAR_DIR": str(scratch / "var"),
-            "STORAGE_URL": f"file://{scratch / 'media'}",
-            "MEDIA_URL": "http://bench/media/",
-            "AWS_XRAY_SDK_ENABLED": "false",
-        }
-    )
-    import pymysql.connections
-    import redis.connection
+    app_environment(url, "bench-checkout-")
     from chalice.test import Client
     from sqlalchemy import select, update
 
@@ -95,24 +65,8 @@ def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
     from chalicelib.db.tables import addresses, orders, skus, users
     from chalicelib.services import accounts
 
-    sent: Counter[str] = Counter()
-    send = pymysql.connections.Connection._execute_command
-
-    def counted(self: Any, command: int, sql: Any) -> Any:
-        if command == 14:  # COM_PING
-            sent["PING"] += 1
-        else:
-            sent[command_kind(sql.decode() if isinstance(sql, bytes) else str(sql))] += 1
-        return send(self, command, sql)
-
-    pymysql.connections.Connection._execute_command = counted  # type: ignore[method-assign]
-    send_redis = redis.connection.Connection.send_packed_command
-
-    def counted_redis(self: Any, command: Any, check_health: bool = True) -> Any:
-        sent["redis"] += 1
-        return send_redis(self, command, check_health)
-
-    redis.connection.Connection.send_packed_command = counted_redis  # type: ignore[method-assign]
+    counting = Counting()
+    counting.install()
 
     with engine().connect() as conn:
         sku_id = conn.scalar(select(skus.c.id).order_by(skus.c.id).limit(1))
@@ -143,11 +97,11 @@ def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
         if with_key:
             headers["Idempotency-Key"] = f"bench-{os.getpid()}-{number}"
         body = json.dumps({"address_id": address_id, "pay_method": "alipay"})
-        sent.clear()
+        counting.reset()
         started = time.perf_counter()
         response = client.http.post("/orders/", body=body, headers=headers)
         took = (time.perf_counter() - started) * 1000
-        trips = dict(sent)
+        trips = {**counting.sql, "redis": counting.redis}
         assert response.status_code == 201, response.body
         with engine().begin() as conn:  # paid: the buyer's unpaid count stays 0
             conn.execute(update(orders).where(orders.c.user_id == user.id).values(status=2))
@@ -174,17 +128,7 @@ def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
 
 def prepare(after: Path) -> str:
     """A fresh database: migrated, one SKU with ample stock, BUYERS buyers with an address."""
-    from sqlalchemy import create_engine, text
-
-    server_url = os.environ["TEST_DATABASE_URL"]
-    server = create_engine(server_url)
-    with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-        conn.execute(
-            text(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        )
-    server.dispose()
-    url = server_url.rstrip("/") + f"/{DATABASE}?charset=utf8mb4"
+    url = fresh_database(DATABASE)
     env = {**os.environ, "DATABASE_URL": url, "SHOP_STAGE": "local"}
     subprocess.run(
         [sys.executable, str(after / "manage.py"), "migrate"],

@@ -29,12 +29,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench.common import Counting, app_environment, fresh_database, percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "bench_per_request"
@@ -49,31 +49,13 @@ REQUESTS = {
 }
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 # --- one tree, in its own process ----------------------------------------------------------
 
 
 def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
     sys.path.insert(0, str(tree))
     os.chdir(tree)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-per-request-"))
-    os.environ.update(
-        {
-            "SHOP_STAGE": "local",
-            "DATABASE_URL": url,
-            "REDIS_URL": os.environ["TEST_REDIS_URL"],
-            "JWT_SECRET": "bench-secret-" + "x" * 40,
-            "SHOP_VAR_DIR": str(scratch / "var"),
-            "STORAGE_URL": f"file://{scratch / 'media'}",
-            "MEDIA_URL": "http://bench/media/",
-            "AWS_XRAY_SDK_ENABLED": "false",
-        }
-    )
-    import pymysql.connections
+    app_environment(url, "bench-per-request-")
     from chalice.test import Client
     from sqlalchemy import select
 
@@ -83,19 +65,8 @@ def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
     from chalicelib.db.tables import users
     from chalicelib.services import accounts
 
-    sent: Counter[str] = Counter()
-    send = pymysql.connections.Connection._execute_command
-
-    def counted(self: Any, command: int, sql: Any) -> Any:
-        if command == 14:  # COM_PING
-            sent["PING"] += 1
-        else:
-            text = sql.decode() if isinstance(sql, bytes) else str(sql)
-            word = text.split(" FOR ", 1)[-1].split(None, 1)[0].upper() if text else "?"
-            sent[word] += 1
-        return send(self, command, sql)
-
-    pymysql.connections.Connection._execute_command = counted  # type: ignore[method-assign]
+    counting = Counting()
+    counting.install()
 
     bp = ApiBlueprint(__name__)
 
@@ -126,9 +97,9 @@ def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
 
             for _ in range(20):
                 call()
-            sent.clear()
+            counting.reset()
             call()
-            trips = dict(sent)
+            trips = dict(counting.sql)
             samples = []
             for _ in range(runs):
                 started = time.perf_counter()
@@ -147,15 +118,7 @@ def child(tree: Path, url: str, runs: int) -> dict[str, Any]:
 
 def prepare(after: Path, database: str = DATABASE) -> str:
     """A database migrated and filled by the tree's own code (its schema, its indexes)."""
-    from sqlalchemy import create_engine, text
-
-    server_url = os.environ["TEST_DATABASE_URL"]
-    server = create_engine(server_url)
-    with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
-        conn.execute(text(f"CREATE DATABASE {database} CHARACTER SET utf8mb4"))
-    server.dispose()
-    url = server_url.rstrip("/") + f"/{database}?charset=utf8mb4"
+    url = fresh_database(database)
     env = {**os.environ, "DATABASE_URL": url, "SHOP_STAGE": "local"}
     manage = [sys.executable, str(after / "manage.py")]
     subprocess.run([*manage, "migrate"], env=env, check=True, cwd=after, capture_output=True)

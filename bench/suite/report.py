@@ -21,12 +21,6 @@ SECTION = "suite"
 FLOOR = "hello-world Chalice (floor)"
 
 
-def percentile(samples: list[float], q: float) -> float:
-    """The sample at rank q (nearest rank on the sorted samples); 0.5 is the median."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def first_table(text: str) -> str:
     """The first Markdown table printed in `text` (its lines, as printed), or ''."""
     lines: list[str] = []

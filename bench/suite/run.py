@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +46,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import Counting, app_environment, fresh_database, percentile  # noqa: E402
 from bench.suite import report  # noqa: E402
 from bench.suite.events import Context, api_event  # noqa: E402
 
@@ -63,43 +63,6 @@ SUB_BENCHES = ("coldstart", "coldstart_packaged", "contention", "memory")
 # --- the child: one scale's requests through the Lambda handler ------------------------------
 
 
-class Counting:
-    """Commands the pymysql driver sends and Redis round trips, counted from `reset()`."""
-
-    def __init__(self) -> None:
-        self.sql: Counter[str] = Counter()
-        self.redis = 0
-
-    def install(self) -> None:
-        import pymysql.connections
-        import redis.connection
-
-        send = pymysql.connections.Connection._execute_command
-        packed = redis.connection.Connection.send_packed_command
-        counting = self
-
-        def counted_sql(conn: Any, command: int, sql: Any) -> Any:
-            if command == 14:  # COM_PING
-                counting.sql["PING"] += 1
-            else:
-                text = sql.decode() if isinstance(sql, bytes) else str(sql)
-                # SET STATEMENT max_statement_time=... FOR SELECT counts as SELECT
-                word = text.split(" FOR ", 1)[-1].split(None, 1)[0].upper() if text else "?"
-                counting.sql[word] += 1
-            return send(conn, command, sql)
-
-        def counted_redis(conn: Any, *args: Any, **kwargs: Any) -> Any:
-            counting.redis += 1
-            return packed(conn, *args, **kwargs)
-
-        pymysql.connections.Connection._execute_command = counted_sql  # type: ignore[method-assign]
-        redis.connection.Connection.send_packed_command = counted_redis  # type: ignore[method-assign]
-
-    def reset(self) -> None:
-        self.sql.clear()
-        self.redis = 0
-
-
 class Endpoint:
     """One row of the table: timings and counts of its calls."""
 
@@ -113,17 +76,17 @@ class Endpoint:
     def summary(self) -> dict[str, Any]:
         return {
             "request": self.request,
-            "p50": report.percentile(self.samples, 0.5),
-            "p95": report.percentile(self.samples, 0.95),
-            "sql": report.percentile([float(n) for n in self.sql], 0.5),
+            "p50": percentile(self.samples, 0.5),
+            "p95": percentile(self.samples, 0.95),
+            "sql": percentile([float(n) for n in self.sql], 0.5),
             "sql_kinds": self.kinds,
-            "redis": report.percentile([float(n) for n in self.redis], 0.5),
+            "redis": percentile([float(n) for n in self.redis], 0.5),
             "calls": len(self.samples),
         }
 
 
-def child(url: str, redis_url: str, runs: int, warmup: int, out: Path) -> None:
-    scratch = Path(tempfile.mkdtemp(prefix="bench-suite-"))
+def child(url: str, runs: int, warmup: int, out: Path) -> None:
+    scratch = app_environment(url, "bench-suite-")
     from tests.fakes.alipay import FakeAlipay, KeyPair
 
     fake = FakeAlipay(
@@ -134,14 +97,6 @@ def child(url: str, redis_url: str, runs: int, warmup: int, out: Path) -> None:
     )
     os.environ.update(
         {
-            "SHOP_STAGE": "local",
-            "DATABASE_URL": url,
-            "REDIS_URL": redis_url,
-            "JWT_SECRET": "bench-secret-" + "x" * 40,
-            "SHOP_VAR_DIR": str(scratch / "var"),
-            "STORAGE_URL": f"file://{scratch / 'media'}",
-            "MEDIA_URL": "http://bench/media/",
-            "AWS_XRAY_SDK_ENABLED": "false",
             "ALIPAY_APP_ID": APP_ID,
             "ALIPAY_APP_PRIVATE_KEY": fake.app_keys.private_pem,
             "ALIPAY_PUBLIC_KEY": fake.alipay_keys.public_base64,
@@ -276,7 +231,7 @@ def child(url: str, redis_url: str, runs: int, warmup: int, out: Path) -> None:
     for checked in checks:
         checked()
     for name, row in found.items():
-        print(f"{name}: p50 {report.percentile(row.samples, 0.5):.2f} ms", file=sys.stderr)
+        print(f"{name}: p50 {percentile(row.samples, 0.5):.2f} ms", file=sys.stderr)
     endpoints = {name: row.summary() for name, row in found.items()}
     out.write_text(
         json.dumps({"endpoints": endpoints, "rss_mb": rss_mb(), "checks": data["checks"]})
@@ -465,13 +420,7 @@ def run_scale(scale: dict[str, Any], runs: int, warmup: int) -> dict[str, Any]:
     from sqlalchemy import text
 
     name = f"bench_suite_{scale['label'].lower()}"
-    engine = server_engine()
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(
-            text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        )
-    url = os.environ["TEST_DATABASE_URL"].rstrip("/") + f"/{name}?charset=utf8mb4"
+    url = fresh_database(name)
     import redis as redis_lib
 
     redis_lib.Redis.from_url(os.environ["TEST_REDIS_URL"]).flushdb()
@@ -502,6 +451,7 @@ def run_scale(scale: dict[str, Any], runs: int, warmup: int) -> dict[str, Any]:
             cwd=ROOT, check=True, stdout=subprocess.DEVNULL,  # the app's JSON log lines
         )  # fmt: skip
         measured = json.loads(Path(out.name).read_text())
+    engine = server_engine()
     with engine.begin() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
     engine.dispose()
@@ -565,7 +515,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.url, os.environ["TEST_REDIS_URL"], args.runs, args.warmup, args.out)
+        child(args.url, args.runs, args.warmup, args.out)
         return
     if not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")):
         sys.exit("run it under scripts/with-test-servers (TEST_DATABASE_URL, TEST_REDIS_URL)")

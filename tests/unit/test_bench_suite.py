@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.common import percentile
 from bench.suite import report
 from bench.suite.events import api_event
 from bench.suite.run import parse_scales
@@ -87,9 +88,9 @@ def test_the_first_table_printed_is_kept_as_printed() -> None:
 
 def test_percentile_is_the_nearest_rank() -> None:
     samples = [float(n) for n in range(1, 101)]
-    assert report.percentile(samples, 0.5) == 51.0
-    assert report.percentile(samples, 0.95) == 95.0
-    assert report.percentile([3.0], 0.95) == 3.0
+    assert percentile(samples, 0.5) == 51.0
+    assert percentile(samples, 0.95) == 95.0
+    assert percentile([3.0], 0.95) == 3.0
 
 
 def _endpoint(request: str, p50: float, p95: float, sql: float, redis: float) -> dict[str, Any]:
