@@ -16,6 +16,7 @@ from sqlalchemy import select
 from chalicelib import resources
 from chalicelib.clock import utcnow
 from chalicelib.db.tables import balance_records, order_status_history, refunds, users
+from chalicelib.money import MAX_FEN
 from chalicelib.services import payments
 from chalicelib.services import refunds as refund_service
 from tests.conftest import post_json
@@ -350,6 +351,92 @@ def test_an_unpaid_or_cancelled_order_cannot_be_refunded(
 
     assert (response.status_code, response.json_body["code"]) == (409, "invalid_status")
     assert (refund_rows(db), fake_alipay.methods_called()) == ([], [])
+
+
+def test_a_paid_alipay_order_without_its_payment_row_cannot_be_refunded(
+    fake_alipay: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    shop: Any,
+    db: Any,
+    staff: Any,
+    client: Any,
+) -> None:
+    # given an Alipay order marked paid whose payment was never recorded
+    sku_id = make_sku(stock=9)
+    order_id = make_order(buyer.id, sku_id, paid_at=utcnow())
+
+    # when staff refund it
+    response = refund_request(client, staff, order_id, {})
+
+    # then it is a 409 naming the missing payment, and nothing is refunded or changed
+    assert (response.status_code, response.json_body) == (
+        409,
+        {"detail": "No Alipay payment is recorded for this order.", "code": "invalid_status"},
+    )
+    assert (refund_rows(db), fake_alipay.methods_called()) == ([], [])
+    assert (
+        shop.snapshot(order_id, sku_id)["status"],
+        shop.snapshot(order_id, sku_id)["stock"],
+    ) == (
+        2,
+        9,
+    )
+
+
+def test_a_wallet_refund_past_the_balance_ceiling_is_a_409_and_changes_nothing(
+    fake_alipay: Any,
+    shop: Any,
+    db: Any,
+    buyer: Any,
+    make_sku: Any,
+    make_order: Any,
+    client: Any,
+    auth_headers: Any,
+) -> None:
+    # given a paid balance order of 5999.00 and a wallet 1.00 below the largest balance
+    sku_id = make_sku(stock=9)
+    order_id = make_order(buyer.id, sku_id, pay_method="balance", paid_at=utcnow())
+    with db.begin() as conn:
+        conn.execute(users.update().where(users.c.id == buyer.id).values(balance=MAX_FEN - 100))
+
+    # when the buyer cancels it
+    response = client.http.post(f"/orders/{order_id}/cancel/", headers=auth_headers(buyer))
+
+    # then it is a 409, and the order, the stock, the wallet and its ledger are as they were
+    assert (response.status_code, response.json_body["code"]) == (409, "balance_ceiling")
+    assert (
+        shop.snapshot(order_id, sku_id)["status"],
+        shop.snapshot(order_id, sku_id)["stock"],
+    ) == (
+        2,
+        9,
+    )
+    with db.connect() as conn:
+        assert conn.scalar(select(users.c.balance).where(users.c.id == buyer.id)) == MAX_FEN - 100
+        assert conn.execute(select(balance_records)).all() == []
+    assert refund_rows(db) == []
+
+
+def test_an_idempotency_key_older_than_a_day_starts_a_new_refund(
+    paid_alipay_order: Any, fake_alipay: Any, db: Any, staff: Any, client: Any
+) -> None:
+    # given a refund made with a key 25 hours ago
+    order_id, _ = paid_alipay_order()
+    key = {"Idempotency-Key": "refund-old"}
+    first = refund_request(client, staff, order_id, {"amount": "10.00"}, **key)
+    with db.begin() as conn:
+        conn.execute(refunds.update().values(create_time=utcnow() - timedelta(hours=25)))
+
+    # when the same key and body come again
+    again = refund_request(client, staff, order_id, {"amount": "10.00"}, **key)
+
+    # then it is a new refund, under a new number: both went back
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json_body["refund_no"] != first.json_body["refund_no"]
+    assert [row[2:4] for row in refund_rows(db)] == [(1000, "succeeded"), (1000, "succeeded")]
+    assert len(fake_alipay.refunds) == 2
 
 
 def test_an_unknown_order_is_a_404(fake_alipay: Any, staff: Any, client: Any) -> None:
