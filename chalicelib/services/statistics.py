@@ -32,6 +32,7 @@ Definitions:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,9 +40,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BindParameter,
     Column,
     Connection,
+    Date,
     Select,
+    bindparam,
     distinct,
     func,
     literal,
@@ -50,7 +54,14 @@ from sqlalchemy import (
 )
 
 from chalicelib.clock import shop_day_bounds, shop_today
-from chalicelib.db.tables import categories, daily_category_views, daily_stats, orders, users
+from chalicelib.db.tables import (
+    UtcDateTime,
+    categories,
+    daily_category_views,
+    daily_stats,
+    orders,
+    users,
+)
 
 # The catalogue increments this hash on every category list view: field str(category_id)
 # -> count, one hash per shop day (YYYY-MM-DD).
@@ -97,29 +108,55 @@ class RollUp:
 
 
 def user_count(conn: Connection, *, now: datetime, tz: ZoneInfo) -> DayCount:
-    """All users, as of today: two cheap queries instead of counting every user.
+    """All users, as of today, without counting every user: one statement.
 
     The last final day's users_total (users who had joined by that day's end, kept by
     the roll-up) plus the users who joined since, an index range on date_joined. Users
-    are never deleted and date_joined is the sign-up instant, so the sum is exact. With
-    no final figure yet (before the first roll-up after a day ends), every user is
-    counted.
+    are never deleted and date_joined is the sign-up instant, so the sum is exact. The
+    final day is yesterday, or the day before while yesterday's row is not final yet
+    (until the first roll-up after midnight). With neither final (the roll-up has not
+    run for a day or more), every user is counted: exact, only slower.
     """
     today = shop_today(tz, now)
-    recent = conn.execute(
-        select(daily_stats.c.day, daily_stats.c.updated_at, daily_stats.c.users_total)
-        .where(daily_stats.c.day < today, daily_stats.c.users_total.is_not(None))
-        .order_by(daily_stats.c.day.desc())
-        .limit(2)  # yesterday's row may not be final yet; the day before then is
-    ).all()
-    final = next((row for row in recent if is_final(row.day, row.updated_at, tz)), None)
-    if final is None:
-        return DayCount(today, int(conn.scalar(select(func.count()).select_from(users)) or 0))
-    since = shop_day_bounds(final.day, tz)[1]
-    joined_since = conn.scalar(
-        select(func.count()).select_from(users).where(users.c.date_joined >= since)
-    )
-    return DayCount(today, int(final.users_total) + int(joined_since or 0))
+    params: dict[str, Any] = {}
+    for index in range(FINAL_DAY_CANDIDATES):
+        day = today - timedelta(days=index + 1)
+        params[f"day_{index}"] = day
+        params[f"end_{index}"] = shop_day_bounds(day, tz)[1]
+    total = conn.scalar(_users_since_final_day(), params)
+    if total is None:
+        total = conn.scalar(select(func.count()).select_from(users))
+    return DayCount(today, int(total or 0))
+
+
+# Days user_count looks back for a final users_total: yesterday, then the day before.
+FINAL_DAY_CANDIDATES = 2
+
+
+@functools.cache
+def _users_since_final_day() -> Select[Any]:
+    """users_total of the first final day among day_0, day_1, ... plus the users who
+    joined after that day's end (end_N); no row when none is final. Built once per
+    process (SQLAlchemy then finds its compiled form by cache key), values bound at
+    execution."""
+    parts = []
+    for index in range(FINAL_DAY_CANDIDATES):
+        end: BindParameter[datetime] = bindparam(f"end_{index}", type_=UtcDateTime)
+        joined_since = (
+            select(func.count()).select_from(users).where(users.c.date_joined >= end)
+        ).scalar_subquery()
+        parts.append(
+            select(
+                literal(index).label("preference"),
+                (daily_stats.c.users_total + joined_since).label("total"),
+            ).where(
+                daily_stats.c.day == bindparam(f"day_{index}", type_=Date),
+                daily_stats.c.updated_at >= end,  # final: written after the day ended
+                daily_stats.c.users_total.is_not(None),
+            )
+        )
+    candidates = union_all(*parts).subquery()
+    return select(candidates.c.total).order_by(candidates.c.preference).limit(1)
 
 
 def new_users_today(conn: Connection, *, now: datetime, tz: ZoneInfo) -> DayCount:
@@ -210,7 +247,7 @@ def _stored_or_live(
 # --- live counting -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared (and cached) by identity: its fields are SQL
 class _Source:
     """Figures counted over one indexed UTC time column; `names` are daily_stats columns."""
 
@@ -237,20 +274,37 @@ ROLLUP_SOURCES = (NEW_USERS, ACTIVE_USERS, ORDERS_CREATED, ORDERS_PAID)
 
 
 def day_figures_query(source: _Source, days: Sequence[date], tz: ZoneInfo) -> Select[Any]:
-    """One statement giving one row per day: (day index, *aggregates), each day an index
-    range count `time_column >= start AND time_column < end` in UTC."""
-    parts = []
-    for index, day in enumerate(days):
-        start, end = shop_day_bounds(day, tz)
-        table = source.time_column.table
-        parts.append(
-            select(literal(index).label("day_index"), *source.aggregates)
-            .select_from(table)
-            .where(source.time_column >= start, source.time_column < end)
+    """The statement `_figures_by_day` runs, with its values bound (to read or EXPLAIN it)."""
+    return _day_figures_statement(source, len(days)).params(_day_bounds(days, tz))
+
+
+@functools.lru_cache(maxsize=32)
+def _day_figures_statement(source: _Source, count: int) -> Select[Any]:
+    """One statement giving one row per day: (day index, *aggregates), day N an index
+    range count `time_column >= start_N AND time_column < end_N` in UTC. Built once per
+    source and number of days (SQLAlchemy then finds its compiled form by cache key
+    without building the construct again), values bound at execution."""
+    table = source.time_column.table
+    moment = source.time_column.type
+    parts = [
+        select(literal(index).label("day_index"), *source.aggregates)
+        .select_from(table)
+        .where(
+            source.time_column >= bindparam(f"start_{index}", type_=moment),
+            source.time_column < bindparam(f"end_{index}", type_=moment),
         )
+        for index in range(count)
+    ]
     if len(parts) == 1:
         return parts[0]
     return union_all(*parts)  # type: ignore[return-value]
+
+
+def _day_bounds(days: Sequence[date], tz: ZoneInfo) -> dict[str, datetime]:
+    bounds = {}
+    for index, day in enumerate(days):
+        bounds[f"start_{index}"], bounds[f"end_{index}"] = shop_day_bounds(day, tz)
+    return bounds
 
 
 def _figures_by_day(
@@ -259,7 +313,8 @@ def _figures_by_day(
     if not days:
         return {}
     figures = {}
-    for row in conn.execute(day_figures_query(source, days, tz)):
+    statement = _day_figures_statement(source, len(days))
+    for row in conn.execute(statement, _day_bounds(days, tz)):
         index, *values = row
         figures[days[int(index)]] = {
             name: int(value or 0) for name, value in zip(source.names, values, strict=True)

@@ -248,7 +248,7 @@ def test_total_count_adds_the_users_joined_since_the_last_final_day(db: Any, red
 
     assert stats_row(db, MARCH_10)["users_total"] == 2
     assert (total.day, total.count) == (MARCH_11, 4)
-    assert counter.queries == 2
+    assert counter.queries == 1  # the final day's total and the users since, in one
     assert "date_joined >=" in counter.statements[-1]
 
 
@@ -262,6 +262,21 @@ def test_total_count_ignores_a_figure_written_before_its_day_ended(db: Any, redi
         total = statistics.user_count(conn, now=local("2026-03-11 00:01"), tz=SHANGHAI)
 
     assert total.count == 3
+
+
+def test_total_count_after_the_roll_up_stopped_for_days_counts_every_user(
+    db: Any, redis: Any
+) -> None:
+    march_10_shop(db)
+    roll_up(db, redis, "2026-03-11 00:05")  # 10 March final with 2 users; no run since
+    with db.begin() as conn:
+        factories.user(conn, date_joined=local("2026-03-12 08:00"))
+        factories.user(conn, date_joined=local("2026-03-13 09:00"))
+
+    with db.begin() as conn:
+        total = statistics.user_count(conn, now=local("2026-03-13 10:00"), tz=SHANGHAI)
+
+    assert (total.day, total.count) == (date(2026, 3, 13), 4)
 
 
 def test_users_totals_run_back_through_stored_final_days(db: Any, redis: Any) -> None:
