@@ -356,6 +356,14 @@ class _WarmUp(Exception):
     pass
 
 
+def lambda_init() -> None:
+    """What every Lambda container has done before its first request: its init, which
+    imports app.py. Buyer processes are forked after it, cold or warm: a cold buyer's
+    first checkout then loads the checkout's modules and compiles its statements, as a
+    cold container's first request does (the init itself is bench/coldstart's figure)."""
+    import app  # noqa: F401  (the --tree's app.py: the path puts that tree first)
+
+
 def warm_up(engine: Any, redis: Any, algorithm_name: str, buyer: tuple[int, int]) -> None:
     """One checkout rolled back, in the parent before it forks the buyers: the checkout's
     modules are imported and its statements compiled into `engine`'s cache, which every
@@ -438,6 +446,7 @@ def run_round(
         url = engine.url.render_as_string(hide_password=False)
         redis_url = os.environ["REDIS_URL"]
         connections = []
+        lambda_init()
         if warm:
             shared = bench_engine(url, 1)
             warm_up(shared, redis, algorithm_name, buyers[0])
@@ -531,7 +540,8 @@ def markdown(summaries: list[Summary], rounds: int) -> str:
         "",
         "One hot SKU with `buyers / 2` units; every buyer has one unit in the cart and all",
         "check out at once (behind a barrier, one MariaDB connection each, READ COMMITTED),",
-        "as threads of one process or as one forked process each (Lambda containers).",
+        "as threads of one process or as one forked process each (Lambda containers, forked",
+        "after the app's init: app.py imported, the checkout not yet loaded or compiled).",
         f"{rounds} rounds per row, algorithms interleaved in the same run; orders/s is",
         "the median over rounds, p50/p95 over every buyer's checkout of all rounds; `sold` lists",
         "the units sold in each round; `refused with stock left` counts buyers refused while the",
@@ -689,8 +699,9 @@ def compare_markdown(figures: dict[str, Any], command: str) -> str:
             "; processes warm (forked after a rolled-back checkout: modules imported, "
             "statements compiled, as in a warm Lambda container)"
             if figures["warm"]
-            else "; processes cold (each imports the checkout and compiles its statements "
-            "after the barrier)"
+            else "; processes cold (forked after the app's init, app.py imported: each "
+            "imports the checkout and compiles its statements after the barrier, as a cold "
+            "Lambda container's first request does)"
         )
         + "; otherwise as `## checkout_contention`",
         "(one hot SKU with `buyers / 2` units, all buyers at once behind a barrier,",

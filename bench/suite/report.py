@@ -10,7 +10,8 @@
                  "endpoints": {name: {"request": "GET /home/", "p50": ms, "p95": ms,
                                       "sql": n, "sql_kinds": {kind: n}, "redis": n}}}],
      "coldstart": "<table>", "coldstart_packaged": "<table>",
-     "contention": "<table>", "memory": "<table>", "errors": {bench: "..."}}
+     "per_request": "<table>", "contention": "<table>", "contention_warm": "<table>",
+     "memory": "<table>", "errors": {bench: "..."}}
 """
 
 from __future__ import annotations
@@ -165,9 +166,25 @@ def render(results: dict[str, Any]) -> str:
             "deployment.zip on MariaDB + Redis):",
         ),
         (
+            "per_request",
+            "Admin reads per request against the tree issue 16 started from (`python -m "
+            "bench.per_request.run --before <BASELINE tree> --rounds 3 --runs 200`: in-process, "
+            "each tree on a database its own code filled; `above floor` is a request's p50 "
+            "less the staff-only hello's, the auth floor; the issue asks for a ratio of at "
+            "most 0.5):",
+        ),
+        (
             "contention",
-            "Checkout contention (`python -m bench.checkout_contention.run --crowds 50 --modes "
-            "processes --only-ours --rounds 2`: our checkout, one forked process per buyer):",
+            "Checkout contention, cold (`python -m bench.checkout_contention.run --crowds 50 "
+            "--modes processes --only-ours --rounds 3`: our checkout, one process per buyer "
+            "forked after the app's init, so each loads the checkout and compiles its "
+            "statements after the barrier, as a cold Lambda container's first request does; "
+            "50 such processes share 2 cores here, where Lambda gives each its own):",
+        ),
+        (
+            "contention_warm",
+            "Checkout contention, warm (the same with `--warm`: the buyers are forked after a "
+            "rolled-back checkout, as warm Lambda containers; the issue's 363 ms):",
         ),
         (
             "memory",

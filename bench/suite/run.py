@@ -12,12 +12,14 @@
    p50/p95 over --runs calls after --warmup calls, statements counted in the pymysql
    driver (as bench/per_request does) and Redis round trips counted in redis-py, and the
    child's RSS at the end.
-2. The existing benches, through their own command lines or module functions (their
-   printed tables are kept as printed): cold start of the source tree
-   (bench.coldstart.run) and of the package (bench.coldstart.packaged), checkout
-   contention with 50 buyers as processes, our checkout only
-   (bench.checkout_contention.run --only-ours), and RSS after 80 concurrent logins
-   (bench.memory.run). One that fails is reported as not measured; the rest go on.
+2. The existing benches, through their own command lines (their printed tables are
+   kept as printed): cold start of the source tree (bench.coldstart.run) and of the
+   package (bench.coldstart.packaged); the admin reads per request beside the BASELINE
+   tree, issue 16's "today" (bench.per_request.run, the tree extracted by `git
+   archive`); checkout contention with 50 buyers as processes, our checkout only, cold
+   (forked after the app's init) and warm (bench.checkout_contention.run --only-ours
+   [--warm]); and RSS after 80 concurrent logins (bench.memory.run). One that fails is
+   reported as not measured; the rest go on.
 3. Writes bench/suite.json (every figure; bench/suite/chart.py draws bench/suite.png
    from it) and, with --write, replaces the `## suite` section of bench/RESULTS.md.
 
@@ -27,6 +29,7 @@ About 10-15 minutes on the project's 2-core machine, most of it generating 1M us
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -35,6 +38,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -57,7 +61,17 @@ BUFFER_POOL_BYTES = 2 * 1024**3  # a production-sized cache, as bench/admin_stat
 APP_ID = "2021004100000001"
 SEARCH = "冰箱"
 KEYWORD = "wang"
-SUB_BENCHES = ("coldstart", "coldstart_packaged", "contention", "memory")
+SUB_BENCHES = (
+    "coldstart",
+    "coldstart_packaged",
+    "per_request",
+    "contention",
+    "contention_warm",
+    "memory",
+)
+# The tree issue 16 measured its "today" on (main before its work began): per_request runs
+# it beside this tree, each on a database its own code migrated and filled.
+BASELINE = "6acfb58"
 
 
 # --- the child: one scale's requests through the Lambda handler ------------------------------
@@ -491,15 +505,39 @@ def sub_bench(command: list[str], timeout: int) -> str:
 SUB_BENCH_COMMANDS: dict[str, tuple[list[str], int]] = {
     "coldstart": (["bench.coldstart.run", "--runs", "7"], 300),
     "coldstart_packaged": (["bench.coldstart.packaged", "--runs", "7"], 600),
+    # {baseline}: the BASELINE tree, extracted by baseline_tree()
+    "per_request": (
+        ["bench.per_request.run", "--before", "{baseline}", "--rounds", "3", "--runs", "200"],
+        900,
+    ),
     "contention": (
         [
             "bench.checkout_contention.run",
-            *("--crowds", "50", "--modes", "processes", "--only-ours", "--rounds", "2"),
+            *("--crowds", "50", "--modes", "processes", "--only-ours", "--rounds", "3"),
+        ],
+        300,
+    ),
+    "contention_warm": (
+        [
+            "bench.checkout_contention.run",
+            *("--crowds", "50", "--modes", "processes", "--only-ours", "--warm", "--rounds", "3"),
         ],
         300,
     ),
     "memory": (["bench.memory.run", "--rounds", "1"], 300),
 }
+
+
+def baseline_tree(into: Path) -> Path:
+    """The BASELINE commit's files (`git archive`), for per_request's before side."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", BASELINE], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        raise RuntimeError(f"git archive {BASELINE}: {archive.stderr.decode().strip()[-300:]}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into
 
 
 def main() -> None:
@@ -532,6 +570,7 @@ def main() -> None:
     for scale in parse_scales(args.scales):
         results["scales"].append(run_scale(scale, args.runs, args.warmup))
     skipped = set(filter(None, args.skip.split(",")))
+    baseline = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
     for key, (command, timeout) in SUB_BENCH_COMMANDS.items():
         if key in skipped:
             results["errors"][key] = "skipped (--skip)"
@@ -539,6 +578,9 @@ def main() -> None:
         print(f"{key}: python -m {' '.join(command)}", flush=True)
         began = time.perf_counter()
         try:
+            if "{baseline}" in command:
+                command = [str(baseline_tree(baseline)) if part == "{baseline}" else part
+                           for part in command]  # fmt: skip
             printed = sub_bench(command, timeout)
         except RuntimeError as exc:
             results["errors"][key] = str(exc)
@@ -549,6 +591,7 @@ def main() -> None:
         results[f"{key}_printed"] = printed
         results.setdefault("seconds", {})[key] = time.perf_counter() - began
         results.setdefault("load_after", {})[key] = list(os.getloadavg())
+    shutil.rmtree(baseline, ignore_errors=True)
     results["load"]["after"] = list(os.getloadavg())
     results["finished"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
     results["wall_seconds"] = time.perf_counter() - started
