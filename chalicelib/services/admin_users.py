@@ -67,9 +67,9 @@ def find_users(
             "offset": page.offset,
         },
     ).all()
-    in_range = username_terms.c.term.like(pattern, escape=LIKE_ESCAPE)
     if found and found[0].probed < probe_limit:
         return list(found), min(int(found[0].probed), count_cap)
+    in_range = username_terms.c.term.like(pattern, escape=LIKE_ESCAPE)
     listed = listed.where(users.c.username.contains(keyword, autoescape=True))
     if not found:
         if page.offset == 0:

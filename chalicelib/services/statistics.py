@@ -40,13 +40,15 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BindParameter,
     Column,
+    ColumnElement,
     Connection,
     Date,
     Select,
+    and_,
     bindparam,
     distinct,
+    exists,
     func,
     literal,
     select,
@@ -136,27 +138,34 @@ FINAL_DAY_CANDIDATES = 2
 @functools.cache
 def _users_since_final_day() -> Select[Any]:
     """users_total of the first final day among day_0, day_1, ... plus the users who
-    joined after that day's end (end_N); no row when none is final. Built once per
-    process (SQLAlchemy then finds its compiled form by cache key), values bound at
-    execution."""
+    joined after that day's end (end_N); no row when none is final. Each candidate's
+    part yields only when no earlier one is final, so the statement counts one range of
+    users. Built once per process (SQLAlchemy then finds its compiled form by cache key),
+    values bound at execution."""
+    newer = daily_stats.alias("newer")
+
+    def final(table: Any, index: int) -> ColumnElement[bool]:
+        end = bindparam(f"end_{index}", type_=UtcDateTime)
+        return and_(
+            table.c.day == bindparam(f"day_{index}", type_=Date),
+            table.c.updated_at >= end,  # written after the day ended
+            table.c.users_total.is_not(None),
+        )
+
     parts = []
     for index in range(FINAL_DAY_CANDIDATES):
-        end: BindParameter[datetime] = bindparam(f"end_{index}", type_=UtcDateTime)
         joined_since = (
-            select(func.count()).select_from(users).where(users.c.date_joined >= end)
+            select(func.count())
+            .select_from(users)
+            .where(users.c.date_joined >= bindparam(f"end_{index}", type_=UtcDateTime))
         ).scalar_subquery()
         parts.append(
-            select(
-                literal(index).label("preference"),
-                (daily_stats.c.users_total + joined_since).label("total"),
-            ).where(
-                daily_stats.c.day == bindparam(f"day_{index}", type_=Date),
-                daily_stats.c.updated_at >= end,  # final: written after the day ended
-                daily_stats.c.users_total.is_not(None),
+            select((daily_stats.c.users_total + joined_since).label("total")).where(
+                final(daily_stats, index),
+                *(~exists().where(final(newer, earlier)) for earlier in range(index)),
             )
         )
-    candidates = union_all(*parts).subquery()
-    return select(candidates.c.total).order_by(candidates.c.preference).limit(1)
+    return union_all(*parts)  # type: ignore[return-value]
 
 
 def new_users_today(conn: Connection, *, now: datetime, tz: ZoneInfo) -> DayCount:
