@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import engine, transaction
 from chalicelib.pagination import PageRequest
-from chalicelib.services import admin_skus, orders
+from chalicelib.services import admin_skus, orders, staff
 from tests import factories
 
 pytestmark = pytest.mark.skipif(
@@ -97,3 +97,38 @@ def test_the_admin_sku_list_walks_the_skus_by_id(database_url: str) -> None:
     assert [step["table"] for step in plan] == ["skus", "categories"]
     assert plan[0]["key"] == "PRIMARY"
     assert "filesort" not in (plan[0]["Extra"] or "")
+
+
+def test_the_staff_list_and_its_count_read_a_range_of_the_staff_index(database_url: str) -> None:
+    # given 2,000 buyers, then 3 staff users (the newest ids)
+    with transaction() as conn:
+        for _ in range(2000):
+            factories.user(conn)
+        staff_ids = [factories.user(conn, is_staff=True) for _ in range(3)]
+    sent: list[tuple[str, Any]] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "is_staff" in statement:
+            sent.append((statement, parameters))
+
+    # when the console's staff list reads its first page
+    event.listen(engine(), "before_cursor_execute", remember)
+    try:
+        with transaction() as conn:
+            rows, count = staff.page_staff(conn, PageRequest(1, 10))
+    finally:
+        event.remove(engine(), "before_cursor_execute", remember)
+
+    # then the page and the count each read the 3 staff entries of ix_users_is_staff_id,
+    # not the 2,003 users, and nothing is sorted
+    assert (count, [row.id for row in rows]) == (3, staff_ids)
+    assert len(sent) == 2
+    with engine().connect() as conn:
+        conn.execute(text("ANALYZE TABLE users"))
+        plans = [_explain(conn, *statement) for statement in sent]
+    for plan in plans:
+        assert [(step["table"], step["key"]) for step in plan] == [
+            ("users", "ix_users_is_staff_id")
+        ]
+        assert int(plan[0]["rows"]) <= 10
+        assert "filesort" not in (plan[0]["Extra"] or "")
