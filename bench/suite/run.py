@@ -507,8 +507,11 @@ SUB_BENCH_COMMANDS: dict[str, tuple[list[str], int]] = {
     "coldstart_packaged": (["bench.coldstart.packaged", "--runs", "7"], 600),
     # {baseline}: the BASELINE tree, extracted by baseline_tree()
     "per_request": (
-        ["bench.per_request.run", "--before", "{baseline}", "--rounds", "3", "--runs", "200"],
-        900,
+        [
+            "bench.per_request.run",
+            *("--before", "{baseline}", "--every-admin-read", "--rounds", "3", "--runs", "200"),
+        ],
+        1200,
     ),
     "contention": (
         [
@@ -581,6 +584,8 @@ def main() -> None:
             if "{baseline}" in command:
                 command = [str(baseline_tree(baseline)) if part == "{baseline}" else part
                            for part in command]  # fmt: skip
+                if args.write:  # its own section too, `## per_request`
+                    command = [*command, "--write"]
             printed = sub_bench(command, timeout)
         except RuntimeError as exc:
             results["errors"][key] = str(exc)
