@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -76,13 +77,21 @@ def sku_names(conn: Connection) -> list[Any]:
 
 def page_skus(conn: Connection, *, keyword: str, page: PageRequest) -> tuple[list[Any], int]:
     """SKUs that are not deleted, launched or not, whose name contains the keyword, by id."""
-    condition = skus.c.name.contains(keyword, autoescape=True) if keyword else goods.LIVE_SKU
-    return goods.page_of(
-        conn,
+    if not keyword:
+        return goods.page_of(conn, _skus_listing(), page)
+    return goods.page_of(conn, _skus_matching(skus.c.name.contains(keyword, autoescape=True)), page)
+
+
+def _skus_matching(condition: Any) -> goods.Listing:
+    return goods.listing(
         _select().where(condition).order_by(skus.c.id),
-        page,
         counted=select(func.count()).select_from(skus).where(condition, goods.LIVE_SKU),
     )
+
+
+@functools.cache
+def _skus_listing() -> goods.Listing:
+    return _skus_matching(goods.LIVE_SKU)
 
 
 def get_sku(conn: Connection, sku_id: int) -> dict[str, Any]:

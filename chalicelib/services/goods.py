@@ -17,10 +17,11 @@ Rules kept here:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, func, literal, select, update
+from sqlalchemy import Connection, Integer, Select, bindparam, func, literal, select, update
 from sqlalchemy.engine import Row
 
 from chalicelib.clock import utcnow
@@ -60,25 +61,38 @@ def in_use(detail: str) -> Conflict:
     return Conflict(detail, code="in_use")
 
 
-def _count(conn: Connection, query: Any) -> int:
-    return int(conn.scalar(select(func.count()).select_from(query.subquery())) or 0)
+class Listing(NamedTuple):
+    """A paged list's two statements: how many rows it has, and a page of them (the
+    `offset` and `limit` bound at execution). Build one per list once per process
+    (`functools.cache`) where its query does not change, so a page only binds values."""
+
+    counting: Select[Any]
+    paging: Select[Any]
 
 
-def page_of(
-    conn: Connection, query: Any, page: PageRequest, *, counted: Any = None
-) -> tuple[list[Any], int]:
-    """One page of a query ordered by its first table's id, and how many rows it has (by
-    `counted`, a cheaper count of the same rows, when given): two statements.
+def listing(query: Select[Any], *, counted: Select[Any] | None = None) -> Listing:
+    """The Listing of a query ordered by its first table's id; `counted`, a cheaper count
+    of the same rows, when given.
 
     The page is read with the listed table first (STRAIGHT_JOIN on MySQL/MariaDB): left to
     itself MariaDB may read a small joined table first and then sort every listed row
     (tests/integration/test_query_plans.py).
     """
-    count = int(conn.scalar(counted) or 0) if counted is not None else _count(conn, query)
+    return Listing(
+        counted if counted is not None else select(func.count()).select_from(query.subquery()),
+        query.prefix_with("STRAIGHT_JOIN", dialect="mysql")
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer)),
+    )
+
+
+def page_of(conn: Connection, listed: Listing, page: PageRequest) -> tuple[list[Any], int]:
+    """One page of a listing and how many rows it has: two statements."""
+    count = int(conn.scalar(listed.counting) or 0)
     if page.offset >= count:
         return [], count
-    query = query.prefix_with("STRAIGHT_JOIN", dialect="mysql")
-    return list(conn.execute(query.offset(page.offset).limit(page.limit)).all()), count
+    rows = conn.execute(listed.paging, {"offset": page.offset, "limit": page.limit}).all()
+    return list(rows), count
 
 
 def _exists(conn: Connection, query: Any) -> bool:
@@ -200,10 +214,15 @@ def spu_names(conn: Connection) -> list[Any]:
 
 
 def page_spus(conn: Connection, *, keyword: str, page: PageRequest) -> tuple[list[Any], int]:
-    query = _spu_select().order_by(spus.c.id)
-    if keyword:
-        query = query.where(spus.c.name.contains(keyword, autoescape=True))
-    return page_of(conn, query, page)
+    if not keyword:
+        return page_of(conn, _spus_listing(), page)
+    query = _spu_select().where(spus.c.name.contains(keyword, autoescape=True))
+    return page_of(conn, listing(query.order_by(spus.c.id)), page)
+
+
+@functools.cache
+def _spus_listing() -> Listing:
+    return listing(_spu_select().order_by(spus.c.id))
 
 
 def get_spu(conn: Connection, spu_id: int) -> Any:
@@ -321,7 +340,12 @@ def _spec_select() -> Any:
 
 
 def page_specs(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
-    return page_of(conn, _spec_select().order_by(spu_specs.c.id), page)
+    return page_of(conn, _specs_listing(), page)
+
+
+@functools.cache
+def _specs_listing() -> Listing:
+    return listing(_spec_select().order_by(spu_specs.c.id))
 
 
 def spec_names(conn: Connection) -> list[Any]:
@@ -437,7 +461,12 @@ def _option_select() -> Any:
 
 
 def page_options(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
-    return page_of(conn, _option_select().order_by(spec_options.c.id), page)
+    return page_of(conn, _options_listing(), page)
+
+
+@functools.cache
+def _options_listing() -> Listing:
+    return listing(_option_select().order_by(spec_options.c.id))
 
 
 def get_option(conn: Connection, option_id: int) -> Any:
@@ -522,10 +551,13 @@ def _brand(row: Any) -> Brand:
 
 
 def page_brands(conn: Connection, page: PageRequest) -> tuple[list[Brand], int]:
-    rows, count = page_of(
-        conn, select(*BRAND_COLUMNS).where(LIVE_BRAND).order_by(brands.c.id), page
-    )
+    rows, count = page_of(conn, _brands_listing(), page)
     return [_brand(row) for row in rows], count
+
+
+@functools.cache
+def _brands_listing() -> Listing:
+    return listing(select(*BRAND_COLUMNS).where(LIVE_BRAND).order_by(brands.c.id))
 
 
 def brand_names(conn: Connection) -> list[Any]:
@@ -639,7 +671,12 @@ def _channel_select() -> Any:
 
 
 def page_channels(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
-    return page_of(conn, _channel_select().order_by(channels.c.id), page)
+    return page_of(conn, _channels_listing(), page)
+
+
+@functools.cache
+def _channels_listing() -> Listing:
+    return listing(_channel_select().order_by(channels.c.id))
 
 
 def get_channel(conn: Connection, channel_id: int) -> Any:

@@ -238,11 +238,7 @@ def _stored_or_live(
     figures: dict[date, dict[str, int]] = {}
     past = window[:-1]
     if past:
-        stored = conn.execute(
-            select(daily_stats.c.day, daily_stats.c.updated_at, *daily_stats.c[tuple(names)]).where(
-                daily_stats.c.day >= past[0], daily_stats.c.day <= past[-1]
-            )
-        ).all()
+        stored = conn.execute(_stored_days(tuple(names)), {"first": past[0], "last": past[-1]})
         for row in stored:
             if is_final(row.day, row.updated_at, tz):
                 figures[row.day] = {name: int(row._mapping[name]) for name in names}
@@ -251,6 +247,16 @@ def _stored_or_live(
         for day, values in _figures_by_day(conn, source, live_days, tz).items():
             figures.setdefault(day, {}).update(values)
     return figures
+
+
+@functools.lru_cache(maxsize=8)
+def _stored_days(names: tuple[str, ...]) -> Select[Any]:
+    """The daily_stats rows of the days `first` to `last` with the named figures. Built
+    once per set of names, values bound at execution."""
+    return select(daily_stats.c.day, daily_stats.c.updated_at, *daily_stats.c[names]).where(
+        daily_stats.c.day >= bindparam("first", type_=Date),
+        daily_stats.c.day <= bindparam("last", type_=Date),
+    )
 
 
 # --- live counting -------------------------------------------------------------------
