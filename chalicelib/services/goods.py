@@ -175,16 +175,18 @@ class SpuFields:
 
 
 def _spu_select() -> Any:
-    """SPUs with their brand's name and the sales and comments of their SKUs (one query)."""
-    totals = (
-        select(
-            skus.c.spu_id,
-            func.sum(skus.c.sales).label("sales"),
-            func.sum(skus.c.comments).label("comments"),
+    """SPUs with their brand's name and the sales and comments of their SKUs (one query).
+
+    The SKU totals are correlated subqueries on skus(spu_id), summed for the SPUs listed
+    only: a derived table grouped every SKU of the shop for each page or detail."""
+
+    def total(column: Any) -> Any:
+        return (
+            select(func.coalesce(func.sum(column), 0))
+            .where(skus.c.spu_id == spus.c.id)
+            .scalar_subquery()
         )
-        .group_by(skus.c.spu_id)
-        .subquery("totals")
-    )
+
     return (
         select(
             spus.c.id,
@@ -197,14 +199,10 @@ def _spu_select() -> Any:
             spus.c.desc_detail,
             spus.c.desc_pack,
             spus.c.desc_service,
-            func.coalesce(totals.c.sales, 0).label("sales"),
-            func.coalesce(totals.c.comments, 0).label("comments"),
+            total(skus.c.sales).label("sales"),
+            total(skus.c.comments).label("comments"),
         )
-        .select_from(
-            spus.outerjoin(brands, brands.c.id == spus.c.brand_id).outerjoin(
-                totals, totals.c.spu_id == spus.c.id
-            )
-        )
+        .select_from(spus.outerjoin(brands, brands.c.id == spus.c.brand_id))
         .where(LIVE_SPU)
     )
 
@@ -216,13 +214,20 @@ def spu_names(conn: Connection) -> list[Any]:
 def page_spus(conn: Connection, *, keyword: str, page: PageRequest) -> tuple[list[Any], int]:
     if not keyword:
         return page_of(conn, _spus_listing(), page)
-    query = _spu_select().where(spus.c.name.contains(keyword, autoescape=True))
-    return page_of(conn, listing(query.order_by(spus.c.id)), page)
+    return page_of(conn, _spus_matching(spus.c.name.contains(keyword, autoescape=True)), page)
+
+
+def _spus_matching(condition: Any) -> Listing:
+    # Counted without the joins: the brand is an outer join, the totals one value per SPU.
+    return listing(
+        _spu_select().where(condition).order_by(spus.c.id),
+        counted=select(func.count()).select_from(spus).where(LIVE_SPU, condition),
+    )
 
 
 @functools.cache
 def _spus_listing() -> Listing:
-    return listing(_spu_select().order_by(spus.c.id))
+    return _spus_matching(LIVE_SPU)
 
 
 def get_spu(conn: Connection, spu_id: int) -> Any:
@@ -345,7 +350,11 @@ def page_specs(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
 
 @functools.cache
 def _specs_listing() -> Listing:
-    return listing(_spec_select().order_by(spu_specs.c.id))
+    # Counted without the join: every spec has its SPU (spu_id NOT NULL, a foreign key).
+    return listing(
+        _spec_select().order_by(spu_specs.c.id),
+        counted=select(func.count()).select_from(spu_specs).where(LIVE_SPEC),
+    )
 
 
 def spec_names(conn: Connection) -> list[Any]:
@@ -466,7 +475,11 @@ def page_options(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
 
 @functools.cache
 def _options_listing() -> Listing:
-    return listing(_option_select().order_by(spec_options.c.id))
+    # Counted without the join: every option has its spec (spec_id NOT NULL, a foreign key).
+    return listing(
+        _option_select().order_by(spec_options.c.id),
+        counted=select(func.count()).select_from(spec_options).where(LIVE_OPTION),
+    )
 
 
 def get_option(conn: Connection, option_id: int) -> Any:
@@ -676,7 +689,11 @@ def page_channels(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
 
 @functools.cache
 def _channels_listing() -> Listing:
-    return listing(_channel_select().order_by(channels.c.id))
+    # Counted without the joins: group_id and category_id are NOT NULL foreign keys.
+    return listing(
+        _channel_select().order_by(channels.c.id),
+        counted=select(func.count()).select_from(channels),
+    )
 
 
 def get_channel(conn: Connection, channel_id: int) -> Any:
