@@ -7,13 +7,16 @@ duplicates, password hashed.
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Integer, Select, bindparam, func, select
 from sqlalchemy.engine import Row
 
 from chalicelib.db.tables import username_terms, users
 from chalicelib.pagination import PageRequest
+from chalicelib.services import statistics
 from chalicelib.services.username_terms import LIKE_ESCAPE, prefix_pattern
 
 # What staff see of a user: never the password hash, nor the token version.
@@ -34,10 +37,10 @@ def find_users(
     probe_limit: int = PROBE_LIMIT,
     count_cap: int = COUNT_CAP,
 ) -> tuple[list[Row[*tuple[Any, ...]]], int]:
-    """One page of users whose username contains `keyword` (all users when it is empty),
-    oldest account first, and how many match in all: exact up to `count_cap`, that
-    number when more match. Rows have LISTED_COLUMNS (a page found through the index
-    also carries the probe's count, `probed`).
+    """One page of users whose username contains `keyword` (not empty: list_users lists
+    everyone), oldest account first, and how many match in all: exact up to
+    `count_cap`, that number when more match. Rows have LISTED_COLUMNS (a page found
+    through the index also carries the probe's count, `probed`).
 
     `%` and `_` in the keyword are literal characters (LIKE wildcards are escaped), so
     `a_b` finds only usernames containing "a_b". Both SQLite and MariaDB compare
@@ -51,12 +54,9 @@ def find_users(
     in id order with the LIKE (about limit / share-of-matches rows) and its count stops
     at `count_cap` distinct users, so no keyword counts a million rows.
     """
-    listed = select(*LISTED_COLUMNS).order_by(users.c.id).limit(page.limit).offset(page.offset)
     if not keyword:
-        rows = list(conn.execute(listed).all())
-        if 0 < len(rows) < page.limit or (not rows and page.offset == 0):
-            return rows, page.offset + len(rows)
-        return rows, int(conn.scalar(select(func.count()).select_from(users)) or 0)
+        raise ValueError("find_users needs a keyword; list_users lists everyone")
+    listed = select(*LISTED_COLUMNS).order_by(users.c.id).limit(page.limit).offset(page.offset)
     pattern = prefix_pattern(keyword)
     found = conn.execute(
         _page_through_index(),
@@ -85,6 +85,28 @@ def find_users(
         # The last page is in hand, so the total is known without counting.
         return rows, page.offset + len(rows)
     return rows, _count_matches(conn, in_range, count_cap)
+
+
+def list_users(
+    conn: Connection, *, page: PageRequest, now: datetime, tz: ZoneInfo
+) -> tuple[list[Row[*tuple[Any, ...]]], int]:
+    """One page of all users, oldest account first, and how many there are: the
+    dashboard's total as of `now` (statistics.user_count: exact, users are never deleted;
+    one cheap statement where counting the table read every row)."""
+    rows = list(conn.execute(_all_users_page(), {"limit": page.limit, "offset": page.offset}))
+    if 0 < len(rows) < page.limit or (not rows and page.offset == 0):
+        return rows, page.offset + len(rows)  # the last page is in hand
+    return rows, statistics.user_count(conn, now=now, tz=tz).count
+
+
+@functools.cache
+def _all_users_page() -> Select[Any]:
+    return (
+        select(*LISTED_COLUMNS)
+        .order_by(users.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
 
 
 @functools.cache

@@ -14,6 +14,8 @@ from chalicelib import auth
 from chalicelib.api.models import admin_users as models
 from chalicelib.api.present import user_body
 from chalicelib.api.routing import ApiBlueprint, parse, parse_query
+from chalicelib.clock import utcnow
+from chalicelib.config import settings
 from chalicelib.pagination import page_body
 from chalicelib.resources import transaction
 from chalicelib.services import accounts, admin_users
@@ -26,7 +28,12 @@ bp = ApiBlueprint(__name__, url_prefix="/meiduo_admin")
 def list_users(user: auth.CurrentUser) -> dict[str, Any]:
     params = parse_query(models.UsersQuery, bp.current_request)
     with transaction() as conn:
-        rows, count = admin_users.find_users(conn, keyword=params.keyword, page=params.paging)
+        if params.keyword:
+            rows, count = admin_users.find_users(conn, keyword=params.keyword, page=params.paging)
+        else:
+            rows, count = admin_users.list_users(
+                conn, page=params.paging, now=utcnow(), tz=settings().shop_timezone
+            )
     return page_body([user_body(row) for row in rows], count, params.paging)
 
 

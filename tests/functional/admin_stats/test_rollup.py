@@ -279,6 +279,25 @@ def test_total_count_after_the_roll_up_stopped_for_days_counts_every_user(
     assert (total.day, total.count) == (date(2026, 3, 13), 4)
 
 
+def test_the_admin_user_list_counts_every_user_through_the_last_final_day(
+    db: Any, redis: Any
+) -> None:
+    from chalicelib.pagination import PageRequest
+    from chalicelib.services import admin_users
+
+    march_10_shop(db)  # alice and bob
+    roll_up(db, redis, "2026-03-11 00:05")  # 10 March final with 2 users
+    with db.begin() as conn:
+        factories.user(conn, date_joined=local("2026-03-11 08:00"))
+
+    with db.begin() as conn:
+        rows, count = admin_users.list_users(
+            conn, page=PageRequest(1, 2), now=local("2026-03-11 10:00"), tz=SHANGHAI
+        )
+
+    assert (len(rows), count) == (2, 3)
+
+
 def test_users_totals_run_back_through_stored_final_days(db: Any, redis: Any) -> None:
     march_10_shop(db)
     roll_up(db, redis, "2026-03-11 00:05")  # 6-10 March final
