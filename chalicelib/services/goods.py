@@ -18,8 +18,9 @@ Rules kept here:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Integer, Select, bindparam, func, literal, select, update
 from sqlalchemy.engine import Row
@@ -95,6 +96,13 @@ def page_of(conn: Connection, listed: Listing, page: PageRequest) -> tuple[list[
     return list(rows), count
 
 
+@functools.cache
+def _by_id(query: Callable[[], Any], table: Any) -> Select[Any]:
+    """A detail's statement: the query's row whose `table.c.id` is the bound `id`. Built
+    once per query function, values bound at execution."""
+    return cast("Select[Any]", query().where(table.c.id == bindparam("id", type_=Integer)))
+
+
 def _exists(conn: Connection, query: Any) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
@@ -113,15 +121,22 @@ def first_level_categories(conn: Connection) -> list[Any]:
 
 
 def child_categories(conn: Connection, category_id: int) -> list[Any]:
-    """The children of a category (404 for an unknown one; [] for a third-level one)."""
-    if conn.scalar(select(categories.c.id).where(categories.c.id == category_id)) is None:
+    """The children of a category (404 for an unknown one; [] for a third-level one):
+    one statement, the category's row outer-joined to its children."""
+    rows = conn.execute(_children_of(), {"category_id": category_id}).all()
+    if not rows:
         raise NotFound("No such category.")
-    return list(
-        conn.execute(
-            select(categories.c.id, categories.c.name)
-            .where(categories.c.parent_id == category_id)
-            .order_by(categories.c.sort_order, categories.c.id)
-        ).all()
+    return [row for row in rows if row.id is not None]
+
+
+@functools.cache
+def _children_of() -> Select[Any]:
+    parent, child = categories.alias("parent"), categories.alias("child")
+    return (
+        select(child.c.id, child.c.name)
+        .select_from(parent.outerjoin(child, child.c.parent_id == parent.c.id))
+        .where(parent.c.id == bindparam("category_id", type_=Integer))
+        .order_by(child.c.sort_order, child.c.id)
     )
 
 
@@ -362,7 +377,7 @@ def spec_names(conn: Connection) -> list[Any]:
 
 
 def get_spec(conn: Connection, spec_id: int) -> Any:
-    row = conn.execute(_spec_select().where(spu_specs.c.id == spec_id)).first()
+    row = conn.execute(_by_id(_spec_select, spu_specs), {"id": spec_id}).first()
     if row is None:
         raise NotFound("No such specification.")
     return row
@@ -483,7 +498,7 @@ def _options_listing() -> Listing:
 
 
 def get_option(conn: Connection, option_id: int) -> Any:
-    row = conn.execute(_option_select().where(spec_options.c.id == option_id)).first()
+    row = conn.execute(_by_id(_option_select, spec_options), {"id": option_id}).first()
     if row is None:
         raise NotFound("No such option.")
     return row
@@ -568,9 +583,13 @@ def page_brands(conn: Connection, page: PageRequest) -> tuple[list[Brand], int]:
     return [_brand(row) for row in rows], count
 
 
+def _brand_select() -> Any:
+    return select(*BRAND_COLUMNS).where(LIVE_BRAND)
+
+
 @functools.cache
 def _brands_listing() -> Listing:
-    return listing(select(*BRAND_COLUMNS).where(LIVE_BRAND).order_by(brands.c.id))
+    return listing(_brand_select().order_by(brands.c.id))
 
 
 def brand_names(conn: Connection) -> list[Any]:
@@ -580,7 +599,7 @@ def brand_names(conn: Connection) -> list[Any]:
 
 
 def get_brand(conn: Connection, brand_id: int) -> Brand:
-    row = conn.execute(select(*BRAND_COLUMNS).where(brands.c.id == brand_id, LIVE_BRAND)).first()
+    row = conn.execute(_by_id(_brand_select, brands), {"id": brand_id}).first()
     if row is None:
         raise NotFound("No such brand.")
     return _brand(row)
@@ -697,7 +716,7 @@ def _channels_listing() -> Listing:
 
 
 def get_channel(conn: Connection, channel_id: int) -> Any:
-    row = conn.execute(_channel_select().where(channels.c.id == channel_id)).first()
+    row = conn.execute(_by_id(_channel_select, channels), {"id": channel_id}).first()
     if row is None:
         raise NotFound("No such channel.")
     return row
