@@ -22,7 +22,7 @@ from chalicelib.clock import utcnow
 from chalicelib.db.engine import insert_id
 from chalicelib.db.tables import categories, sku_spec_options, skus, spec_options, spu_specs, spus
 from chalicelib.errors import NotFound, ValidationError
-from chalicelib.pagination import PageRequest
+from chalicelib.pagination import Listing, PageRequest, listing, page_of
 from chalicelib.services import goods, search_terms
 from chalicelib.services.catalog import home_changes
 
@@ -78,19 +78,19 @@ def sku_names(conn: Connection) -> list[Any]:
 def page_skus(conn: Connection, *, keyword: str, page: PageRequest) -> tuple[list[Any], int]:
     """SKUs that are not deleted, launched or not, whose name contains the keyword, by id."""
     if not keyword:
-        return goods.page_of(conn, _skus_listing(), page)
-    return goods.page_of(conn, _skus_matching(skus.c.name.contains(keyword, autoescape=True)), page)
+        return page_of(conn, _skus_listing(), page)
+    return page_of(conn, _skus_matching(skus.c.name.contains(keyword, autoescape=True)), page)
 
 
-def _skus_matching(condition: Any) -> goods.Listing:
-    return goods.listing(
+def _skus_matching(condition: Any) -> Listing:
+    return listing(
         _select().where(condition).order_by(skus.c.id),
         counted=select(func.count()).select_from(skus).where(condition, goods.LIVE_SKU),
     )
 
 
 @functools.cache
-def _skus_listing() -> goods.Listing:
+def _skus_listing() -> Listing:
     return _skus_matching(goods.LIVE_SKU)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Integer, Select, bindparam, func, literal, select, update
 from sqlalchemy.engine import Row
@@ -40,7 +40,7 @@ from chalicelib.db.tables import (
     spus,
 )
 from chalicelib.errors import Conflict, NotFound, ValidationError
-from chalicelib.pagination import PageRequest
+from chalicelib.pagination import Listing, PageRequest, listing, page_of
 from chalicelib.richtext import sanitize_html
 from chalicelib.services import images
 from chalicelib.services.catalog import home_changes
@@ -60,40 +60,6 @@ LIVE_BRAND = brands.c.is_deleted.is_(False)
 
 def in_use(detail: str) -> Conflict:
     return Conflict(detail, code="in_use")
-
-
-class Listing(NamedTuple):
-    """A paged list's two statements: how many rows it has, and a page of them (the
-    `offset` and `limit` bound at execution). Build one per list once per process
-    (`functools.cache`) where its query does not change, so a page only binds values."""
-
-    counting: Select[Any]
-    paging: Select[Any]
-
-
-def listing(query: Select[Any], *, counted: Select[Any] | None = None) -> Listing:
-    """The Listing of a query ordered by its first table's id; `counted`, a cheaper count
-    of the same rows, when given.
-
-    The page is read with the listed table first (STRAIGHT_JOIN on MySQL/MariaDB): left to
-    itself MariaDB may read a small joined table first and then sort every listed row
-    (tests/integration/test_query_plans.py).
-    """
-    return Listing(
-        counted if counted is not None else select(func.count()).select_from(query.subquery()),
-        query.prefix_with("STRAIGHT_JOIN", dialect="mysql")
-        .offset(bindparam("offset", type_=Integer))
-        .limit(bindparam("limit", type_=Integer)),
-    )
-
-
-def page_of(conn: Connection, listed: Listing, page: PageRequest) -> tuple[list[Any], int]:
-    """One page of a listing and how many rows it has: two statements."""
-    count = int(conn.scalar(listed.counting) or 0)
-    if page.offset >= count:
-        return [], count
-    rows = conn.execute(listed.paging, {"offset": page.offset, "limit": page.limit}).all()
-    return list(rows), count
 
 
 @functools.cache

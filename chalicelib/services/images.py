@@ -28,6 +28,7 @@ after-commit hooks.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from chalicelib.clock import utcnow
 from chalicelib.db.engine import UnitOfWork, after_commit, after_rollback, insert_id
 from chalicelib.db.tables import banners, brands, pending_file_deletions, sku_images, skus, users
 from chalicelib.errors import NotFound, ValidationError
-from chalicelib.pagination import PageRequest
+from chalicelib.pagination import Listing, PageRequest, listing, page_of
 from chalicelib.services.catalog import home_changes
 
 if TYPE_CHECKING:
@@ -287,16 +288,19 @@ def replace_avatar(conn: Connection, storage: Storage, *, user_id: int, image: I
 
 def page_sku_images(conn: Connection, page: PageRequest) -> tuple[list[SkuImage], int]:
     """Visible images, oldest first."""
+    rows, count = page_of(conn, _sku_images_listing(), page)
+    return [SkuImage(row.id, row.sku_id, row.image) for row in rows], count
+
+
+@functools.cache
+def _sku_images_listing() -> Listing:
     visible = sku_images.c.is_hidden.is_(False)
-    count = conn.execute(select(func.count()).select_from(sku_images).where(visible)).scalar_one()
-    rows = conn.execute(
+    return listing(
         select(sku_images.c.id, sku_images.c.sku_id, sku_images.c.image)
         .where(visible)
-        .order_by(sku_images.c.id)
-        .offset(page.offset)
-        .limit(page.limit)
-    ).all()
-    return [SkuImage(row.id, row.sku_id, row.image) for row in rows], int(count)
+        .order_by(sku_images.c.id),
+        counted=select(func.count()).select_from(sku_images).where(visible),
+    )
 
 
 def get_sku_image(conn: Connection, image_id: int) -> SkuImage:

@@ -22,6 +22,7 @@ none lost when it arrives late.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -41,7 +42,7 @@ from chalicelib.db.engine import UnitOfWork
 from chalicelib.db.tables import orders, payments
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.money import format_yuan, parse_yuan
-from chalicelib.pagination import PageRequest
+from chalicelib.pagination import Listing, PageRequest, listing, page_of
 from chalicelib.services.order_states import Status, move
 
 if TYPE_CHECKING:
@@ -493,14 +494,16 @@ PAYMENT_LIST_COLUMNS = (
 
 def refunds_needed(conn: Connection, request: PageRequest) -> tuple[list[Any], int]:
     """Payments that arrived for orders we could not fill, newest first."""
+    return page_of(conn, _refunds_needed_listing(), request)
+
+
+@functools.cache
+def _refunds_needed_listing() -> Listing:
     condition = payments.c.status == "refund_needed"
-    count = int(conn.scalar(select(func.count()).select_from(payments).where(condition)) or 0)
-    rows = conn.execute(
+    return listing(
         select(*PAYMENT_LIST_COLUMNS)
         .join(orders, orders.c.order_id == payments.c.order_id)
         .where(condition)
-        .order_by(payments.c.id.desc())
-        .limit(request.limit)
-        .offset(request.offset)
-    ).all()
-    return list(rows), count
+        .order_by(payments.c.id.desc()),
+        counted=select(func.count()).select_from(payments).where(condition),
+    )

@@ -13,6 +13,7 @@ change). Custom permissions (POST permission/perms/) are free to come and go.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from chalicelib.db.tables import (
     user_permissions,
 )
 from chalicelib.errors import Conflict, NotFound, ValidationError
-from chalicelib.pagination import PageRequest
+from chalicelib.pagination import Listing, PageRequest, listing, page_of
 
 # model -> the name the console shows; the four actions of each, with their verbs.
 BUILTIN_CONTENT_TYPES: tuple[tuple[str, str], ...] = (
@@ -142,12 +143,16 @@ def page_permissions(
     conn: Connection, page: PageRequest, *, descending: bool = False
 ) -> tuple[list[Any], int]:
     """One page of permissions by id (newest first when descending), and how many in all."""
+    return page_of(conn, _permissions_listing(descending), page)
+
+
+@functools.cache
+def _permissions_listing(descending: bool) -> Listing:
     order = permissions.c.id.desc() if descending else permissions.c.id
-    rows = conn.execute(
-        select(*PERMISSION_COLUMNS).order_by(order).limit(page.limit).offset(page.offset)
-    ).all()
-    count = int(conn.scalar(select(func.count()).select_from(permissions)) or 0)
-    return list(rows), count
+    return listing(
+        select(*PERMISSION_COLUMNS).order_by(order),
+        counted=select(func.count()).select_from(permissions),
+    )
 
 
 def permission_names(conn: Connection) -> list[Any]:
@@ -283,16 +288,19 @@ class Group:
 
 
 def page_groups(conn: Connection, page: PageRequest) -> tuple[list[Group], int]:
-    """One page of groups by id, each with its permission ids (two queries, not one a group)."""
-    rows = conn.execute(
-        select(groups.c.id, groups.c.name)
-        .order_by(groups.c.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
+    """One page of groups by id, each with its permission ids (three queries, not one a
+    group)."""
+    rows, count = page_of(conn, _groups_listing(), page)
     held = _group_permissions(conn, [row.id for row in rows])
-    count = int(conn.scalar(select(func.count()).select_from(groups)) or 0)
     return [Group(row.id, row.name, held.get(row.id, [])) for row in rows], count
+
+
+@functools.cache
+def _groups_listing() -> Listing:
+    return listing(
+        select(groups.c.id, groups.c.name).order_by(groups.c.id),
+        counted=select(func.count()).select_from(groups),
+    )
 
 
 def group_names(conn: Connection) -> list[Any]:

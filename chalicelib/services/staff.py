@@ -13,6 +13,7 @@ Only a superuser may change or remove a superuser's account: otherwise anyone gi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from chalicelib import auth
 from chalicelib.db.tables import user_groups, user_permissions, users
 from chalicelib.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from chalicelib.pagination import PageRequest
+from chalicelib.pagination import Listing, PageRequest, listing, page_of
 from chalicelib.services import accounts, permissions, username_terms
 
 LISTED_COLUMNS = (
@@ -65,15 +66,15 @@ class Actor:
 
 def page_staff(conn: Connection, page: PageRequest) -> tuple[list[Any], int]:
     """One page of staff users by id, and how many there are."""
-    rows = conn.execute(
-        select(*LISTED_COLUMNS)
-        .where(users.c.is_staff)
-        .order_by(users.c.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
-    count = int(conn.scalar(select(func.count()).where(users.c.is_staff)) or 0)
-    return list(rows), count
+    return page_of(conn, _staff_listing(), page)
+
+
+@functools.cache
+def _staff_listing() -> Listing:
+    return listing(
+        select(*LISTED_COLUMNS).where(users.c.is_staff).order_by(users.c.id),
+        counted=select(func.count()).where(users.c.is_staff),
+    )
 
 
 def get_staff(conn: Connection, user_id: int) -> StaffUser:
