@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import insert_id
@@ -70,9 +70,12 @@ def _select() -> Any:
 
 def sku_names(conn: Connection) -> list[Any]:
     """Every SKU that is not deleted (launched or not), by id."""
-    return list(
-        conn.execute(select(skus.c.id, skus.c.name).where(goods.LIVE_SKU).order_by(skus.c.id))
-    )
+    return list(conn.execute(_sku_names()))
+
+
+@functools.cache
+def _sku_names() -> Select[Any]:
+    return select(skus.c.id, skus.c.name).where(goods.LIVE_SKU).order_by(skus.c.id)
 
 
 def page_skus(conn: Connection, *, keyword: str, page: PageRequest) -> tuple[list[Any], int]:

@@ -77,12 +77,15 @@ def _exists(conn: Connection, query: Any) -> bool:
 
 
 def first_level_categories(conn: Connection) -> list[Any]:
-    return list(
-        conn.execute(
-            select(categories.c.id, categories.c.name)
-            .where(categories.c.parent_id.is_(None))
-            .order_by(categories.c.sort_order, categories.c.id)
-        ).all()
+    return list(conn.execute(_first_level_categories()).all())
+
+
+@functools.cache
+def _first_level_categories() -> Select[Any]:
+    return (
+        select(categories.c.id, categories.c.name)
+        .where(categories.c.parent_id.is_(None))
+        .order_by(categories.c.sort_order, categories.c.id)
     )
 
 
@@ -189,7 +192,12 @@ def _spu_select() -> Any:
 
 
 def spu_names(conn: Connection) -> list[Any]:
-    return list(conn.execute(select(spus.c.id, spus.c.name).where(LIVE_SPU).order_by(spus.c.id)))
+    return list(conn.execute(_spu_names()))
+
+
+@functools.cache
+def _spu_names() -> Select[Any]:
+    return select(spus.c.id, spus.c.name).where(LIVE_SPU).order_by(spus.c.id)
 
 
 def page_spus(conn: Connection, *, keyword: str, page: PageRequest) -> tuple[list[Any], int]:
@@ -339,7 +347,12 @@ def _specs_listing() -> Listing:
 
 
 def spec_names(conn: Connection) -> list[Any]:
-    return list(conn.execute(_spec_select().order_by(spu_specs.c.id)).all())
+    return list(conn.execute(_spec_names()).all())
+
+
+@functools.cache
+def _spec_names() -> Select[Any]:
+    return cast("Select[Any]", _spec_select().order_by(spu_specs.c.id))
 
 
 def get_spec(conn: Connection, spec_id: int) -> Any:
@@ -559,9 +572,12 @@ def _brands_listing() -> Listing:
 
 
 def brand_names(conn: Connection) -> list[Any]:
-    return list(
-        conn.execute(select(brands.c.id, brands.c.name).where(LIVE_BRAND).order_by(brands.c.id))
-    )
+    return list(conn.execute(_brand_names()))
+
+
+@functools.cache
+def _brand_names() -> Select[Any]:
+    return select(brands.c.id, brands.c.name).where(LIVE_BRAND).order_by(brands.c.id)
 
 
 def get_brand(conn: Connection, brand_id: int) -> Brand:
@@ -645,11 +661,12 @@ class ChannelFields:
 
 
 def channel_groups_list(conn: Connection) -> list[Any]:
-    return list(
-        conn.execute(
-            select(channel_groups.c.id, channel_groups.c.name).order_by(channel_groups.c.id)
-        )
-    )
+    return list(conn.execute(_channel_groups()))
+
+
+@functools.cache
+def _channel_groups() -> Select[Any]:
+    return select(channel_groups.c.id, channel_groups.c.name).order_by(channel_groups.c.id)
 
 
 def _channel_select() -> Any:

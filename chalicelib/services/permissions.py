@@ -17,7 +17,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.db.engine import insert_id
@@ -157,9 +157,12 @@ def _permissions_listing(descending: bool) -> Listing:
 
 def permission_names(conn: Connection) -> list[Any]:
     """Every permission's id and name, by id (the console's transfer lists)."""
-    return list(
-        conn.execute(select(permissions.c.id, permissions.c.name).order_by(permissions.c.id))
-    )
+    return list(conn.execute(_permission_names()))
+
+
+@functools.cache
+def _permission_names() -> Select[Any]:
+    return select(permissions.c.id, permissions.c.name).order_by(permissions.c.id)
 
 
 def get_permission(conn: Connection, permission_id: int, *, lock: bool = False) -> Any:
@@ -304,7 +307,12 @@ def _groups_listing() -> Listing:
 
 
 def group_names(conn: Connection) -> list[Any]:
-    return list(conn.execute(select(groups.c.id, groups.c.name).order_by(groups.c.id)))
+    return list(conn.execute(_group_names()))
+
+
+@functools.cache
+def _group_names() -> Select[Any]:
+    return select(groups.c.id, groups.c.name).order_by(groups.c.id)
 
 
 def get_group(conn: Connection, group_id: int) -> Group:
