@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, func, select, update
+from sqlalchemy import Connection, Integer, Select, bindparam, func, select, update
 
 from chalicelib.clock import utcnow
 from chalicelib.db.engine import insert_id
@@ -99,15 +99,24 @@ def _skus_listing() -> Listing:
 
 def get_sku(conn: Connection, sku_id: int) -> dict[str, Any]:
     """A SKU with its choices, `specs: [(spec_id, option_id)]` by specification id."""
-    row = conn.execute(_select().where(skus.c.id == sku_id)).first()
+    statements = _sku_detail()
+    row = conn.execute(statements[0], {"sku_id": sku_id}).first()
     if row is None:
         raise NotFound("No such SKU.")
-    choices = conn.execute(
+    choices = conn.execute(statements[1], {"sku_id": sku_id}).all()
+    return {**row._mapping, "specs": [(spec_id, option_id) for spec_id, option_id in choices]}
+
+
+@functools.cache
+def _sku_detail() -> tuple[Select[Any], Select[Any]]:
+    """The SKU's row and its (spec_id, option_id) choices, the `sku_id` bound."""
+    sku_id = bindparam("sku_id", type_=Integer)
+    return (
+        _select().where(skus.c.id == sku_id),
         select(sku_spec_options.c.spec_id, sku_spec_options.c.option_id)
         .where(sku_spec_options.c.sku_id == sku_id)
-        .order_by(sku_spec_options.c.spec_id)
-    ).all()
-    return {**row._mapping, "specs": [(spec_id, option_id) for spec_id, option_id in choices]}
+        .order_by(sku_spec_options.c.spec_id),
+    )
 
 
 def create_sku(conn: Connection, redis: Redis, fields: SkuFields) -> dict[str, Any]:

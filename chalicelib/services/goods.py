@@ -111,22 +111,25 @@ def _children_of() -> Select[Any]:
 
 def third_level_categories(conn: Connection) -> list[Any]:
     """The categories three levels down, where SPUs and SKUs are filed, in tree order."""
+    return list(conn.execute(_third_level_categories()).all())
+
+
+@functools.cache
+def _third_level_categories() -> Select[Any]:
     level2, level1 = categories.alias("level2"), categories.alias("level1")
-    return list(
-        conn.execute(
-            select(categories.c.id, categories.c.name)
-            .join(level2, level2.c.id == categories.c.parent_id)
-            .join(level1, level1.c.id == level2.c.parent_id)
-            .where(level1.c.parent_id.is_(None))
-            .order_by(
-                level1.c.sort_order,
-                level1.c.id,
-                level2.c.sort_order,
-                level2.c.id,
-                categories.c.sort_order,
-                categories.c.id,
-            )
-        ).all()
+    return (
+        select(categories.c.id, categories.c.name)
+        .join(level2, level2.c.id == categories.c.parent_id)
+        .join(level1, level1.c.id == level2.c.parent_id)
+        .where(level1.c.parent_id.is_(None))
+        .order_by(
+            level1.c.sort_order,
+            level1.c.id,
+            level2.c.sort_order,
+            level2.c.id,
+            categories.c.sort_order,
+            categories.c.id,
+        )
     )
 
 

@@ -17,7 +17,18 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib import auth
@@ -79,20 +90,10 @@ def _staff_listing() -> Listing:
 
 def get_staff(conn: Connection, user_id: int) -> StaffUser:
     row = _staff_row(conn, user_id)
-    group_ids = list(
-        conn.scalars(
-            select(user_groups.c.group_id)
-            .where(user_groups.c.user_id == user_id)
-            .order_by(user_groups.c.group_id)
-        )
-    )
-    permission_ids = list(
-        conn.scalars(
-            select(user_permissions.c.permission_id)
-            .where(user_permissions.c.user_id == user_id)
-            .order_by(user_permissions.c.permission_id)
-        )
-    )
+    group_ids: list[int] = []
+    permission_ids: list[int] = []
+    for kind, linked_id in conn.execute(_links_of_user(), {"user_id": user_id}):
+        (group_ids if kind == "group" else permission_ids).append(linked_id)
     return StaffUser(
         row.id,
         row.username,
@@ -193,6 +194,23 @@ def remove_staff(conn: Connection, user_id: int, *, by: Actor) -> None:
         .where(users.c.id == user_id)
         .values(is_staff=False, is_superuser=False, token_version=users.c.token_version + 1)
     )
+
+
+@functools.cache
+def _links_of_user() -> Any:
+    """A user's groups and own permissions, in one statement: ("group", id) and
+    ("permission", id) rows, each kind by id."""
+    user_id = bindparam("user_id", type_=Integer)
+    links = union_all(
+        select(literal("group").label("kind"), user_groups.c.group_id.label("linked_id")).where(
+            user_groups.c.user_id == user_id
+        ),
+        select(
+            literal("permission").label("kind"),
+            user_permissions.c.permission_id.label("linked_id"),
+        ).where(user_permissions.c.user_id == user_id),
+    ).subquery()
+    return select(links.c.kind, links.c.linked_id).order_by(links.c.kind, links.c.linked_id)
 
 
 def _staff_row(conn: Connection, user_id: int, *, lock: bool = False) -> Any:
