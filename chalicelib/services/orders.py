@@ -611,12 +611,7 @@ def _line_rows(conn: Connection, order_ids: list[str]) -> dict[str, list[Row[Any
     grouped: dict[str, list[Row[Any]]] = {order_id: [] for order_id in order_ids}
     if not order_ids:
         return grouped
-    rows = conn.execute(
-        select(order_lines, skus.c.default_image)
-        .join(skus, skus.c.id == order_lines.c.sku_id)
-        .where(order_lines.c.order_id.in_(order_ids))
-        .order_by(order_lines.c.order_id, order_lines.c.sku_id)
-    ).all()
+    rows = conn.execute(_order_reads().lines, {"order_ids": order_ids}).all()
     for row in rows:
         grouped[row.order_id].append(row)
     return grouped
@@ -625,9 +620,7 @@ def _line_rows(conn: Connection, order_ids: list[str]) -> dict[str, list[Row[Any
 def _refund_rows(conn: Connection, order_ids: list[str]) -> dict[str, tuple[Row[Any], ...]]:
     grouped: dict[str, list[Row[Any]]] = {order_id: [] for order_id in order_ids}
     if order_ids:
-        for row in conn.execute(
-            select(refunds).where(refunds.c.order_id.in_(order_ids)).order_by(refunds.c.id)
-        ):
+        for row in conn.execute(_order_reads().refunds, {"order_ids": order_ids}):
             grouped[row.order_id].append(row)
     return {order_id: tuple(rows) for order_id, rows in grouped.items()}
 
@@ -636,12 +629,39 @@ def _order_select() -> Any:
     return select(orders, users.c.username).join(users, users.c.id == orders.c.user_id)
 
 
+class _OrderReads(NamedTuple):
+    """An order's reads, built once per process, values bound at execution: the order
+    (`order_id`; `users_order` also `user_id`), and the lines and refunds of the listed
+    orders (`order_ids`)."""
+
+    order: Select[Any]
+    users_order: Select[Any]
+    lines: Select[Any]
+    refunds: Select[Any]
+
+
+@cache
+def _order_reads() -> _OrderReads:
+    order = _order_select().where(orders.c.order_id == bindparam("order_id"))
+    listed: BindParameter[list[str]] = bindparam("order_ids", expanding=True)
+    return _OrderReads(
+        order,
+        order.where(orders.c.user_id == bindparam("user_id", type_=Integer)),
+        select(order_lines, skus.c.default_image)
+        .join(skus, skus.c.id == order_lines.c.sku_id)
+        .where(order_lines.c.order_id.in_(listed))
+        .order_by(order_lines.c.order_id, order_lines.c.sku_id),
+        select(refunds).where(refunds.c.order_id.in_(listed)).order_by(refunds.c.id),
+    )
+
+
 def get(conn: Connection, order_id: str, *, user_id: int | None = None) -> OrderDetail:
     """The order with its lines; another user's order is simply not found."""
-    query = _order_select().where(orders.c.order_id == order_id)
-    if user_id is not None:
-        query = query.where(orders.c.user_id == user_id)
-    row = conn.execute(query).first()
+    reads = _order_reads()
+    if user_id is None:
+        row = conn.execute(reads.order, {"order_id": order_id}).first()
+    else:
+        row = conn.execute(reads.users_order, {"order_id": order_id, "user_id": user_id}).first()
     if row is None:
         raise NotFound("No such order.")
     return OrderDetail(
