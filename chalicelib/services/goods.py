@@ -22,7 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Integer, Select, bindparam, func, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 
 from chalicelib.clock import utcnow
@@ -366,22 +376,43 @@ def get_spec(conn: Connection, spec_id: int) -> Any:
 
 
 def specs_with_options(conn: Connection, spu_id: int) -> list[dict[str, Any]]:
-    """A live SPU's live specifications, each with its live options (two queries)."""
-    if live_spu_category(conn, spu_id) is None:
+    """A live SPU's live specifications, each with its live options: one statement, the
+    SPU outer-joined to its specs and their options (no row: no such SPU)."""
+    rows = conn.execute(_specs_and_options(), {"spu_id": spu_id}).all()
+    if not rows:
         raise NotFound("No such SPU.")
-    specs = conn.execute(
-        _spec_select().where(spu_specs.c.spu_id == spu_id).order_by(spu_specs.c.id)
-    ).all()
-    options = conn.execute(
-        select(spec_options.c.id, spec_options.c.value, spec_options.c.spec_id)
-        .join(spu_specs, spu_specs.c.id == spec_options.c.spec_id)
-        .where(spu_specs.c.spu_id == spu_id, LIVE_SPEC, LIVE_OPTION)
-        .order_by(spec_options.c.id)
-    ).all()
-    by_spec: dict[int, list[dict[str, Any]]] = {}
-    for option in options:
-        by_spec.setdefault(option.spec_id, []).append({"id": option.id, "value": option.value})
-    return [{**spec._mapping, "options": by_spec.get(spec.id, [])} for spec in specs]
+    specs: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if row.id is None:
+            continue  # an SPU without specifications
+        spec = specs.setdefault(
+            row.id,
+            {"id": row.id, "name": row.name, "spu_id": row.spu_id, "spu": row.spu, "options": []},
+        )
+        if row.option_id is not None:
+            spec["options"].append({"id": row.option_id, "value": row.option_value})
+    return list(specs.values())
+
+
+@functools.cache
+def _specs_and_options() -> Select[Any]:
+    return (
+        select(
+            spu_specs.c.id,
+            spu_specs.c.name,
+            spus.c.id.label("spu_id"),
+            spus.c.name.label("spu"),
+            spec_options.c.id.label("option_id"),
+            spec_options.c.value.label("option_value"),
+        )
+        .select_from(
+            spus.outerjoin(spu_specs, and_(spu_specs.c.spu_id == spus.c.id, LIVE_SPEC)).outerjoin(
+                spec_options, and_(spec_options.c.spec_id == spu_specs.c.id, LIVE_OPTION)
+            )
+        )
+        .where(spus.c.id == bindparam("spu_id", type_=Integer), LIVE_SPU)
+        .order_by(spu_specs.c.id, spec_options.c.id)
+    )
 
 
 def create_spec(conn: Connection, *, name: str, spu_id: int) -> Any:
