@@ -76,7 +76,7 @@ def every_admin_read(app: Any, conn: Any) -> dict[str, str]:
 
     from sqlalchemy import text
 
-    measured = {path.split("?")[0].rstrip("/") for path in REQUESTS.values()}
+    measured = {path.rstrip("/") for path in REQUESTS.values()}
     found: dict[str, str] = {}
     for route, methods in sorted(app.routes.items()):
         if not route.startswith("/meiduo_admin/") or "GET" not in methods:
