@@ -22,6 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from types import ModuleType
 
 log = logging.getLogger("shop.priming")
 
@@ -55,13 +56,17 @@ def prime() -> dict[str, float]:
     return took
 
 
-def _request_models() -> None:
-    import pkgutil
+def _import_every_module(package: ModuleType) -> None:
+    import pkgutil  # not at import: app.py imports this module on every cold start
 
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+def _request_models() -> None:
     from chalicelib.api import fields, models
 
-    for info in pkgutil.iter_modules(models.__path__):
-        importlib.import_module(f"{models.__name__}.{info.name}")
+    _import_every_module(models)
     todo = [fields.RequestModel]
     while todo:
         model = todo.pop()
@@ -70,12 +75,9 @@ def _request_models() -> None:
 
 
 def _services() -> None:
-    import pkgutil
-
     from chalicelib import services
 
-    for info in pkgutil.iter_modules(services.__path__):
-        importlib.import_module(f"{services.__name__}.{info.name}")
+    _import_every_module(services)
 
 
 def _tokens() -> None:

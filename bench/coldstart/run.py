@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.packaged import api_event
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPENDENCIES = [
     "chalice",
@@ -52,6 +54,7 @@ DEPENDENCIES = [
 ]
 # The whole cold start, process start to the first answer (issue 16).
 TARGET_WHOLE_SECONDS = 0.25
+# What app.py must not import (tests/unit/test_cold_start.py holds it to this list).
 HEAVY = (
     "boto3",
     "botocore",
@@ -66,7 +69,7 @@ HEAVY = (
     "cryptography",
     "argon2",
     "pymysql",
-    "pydantic",
+    "pydantic",  # request models load on first use (chalicelib/api/models)
 )
 REQUESTS = {
     "public": ("GET /usernames/{username}/count/", "/usernames/alice_01/count/"),
@@ -79,39 +82,14 @@ STAFF_USERNAME = "coldstaff"
 JWT_SECRET = "b" * 48
 
 
-def api_event(path: str, resource: str, headers: dict[str, str]) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event for a GET."""
-    headers = {"Host": "bench", **headers}
-    parameters = {"username": "alice_01"} if "{username}" in resource else None
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": "GET",
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": parameters,
-        "stageVariables": None,
-        "body": None,
-        "isBase64Encoded": False,
-        "requestContext": {
-            "resourcePath": resource,
-            "httpMethod": "GET",
-            "path": "/api" + path,
-            "stage": "api",
-            "requestId": "bench",
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-    }
-
-
 def event_for(request: str, token: str | None) -> dict[str, Any]:
     path = REQUESTS[request][1]
     if request == "public":
-        return api_event(path, "/usernames/{username}/count", {})
+        return api_event(
+            "GET", path, "/usernames/{username}/count", path_parameters={"username": "alice_01"}
+        )
     assert token, "the admin request needs a staff token (prepare())"
-    return api_event(path, path.rstrip("/"), {"Authorization": f"Bearer {token}"})
+    return api_event("GET", path, path.rstrip("/"), headers={"Authorization": f"Bearer {token}"})
 
 
 # Run in the child: import app, answer one event, print the figures at once (the parent

@@ -8,24 +8,8 @@ from typing import Any
 
 import pytest
 
+from bench.coldstart.run import HEAVY
 from tests.conftest import ROOT
-
-HEAVY = [
-    "boto3",
-    "botocore",
-    "redis",
-    "alipay",
-    "fdfs_client",
-    "aws_xray_sdk",
-    "PIL",
-    "multipart",
-    "fakeredis",
-    "jwt",
-    "cryptography",
-    "argon2",
-    "pymysql",
-    "pydantic",  # request models load on first use (chalicelib/api/models)
-]
 
 
 def test_importing_the_app_loads_no_heavy_module() -> None:

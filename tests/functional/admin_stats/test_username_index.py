@@ -148,3 +148,8 @@ def test_the_bulk_generator_and_the_demo_seed_index_every_username(
         }
     assert stored == expected
     assert len({user_id for _, user_id in stored}) >= 40
+
+
+def test_find_users_needs_a_keyword(db: Any) -> None:
+    with db.connect() as conn, pytest.raises(ValueError, match="list_users"):
+        find_users(conn, keyword="", page=PageRequest(1, 10))

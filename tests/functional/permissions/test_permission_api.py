@@ -456,3 +456,20 @@ def test_staff_without_the_admin_permissions_see_only_the_pick_lists(
         assert client.http.get(f"{BASE}/{path}", headers=headers).status_code == 200, path
     for path in ("perms/", "groups/", "admins/"):
         assert client.http.get(f"{BASE}/{path}", headers=headers).status_code == 403, path
+
+
+def test_a_staff_users_groups_and_own_permissions_are_shown_apart_each_by_id(
+    client: ShopClient, root_headers: Any
+) -> None:
+    with transaction() as conn:
+        later, earlier = factories.group(conn, "售后"), factories.group(conn, "运营")
+        later, earlier = max(later, earlier), min(later, earlier)
+        ops = factories.staff_user(
+            conn, "ops_0001", codenames=("view_order", "add_user"), group_ids=(later, earlier)
+        )
+
+    shown = client.http.get(f"{BASE}/admins/{ops.id}/", headers=root_headers)
+
+    assert shown.status_code == 200
+    assert shown.json_body["groups"] == [earlier, later]
+    assert shown.json_body["user_permissions"] == sorted(ids("view_order", "add_user"))
